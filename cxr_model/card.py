@@ -1,0 +1,120 @@
+"""The model card: one JSON file beside the weights that says what they are and how to use them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cxr_model.errors import ModelError
+from cxr_model.preprocess import InputSpec
+
+CARD_NAME = "model_card.json"
+ONNX_NAME = "model.onnx"
+WEIGHTS_NAME = "weights.safetensors"
+
+
+def default_model_dir() -> Path:
+    """`$CXR_MODEL_DIR`, else the bundled `resources/model` (frozen app or source tree)."""
+    env = os.environ.get("CXR_MODEL_DIR")
+    if env:
+        return Path(env)
+    root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
+    return root / "resources" / "model"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Parsed model card; `data` is the JSON object as stored."""
+
+    directory: Path
+    data: dict
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return InputSpec(**self.data["input"])
+
+    @property
+    def text_mode(self) -> str:
+        return self.data["architecture"]["text_mode"]
+
+    @property
+    def max_len(self) -> int:
+        return int(self.data["architecture"]["max_len"])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.data["architecture"]["vocab_size"])
+
+    def threshold(self, head: str) -> float:
+        """Decision threshold of a head ('fused', 'image', 'text'), chosen on val."""
+        return float(self.data["thresholds"][head])
+
+    def calibration(self, head: str) -> tuple[float, float]:
+        """(temperature, bias) of a head: P = sigmoid(logit / temperature + bias)."""
+        entry = self.data.get("calibration", {}).get(head, {})
+        return float(entry.get("temperature", 1.0)), float(entry.get("bias", 0.0))
+
+    @property
+    def ood_threshold(self) -> float | None:
+        value = self.data.get("ood", {}).get("threshold")
+        return None if value is None else float(value)
+
+    @property
+    def is_demo(self) -> bool:
+        """True for models that are not trained (test fixtures)."""
+        return bool(self.data.get("demo", False))
+
+    def verified_file(self, name: str) -> Path:
+        """Path of a weight file after checking its SHA-256 against the card."""
+        expected = self.data.get("files", {}).get(name)
+        path = self.directory / name
+        if expected is None:
+            raise ModelError(f"the model card lists no checksum for {name}", self.directory)
+        if not path.is_file():
+            raise ModelError(f"{name} is missing from the model folder", self.directory)
+        if sha256_of(path) != expected:
+            raise ModelError(
+                f"{name} does not match the SHA-256 in the model card: the file is damaged "
+                "or was modified; reinstall the model", path)
+        return path
+
+
+def load_card(directory: str | Path | None = None) -> ModelCard:
+    """Read `model_card.json` from a model folder (default: the shipped model)."""
+    directory = Path(directory) if directory is not None else default_model_dir()
+    path = directory / CARD_NAME
+    if not path.is_file():
+        raise ModelError(
+            "no model is installed here (model_card.json not found); train one with "
+            "`cxr train` or point CXR_MODEL_DIR at a model folder", directory)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model card is unreadable ({exc})", path) from exc
+    for key in ("architecture", "input", "tokenizer", "thresholds", "files"):
+        if key not in data:
+            raise ModelError(f"model card has no {key!r} section", path)
+    return ModelCard(directory=directory, data=data)
+
+
+def write_card(directory: Path, data: dict) -> Path:
+    """Write the card, recording the SHA-256 of every weight file present in the folder."""
+    files = {name: sha256_of(directory / name)
+             for name in (ONNX_NAME, WEIGHTS_NAME) if (directory / name).is_file()}
+    data = {**data, "files": files}
+    path = directory / CARD_NAME
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,30 @@
+"""Error types of the CXR core. Every failure a user can cause is one of these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CXRError(Exception):
+    """Base of all project errors: carries the file (if any) and a human reason."""
+
+    def __init__(self, reason: str, file: str | Path | None = None) -> None:
+        self.reason = reason
+        self.file = str(file) if file is not None else None
+        super().__init__(f"{self.file}: {reason}" if self.file else reason)
+
+
+class ImageReadError(CXRError):
+    """An image file could not be read (missing, corrupt, unsupported, too large...)."""
+
+
+class ReportReadError(CXRError):
+    """A report text file could not be read or decoded."""
+
+
+class ModelError(CXRError):
+    """The model files are missing, tampered with, or inconsistent."""
+
+
+class DataError(CXRError):
+    """A dataset CSV / folder is malformed."""

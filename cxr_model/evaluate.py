@@ -1,0 +1,145 @@
+"""`cxr evaluate`: the seed's classification report plus fused / image / text metrics and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from cxr_model.dataset import read_examples
+from cxr_model.metrics import confusion, per_class, reliability, roc_auc, roc_curve, summary
+from cxr_model.predictor import Model
+
+HEADS = ("fused", "image", "text")
+
+
+def score_split(model: Model, csv_path: str | Path, split: str,
+                batch_size: int = 16) -> dict[str, np.ndarray]:
+    """Labels and the three heads' probabilities for every example of a split."""
+    examples = read_examples(csv_path, split)
+    probs: dict[str, list[float]] = {head: [] for head in HEADS}
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start:start + batch_size]
+        predictions = model.predict_batch([model.read(e.image) for e in chunk],
+                                          [e.report for e in chunk])
+        for p in predictions:
+            probs["fused"].append(p.probability)
+            probs["image"].append(p.image_probability)
+            probs["text"].append(np.nan if p.text_probability is None else p.text_probability)
+    result = {head: np.array(values) for head, values in probs.items()}
+    result["label"] = np.array([e.label for e in examples])
+    return result
+
+
+def classification_report(labels: np.ndarray, predicted: np.ndarray,
+                          names: tuple[str, str] = ("normal", "abnormal")) -> str:
+    """The seed's report: per-class precision/recall/F1/support, accuracy, averages."""
+    stats = per_class(labels, predicted)
+    total = len(labels)
+    lines = [f"{'':>14}{'precision':>10}{'recall':>10}{'f1-score':>10}{'support':>10}", ""]
+    for cls, name in enumerate(names):
+        s = stats[cls]
+        lines.append(f"{name:>14}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>10.4f}"
+                     f"{s['support']:>10d}")
+    accuracy = float((labels == predicted).mean())
+    lines += ["", f"{'accuracy':>14}{'':>10}{'':>10}{accuracy:>10.4f}{total:>10d}"]
+    for kind in ("macro avg", "weighted avg"):
+        weights = ([0.5, 0.5] if kind == "macro avg"
+                   else [stats[c]["support"] / max(total, 1) for c in (0, 1)])
+        values = [sum(w * stats[c][m] for c, w in enumerate(weights))
+                  for m in ("precision", "recall", "f1")]
+        lines.append(f"{kind:>14}" + "".join(f"{v:>10.4f}" for v in values) + f"{total:>10d}")
+    lines += ["", f"Overall precision (weighted): {values[0]:.4f}",
+              f"Overall recall (weighted):    {values[1]:.4f}",
+              f"Overall F1 (weighted):        {values[2]:.4f}",
+              f"Accuracy:                     {accuracy:.4f}"]
+    return "\n".join(lines)
+
+
+def head_metrics(model: Model, scores: dict[str, np.ndarray]) -> dict[str, dict]:
+    """auc, accuracy, precision, recall, f1, ece, n for each head at the card's thresholds."""
+    out = {}
+    for head in HEADS:
+        mask = ~np.isnan(scores[head])
+        out[head] = summary(scores["label"][mask], scores[head][mask], model.card.threshold(head))
+    return out
+
+
+def write_plots(model: Model, scores: dict[str, np.ndarray], out: Path) -> list[Path]:
+    """Confusion matrix, ROC curves (three heads) and reliability diagram as PNGs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = scores["label"]
+    predicted = (scores["fused"] >= model.card.threshold("fused")).astype(int)
+    paths = []
+    fig, ax = plt.subplots(figsize=(4, 4))
+    matrix = confusion(labels, predicted)
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, str(value), ha="center", va="center",
+                color="white" if value > matrix.max() / 2 else "black")
+    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["normal", "abnormal"],
+           yticklabels=["normal", "abnormal"], xlabel="predicted", ylabel="true",
+           title="Confusion matrix (fused)")
+    paths.append(out / "confusion_matrix.png")
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    for name, draw in (("roc_curves.png", _draw_roc), ("reliability.png", _draw_reliability)):
+        fig, ax = plt.subplots(figsize=(5, 5))
+        draw(ax, scores)
+        paths.append(out / name)
+        fig.tight_layout()
+        fig.savefig(paths[-1], dpi=120)
+        plt.close(fig)
+    return paths
+
+
+def _draw_roc(ax, scores: dict[str, np.ndarray]) -> None:
+    for head in HEADS:
+        mask = ~np.isnan(scores[head])
+        fpr, tpr = roc_curve(scores["label"][mask], scores[head][mask])
+        auc = roc_auc(scores["label"][mask], scores[head][mask])
+        ax.plot(fpr, tpr, label=f"{head} (AUC {auc:.4f})")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax.legend(loc="lower right")
+
+
+def _draw_reliability(ax, scores: dict[str, np.ndarray]) -> None:
+    for head in HEADS:
+        mask = ~np.isnan(scores[head])
+        rows = reliability(scores["label"][mask], scores[head][mask])
+        ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label=head)
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlabel="predicted P(abnormal)", ylabel="observed frequency",
+           title="Reliability diagram (10 bins)")
+    ax.legend(loc="upper left")
+
+
+def evaluate(model: Model, csv_path: str | Path, split: str,
+             out: str | Path | None = None) -> tuple[str, dict]:
+    """Score a split; returns the printed report and the metrics (also written to out/)."""
+    scores = score_split(model, csv_path, split)
+    metrics = head_metrics(model, scores)
+    predicted = (scores["fused"] >= model.card.threshold("fused")).astype(int)
+    lines = [f"split {split}: {len(scores['label'])} studies, fused image + report", "",
+             classification_report(scores["label"], predicted), "",
+             f"{'head':<8}{'AUC':>8}{'acc':>8}{'prec':>8}{'recall':>8}{'F1':>8}{'ECE':>8}"]
+    columns = ("auc", "accuracy", "precision", "recall", "f1", "ece")
+    for head, m in metrics.items():
+        lines.append(f"{head:<8}" + "".join(f"{m[k]:>8.4f}" for k in columns))
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps({"split": split, **metrics}, indent=2))
+        try:
+            written = write_plots(model, scores, out)
+            lines.append("wrote " + ", ".join(str(p) for p in [out / "metrics.json", *written]))
+        except ImportError:
+            lines.append(f"wrote {out / 'metrics.json'} (plots need matplotlib: the train extra)")
+    return "\n".join(lines), metrics

@@ -1,0 +1,161 @@
+"""The inference API the CLI and the app share: load_model, predict, cam."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cxr_model.backends import BACKENDS, RawOutputs
+from cxr_model.card import ModelCard, load_card
+from cxr_model.errors import ModelError
+from cxr_model.preprocess import preprocess, resize_float
+from cxr_model.reader import XrayImage, read_image
+from cxr_model.text import report_inputs
+from cxr_model.tokenizer import Tokenizer, tokenizer_from_json
+
+TARGETS = ("abnormal", "normal")
+CLASS_NAMES = ("normal", "abnormal")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function."""
+    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))),
+                    np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Result for one image (+ optional report). `probability` is P(abnormal)."""
+
+    probability: float
+    image_probability: float
+    text_probability: float | None
+    label: str
+    threshold: float
+    used_report: bool
+    discordant: bool
+    ood: bool | None
+    ood_score: float
+    latency_ms: float
+    image_size: tuple[int, int]
+    cam_raw: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields (the CLI contract), without the raw CAM."""
+        data = asdict(self)
+        del data["cam_raw"]
+        data["image_size"] = list(self.image_size)
+        return data
+
+
+def heatmap(cam_raw: np.ndarray, target: str, input_size: int,
+            out_size: tuple[int, int]) -> np.ndarray:
+    """Class-specific Grad-CAM (closed form) at out_size (width, height), in [0, 1].
+
+    ReLU of the class-weighted layer4 maps (negated for 'normal'), upsampled bilinearly to
+    the model input, min-max scaled like pytorch-grad-cam, then resized to the image.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+    signed = cam_raw if target == "abnormal" else -cam_raw
+    cam = resize_float(np.maximum(signed, 0.0), input_size, input_size)
+    cam = cam - cam.min()
+    peak = cam.max()
+    cam = cam / (peak + 1e-7) if peak > 0 else cam
+    return np.clip(resize_float(cam, *out_size), 0.0, 1.0)
+
+
+class Model:
+    """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread."""
+
+    def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2) -> None:
+        if backend not in BACKENDS:
+            raise ModelError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}")
+        self.card = card
+        self.backend = BACKENDS[backend](card, threads=threads)
+        self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
+        self.spec = card.input_spec
+
+    def _inputs(self, images: Sequence[XrayImage], reports: Sequence[str | None]):
+        batch = np.stack([preprocess(image, self.spec) for image in images])
+        text, has_report = report_inputs(self.tokenizer, reports, self.card.text_mode,
+                                         self.card.max_len)
+        return batch, text, has_report
+
+    def _prob(self, logits: np.ndarray, head: str) -> np.ndarray:
+        temperature, bias = self.card.calibration(head)
+        return sigmoid(logits / temperature + bias)
+
+    def _predictions(self, raw: RawOutputs, has_report: np.ndarray, latency_ms: float,
+                     sizes: Sequence[tuple[int, int]]) -> list[Prediction]:
+        card = self.card
+        fused = self._prob(raw.fused_logit, "fused")
+        image = self._prob(raw.image_logit, "image")
+        text = self._prob(raw.text_logit, "text")
+        ood_threshold = card.ood_threshold
+        results = []
+        for i in range(len(fused)):
+            used = bool(has_report[i, 0] > 0)
+            head = "fused" if used else "image"
+            probability = float(fused[i] if used else image[i])
+            threshold = card.threshold(head)
+            image_abnormal = image[i] >= card.threshold("image")
+            text_abnormal = text[i] >= card.threshold("text")
+            results.append(Prediction(
+                probability=probability,
+                image_probability=float(image[i]),
+                text_probability=float(text[i]) if used else None,
+                label=CLASS_NAMES[int(probability >= threshold)],
+                threshold=threshold,
+                used_report=used,
+                discordant=bool(used and image_abnormal != text_abnormal),
+                ood=None if ood_threshold is None else bool(raw.ood_score[i] > ood_threshold),
+                ood_score=float(raw.ood_score[i]),
+                latency_ms=latency_ms,
+                image_size=tuple(sizes[i]),
+                cam_raw=raw.cam[i],
+            ))
+        return results
+
+    def predict_batch(self, images: Sequence[XrayImage],
+                      reports: Sequence[str | None]) -> list[Prediction]:
+        """Predict several images at once (one forward pass)."""
+        if len(images) != len(reports):
+            raise ValueError("images and reports differ in length")
+        if not images:
+            return []
+        start = time.perf_counter()
+        batch, text, has_report = self._inputs(images, reports)
+        raw = self.backend.run(batch, text, has_report)
+        latency = (time.perf_counter() - start) * 1000.0 / len(images)
+        return self._predictions(raw, has_report, latency,
+                                 [image.original_size for image in images])
+
+    def read(self, path: str | Path) -> XrayImage:
+        """Read a file the way the model always sees it (JPEG decoded near model size)."""
+        return read_image(path, max_side=self.spec.size)
+
+    def predict(self, image: XrayImage | str | Path, report: str | None = None) -> Prediction:
+        """Fused, image-only and text-only probabilities for one image and optional report."""
+        if not isinstance(image, XrayImage):
+            image = self.read(image)
+        return self.predict_batch([image], [report])[0]
+
+    def cam(self, image: XrayImage | str | Path, report: str | None = None,
+            target: str = "abnormal") -> np.ndarray:
+        """Class-specific heatmap (H, W) in [0, 1] at the image's original resolution."""
+        return self.heatmap(self.predict(image, report), target)
+
+    def heatmap(self, prediction: Prediction, target: str = "abnormal") -> np.ndarray:
+        """Heatmap of an existing prediction at its image's original resolution."""
+        return heatmap(prediction.cam_raw, target, self.spec.size, prediction.image_size)
+
+
+def load_model(directory: str | Path | None = None, backend: str = "onnx",
+               threads: int = 2) -> Model:
+    """Load a model folder (default: the shipped `resources/model`), verifying checksums."""
+    return Model(load_card(directory), backend=backend, threads=threads)

@@ -1,0 +1,38 @@
+"""The one preprocessing function shared by training and inference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    from cxr_model.reader import XrayImage
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the network expects: a square grayscale image normalised with mean/std."""
+
+    size: int = 224
+    mean: float = 0.5
+    std: float = 0.25
+
+    def to_dict(self) -> dict:
+        return {"size": self.size, "mean": self.mean, "std": self.std}
+
+
+def resize_float(array: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize a 2-D float image to (height, width), bilinear (antialiased when shrinking)."""
+    if array.shape == (height, width):
+        return array.astype(np.float32, copy=False)
+    pil = Image.fromarray(np.ascontiguousarray(array, dtype=np.float32), mode="F")
+    return np.asarray(pil.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def preprocess(image: XrayImage, spec: InputSpec) -> np.ndarray:
+    """Grayscale X-ray -> float32 array (1, size, size), normalised as the model card says."""
+    unit = resize_float(image.to_unit(), spec.size, spec.size)
+    return ((unit - spec.mean) / spec.std)[None].astype(np.float32, copy=False)

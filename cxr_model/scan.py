@@ -1,0 +1,153 @@
+"""Batch folder scan shared by `cxr scan` and the app: rows stream out as files finish."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cxr_model.errors import CXRError, DataError
+from cxr_model.predictor import Model, Prediction
+from cxr_model.reader import XrayImage, is_supported, read_report
+
+RESULT_FIELDS = ("file", "probability", "image_probability", "text_probability", "label",
+                 "threshold", "used_report", "discordant", "ood", "error")
+
+
+def result_row(file: str, prediction: Prediction | None = None,
+               error: str | None = None) -> dict:
+    """One result in the CLI/CSV contract: the fields of RESULT_FIELDS."""
+    row: dict = dict.fromkeys(RESULT_FIELDS)
+    row["file"] = file
+    if prediction is not None:
+        data = prediction.to_dict()
+        row.update({k: data[k] for k in RESULT_FIELDS if k in data})
+    row["error"] = error
+    return row
+
+
+def find_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+    """Supported image files in a folder, sorted; follows symlinks but never loops."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError("not a folder" if folder.exists() else "no such folder", folder)
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError("permission denied: the folder cannot be read", folder)
+    found, seen = [], set()
+    errors: list[OSError] = []
+    for root, dirs, files in os.walk(folder, followlinks=True, onerror=errors.append):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        if not recursive:
+            dirs[:] = []
+        found.extend(Path(root) / name for name in files if is_supported(Path(root) / name))
+    if errors and not found and errors[0].filename == str(folder):
+        raise DataError(f"cannot read the folder ({errors[0].strerror})", folder)
+    return sorted(found)
+
+
+def report_path(image: Path) -> Path:
+    """`x.txt` beside `x.png` holds the report of `x.png`."""
+    return image.with_suffix(".txt")
+
+
+def _load(path: Path, model: Model) -> tuple[XrayImage, str | None]:
+    report_file = report_path(path)
+    report = read_report(report_file) if report_file.is_file() else None
+    return model.read(path), report
+
+
+def _format(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
+
+
+def scored_files(csv_path: Path) -> set[str]:
+    """Files that an earlier scan into this CSV scored without error."""
+    if not csv_path.is_file():
+        return set()
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if tuple(reader.fieldnames or ()) != RESULT_FIELDS:
+                raise DataError("exists but is not a scan CSV of this version; choose another "
+                                "file", csv_path)
+            return {row["file"] for row in reader if not row["error"]}
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the existing CSV ({exc})", csv_path) from exc
+
+
+class CsvSink:
+    """Appends rows to a CSV and flushes each to disk, so a crash loses nothing scored."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        new = not self.path.is_file() or self.path.stat().st_size == 0
+        try:
+            self.fh = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise DataError(f"cannot write the CSV ({exc.strerror or exc})", self.path) from exc
+        self.writer = csv.writer(self.fh)
+        if new:
+            self._write(RESULT_FIELDS)
+
+    def _write(self, values) -> None:
+        self.writer.writerow(values)
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+
+    def add(self, row: dict) -> None:
+        """Write one row now."""
+        self._write([_format(row[k]) for k in RESULT_FIELDS])
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def scan(model: Model, folder: str | Path, *, recursive: bool = False,
+         skip: set[str] | frozenset[str] = frozenset(), batch_size: int = 8,
+         cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+    """Yield one result row per image (file relative to folder) as batches finish.
+
+    Files are decoded on two threads while the model runs; a bad file yields a row with
+    its error and the scan goes on. Stops between batches when `cancelled()` is true.
+    """
+    folder = Path(folder)
+    files = [p for p in find_images(folder, recursive)
+             if p.relative_to(folder).as_posix() not in skip]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_load, path, model) for path in files[:batch_size * 2]]
+        for start in range(0, len(files), batch_size):
+            if cancelled():
+                for future in futures:
+                    future.cancel()
+                return
+            chunk = files[start:start + batch_size]
+            loaded, rows = [], {}
+            for offset, path in enumerate(chunk):
+                name = path.relative_to(folder).as_posix()
+                try:
+                    loaded.append((name, *futures[offset].result()))
+                except CXRError as exc:
+                    rows[name] = result_row(name, error=str(exc))
+            futures = futures[len(chunk):]
+            following = files[start + batch_size * 2:start + batch_size * 3]
+            futures += [pool.submit(_load, path, model) for path in following]
+            if loaded:
+                predictions = model.predict_batch([image for _, image, _ in loaded],
+                                                  [report for _, _, report in loaded])
+                for (name, _, _), prediction in zip(loaded, predictions, strict=True):
+                    rows[name] = result_row(name, prediction)
+            for path in chunk:
+                yield rows[path.relative_to(folder).as_posix()]

@@ -1,0 +1,332 @@
+"""Training the fusion network (needs torch).
+
+Stage 1 trains the ResNet-18 image branch and the image-only head on augmented X-rays,
+with a checkpoint each epoch, --resume, and early stopping on validation AUC.
+Stage 2 freezes the image branch, caches its pooled features and trains the text encoder,
+text-only head and fused head for each text mode; the mode with the better validation
+fused AUC (then text AUC) ships. Calibration, thresholds and the OOD limit are fitted on
+`val`; `test` is never read here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cxr_model.dataset import Example, read_examples
+from cxr_model.export import save_model
+from cxr_model.metrics import best_threshold, roc_auc, summary
+from cxr_model.network import TEXT_MODES, FusionNet
+from cxr_model.preprocess import InputSpec, preprocess
+from cxr_model.reader import read_image
+from cxr_model.text import report_inputs, vocab_size
+from cxr_model.tokenizer import Tokenizer
+
+HEADS = ("fused", "image", "text")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters; stored in the model card."""
+
+    data: str
+    out: str
+    size: int = 224
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 4
+    text_epochs: int = 40
+    text_modes: tuple[str, ...] = TEXT_MODES
+    max_len: int = 100
+    seed: int = 0
+    threads: int = 2
+    limit: int | None = None  # use only the first N examples per split (smoke tests)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def subset(examples: list[Example], limit: int | None, seed: int) -> list[Example]:
+    """A seeded random subset of at most `limit` examples (all when limit is None)."""
+    if limit is None or limit >= len(examples):
+        return examples
+    return random.Random(seed).sample(examples, limit)
+
+
+def log(message: str) -> None:
+    """Progress to stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_images(examples: list[Example], spec: InputSpec) -> torch.Tensor:
+    """Preprocessed images (N,1,S,S) through the same function the app uses."""
+    return torch.from_numpy(np.stack([preprocess(read_image(e.image, max_side=spec.size), spec)
+                                      for e in examples]))
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mild random affine (rotation +-7 deg, scale 0.9-1.1, shift +-6%) and contrast/brightness."""
+    n = batch.shape[0]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    angle = uniform(-7, 7) * math.pi / 180
+    scale = uniform(0.9, 1.1)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, uniform(-0.06, 0.06)], 1),
+                         torch.stack([sin, cos, uniform(-0.06, 0.06)], 1)], 1)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    fill = batch.amin(dim=(1, 2, 3), keepdim=True)
+    moved = F.grid_sample(batch - fill, grid, align_corners=False, padding_mode="zeros") + fill
+    contrast = uniform(0.85, 1.15).view(n, 1, 1, 1)
+    brightness = uniform(-0.2, 0.2).view(n, 1, 1, 1)
+    return moved * contrast + brightness
+
+
+def positive_weight(labels: torch.Tensor) -> torch.Tensor:
+    """BCE pos_weight that balances the classes."""
+    positives = labels.sum().clamp(min=1)
+    return (len(labels) - positives).clamp(min=1) / positives
+
+
+def image_logits(net: FusionNet, images: torch.Tensor, batch_size: int = 128):
+    """(image logits, pooled features) for many images, eval mode, no augmentation."""
+    net.eval()
+    logits, features = [], []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            pooled = net.feature_maps(images[start:start + batch_size]).mean(dim=(2, 3))
+            features.append(pooled)
+            logits.append(net.image_head(pooled)[:, 0])
+    return torch.cat(logits), torch.cat(features)
+
+
+def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x, val_y,
+                       run: Path, resume: bool) -> dict:
+    """Stage 1; returns the history. Keeps the best-val-AUC weights in `net`."""
+    params = list(net.backbone.parameters()) + list(net.image_head.parameters())
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = math.ceil(len(train_x) / cfg.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr,
+                                                    total_steps=cfg.epochs * steps)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=positive_weight(train_y))
+    state = {"epoch": 0, "best_auc": -1.0, "bad_epochs": 0, "history": []}
+    checkpoint = run / "checkpoint.pt"
+    if resume and checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=True)
+        net.load_state_dict(saved["net"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        scheduler.total_steps = cfg.epochs * steps  # --epochs may extend a finished run
+        state = json.loads(saved["state"])
+        log(f"resumed after epoch {state['epoch']}")
+    generator = torch.Generator().manual_seed(cfg.seed)
+    for _ in range(state["epoch"]):  # replay the shuffles so a resumed run is identical
+        torch.randperm(len(train_x), generator=generator)
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        if state["bad_epochs"] >= cfg.patience:
+            log(f"early stop: no val AUC gain for {cfg.patience} epochs")
+            break
+        net.train()
+        order = torch.randperm(len(train_x), generator=generator)
+        started, total = time.time(), 0.0
+        for step in range(steps):
+            index = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            x = augment(train_x[index], generator)
+            logits = net.image_head(net.feature_maps(x).mean(dim=(2, 3)))[:, 0]
+            loss = loss_fn(logits, train_y[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total += loss.item()
+            elapsed = time.time() - started
+            eta = elapsed / (step + 1) * (steps - step - 1)
+            print(f"\repoch {epoch}/{cfg.epochs} step {step + 1}/{steps} "
+                  f"loss {total / (step + 1):.4f} eta {eta:5.0f}s", end="", file=sys.stderr,
+                  flush=True)
+        val_logits, _ = image_logits(net, val_x)
+        auc = roc_auc(val_y.numpy(), val_logits.numpy())
+        record = {"epoch": epoch, "loss": total / steps, "val_auc": auc,
+                  "seconds": time.time() - started}
+        state["history"].append(record)
+        log(f"\nepoch {epoch}: train loss {record['loss']:.4f}  val AUC {auc:.4f}  "
+            f"({record['seconds']:.0f}s)")
+        if auc > state["best_auc"] or not (run / "best.pt").is_file():
+            state["best_auc"], state["bad_epochs"] = auc, 0
+            torch.save(net.state_dict(), run / "best.pt")
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        torch.save({"net": net.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "state": json.dumps(state)}, checkpoint)
+    net.load_state_dict(torch.load(run / "best.pt", weights_only=True))
+    return state
+
+
+def fit_ood(net: FusionNet, train_features: torch.Tensor, shrinkage: float = 0.1) -> None:
+    """Set the Mahalanobis whitener from training features (shrunk covariance)."""
+    feats = train_features.double()
+    mean = feats.mean(dim=0)
+    cov = torch.cov((feats - mean).T)
+    cov = (1 - shrinkage) * cov + shrinkage * torch.eye(len(mean), dtype=cov.dtype) * \
+        cov.diagonal().mean()
+    whitener = torch.linalg.cholesky(torch.linalg.inv(cov))
+    net.ood_mean.copy_(mean.float())
+    net.ood_whitener.copy_(whitener.float())
+
+
+def ood_scores(net: FusionNet, features: torch.Tensor) -> np.ndarray:
+    """Squared Mahalanobis distance of pooled features (as the exported graph computes it)."""
+    centred = (features - net.ood_mean) @ net.ood_whitener
+    return (centred * centred).sum(dim=1).numpy()
+
+
+def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
+                     val_feats, val_text, val_has, val_labels) -> dict:
+    """Stage 2: text encoder, text head and fused head on frozen image features."""
+    params = (list(net.text_encoder.parameters()) + list(net.text_head.parameters())
+              + list(net.fused_head.parameters()))
+    optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=positive_weight(labels))
+    generator = torch.Generator().manual_seed(cfg.seed + 1)
+    best = {"auc": -1.0, "text_auc": -1.0, "epoch": 0}
+    best_state = None
+
+    def heads(f, t, h):
+        encoded = net.text_encoder(t) * h
+        fused = net.fused_head(torch.cat([f, encoded], dim=1))[:, 0]
+        return fused, net.text_head(encoded)[:, 0]
+
+    for epoch in range(1, cfg.text_epochs + 1):
+        net.train()
+        order = torch.randperm(len(feats), generator=generator)
+        for start in range(0, len(order), cfg.batch_size):
+            index = order[start:start + cfg.batch_size]
+            fused, text_logit = heads(feats[index], text[index], has[index])
+            loss = loss_fn(fused, labels[index]) + loss_fn(text_logit, labels[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        with torch.inference_mode():
+            fused, text_logit = heads(val_feats, val_text, val_has)
+        score = (roc_auc(val_labels.numpy(), fused.numpy()),
+                 roc_auc(val_labels.numpy(), text_logit.numpy()))
+        if score > (best["auc"], best["text_auc"]):
+            best = {"auc": score[0], "text_auc": score[1], "epoch": epoch}
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(best_state)
+    return best
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, steps: int = 500) -> tuple[float, float]:
+    """Calibration on val: P = sigmoid(logit / T + b), fitted by log-loss; returns (T, b)."""
+    x = torch.tensor(logits, dtype=torch.float64)
+    y = torch.tensor(labels, dtype=torch.float64)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t, bias], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(x / log_t.exp() + bias, y)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(log_t.exp()), float(bias)
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> Path:
+    """Run both stages, calibrate on val and write the model folder to cfg.out/model."""
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    run = Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    device_note = "CUDA" if torch.cuda.is_available() else f"CPU ({cfg.threads} threads)"
+    spec = InputSpec(size=cfg.size)
+    train_ex = subset(read_examples(cfg.data, "train"), cfg.limit, cfg.seed)
+    val_ex = subset(read_examples(cfg.data, "val"), cfg.limit, cfg.seed)
+    started = time.time()
+    log(f"loading {len(train_ex)} train and {len(val_ex)} val images")
+    train_x, val_x = load_images(train_ex, spec), load_images(val_ex, spec)
+    train_y = torch.tensor([e.label for e in train_ex], dtype=torch.float32)
+    val_y = torch.tensor([e.label for e in val_ex], dtype=torch.float32)
+
+    tokenizer = Tokenizer()
+    tokenizer.fit_on_texts([e.report for e in train_ex])
+    vocab = vocab_size(tokenizer)
+    base = FusionNet("bag", vocab, cfg.max_len)
+    stage1 = train_image_branch(base, cfg, train_x, train_y, val_x, val_y, run, resume)
+    _, train_feats = image_logits(base, train_x)
+    val_image_logits, val_feats = image_logits(base, val_x)
+    fit_ood(base, train_feats)
+
+    comparison, candidates = {}, {}
+    for mode in cfg.text_modes:
+        net = FusionNet(mode, vocab, cfg.max_len)
+        net.load_state_dict({k: v for k, v in base.state_dict().items()
+                             if not k.startswith(("text_encoder", "fused_head"))}, strict=False)
+        seed_everything(cfg.seed)
+        tr_text, tr_has = report_inputs(tokenizer, [e.report for e in train_ex], mode, cfg.max_len)
+        va_text, va_has = report_inputs(tokenizer, [e.report for e in val_ex], mode, cfg.max_len)
+        best = train_text_heads(net, cfg, train_feats, torch.from_numpy(tr_text),
+                                torch.from_numpy(tr_has), train_y, val_feats,
+                                torch.from_numpy(va_text), torch.from_numpy(va_has), val_y)
+        comparison[mode] = {"val_fused_auc": best["auc"], "val_text_auc": best["text_auc"],
+                            "best_epoch": best["epoch"]}
+        candidates[mode] = (net, va_text, va_has)
+        log(f"text mode {mode}: val fused AUC {best['auc']:.4f}, text AUC {best['text_auc']:.4f}")
+    chosen = max(comparison, key=lambda m: (comparison[m]["val_fused_auc"],
+                                            comparison[m]["val_text_auc"]))
+    net, va_text, va_has = candidates[chosen]
+    net.eval()
+    with torch.inference_mode():
+        fused, image, text, _, _, ood = net(val_x, torch.from_numpy(va_text),
+                                            torch.from_numpy(va_has))
+    logits = {"fused": fused[:, 0].numpy(), "image": image[:, 0].numpy(),
+              "text": text[:, 0].numpy()}
+    labels = val_y.numpy()
+    calibration, thresholds, val_metrics = {}, {}, {}
+    for head in HEADS:
+        temperature, bias = fit_platt(logits[head], labels)
+        probs = 1 / (1 + np.exp(-(logits[head] / temperature + bias)))
+        calibration[head] = {"temperature": temperature, "bias": bias}
+        thresholds[head] = best_threshold(labels, probs)
+        val_metrics[head] = summary(labels, probs, thresholds[head])
+    ood_val = ood[:, 0].numpy()
+    ood_threshold = float(np.quantile(ood_val, 0.99))
+    extra = {
+        "calibration": calibration,
+        "ood": {"method": "squared Mahalanobis distance of pooled ResNet features to the "
+                          "training set (shrunk covariance)",
+                "threshold": ood_threshold, "val_flagged": float((ood_val > ood_threshold).mean())},
+        "metrics": {"val": val_metrics},
+        "text_mode_comparison": comparison,
+        "training": {
+            "data": str(cfg.data), "n_train": len(train_ex), "n_val": len(val_ex),
+            "hardware": device_note, "minutes": round((time.time() - started) / 60, 1),
+            "config": {k: v for k, v in vars(cfg).items() if k not in ("data", "out")},
+            "stage1_history": stage1["history"],
+        },
+    }
+    return save_model(net, tokenizer, spec, run / "model", vocab_size=vocab,
+                      max_len=cfg.max_len, thresholds=thresholds, extra=extra).parent
