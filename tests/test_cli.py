@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers_dicom import make_dicom
 from PIL import Image
 
 from cxr_model.cli import main
 from cxr_model.scan import RESULT_FIELDS
-from tests.helpers_dicom import make_dicom
 
 
 def run_cli(*args: str, model_dir: Path | None = None) -> subprocess.CompletedProcess:

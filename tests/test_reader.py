@@ -33,7 +33,6 @@ from cxr_model.reader import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 
@@ -41,13 +40,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not (SHARED_DATA / "fullres").is_dir():
-        pytest.skip(f"real X-ray data not available at {SHARED_DATA} (shared/data/fullres)")
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")
