@@ -17,13 +17,16 @@ ONNX_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.safetensors"
 
 
-def default_model_dir() -> Path:
-    """`$CXR_MODEL_DIR`, else the bundled `resources/model` (frozen app or source tree)."""
-    env = os.environ.get("CXR_MODEL_DIR")
-    if env:
-        return Path(env)
+def resources_dir() -> Path:
+    """`resources/` of the frozen app or of the source tree."""
     root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
-    return root / "resources" / "model"
+    return root / "resources"
+
+
+def default_model_dir() -> Path:
+    """`$CXR_MODEL_DIR`, else the shipped `resources/model`."""
+    env = os.environ.get("CXR_MODEL_DIR")
+    return Path(env) if env else resources_dir() / "model"
 
 
 def sha256_of(path: Path) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cxr_model import dataset_build
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.overlay import blend
 from cxr_model.predictor import Model, load_model
@@ -136,6 +137,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_selftest(model_dir: str | None) -> int:
+    """Print the self-test summary line; exit 0, or 1 with the reason on stderr."""
+    from cxr_model.selftest import selftest
+
+    try:
+        print(selftest(model_dir))
+    except CXRError as exc:
+        print(f"selftest FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxr", description=__doc__.splitlines()[0]
                                      + " " + NOT_A_DEVICE)
@@ -160,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--split", required=True)
     e.add_argument("--out", help="folder for metrics.json and plots")
 
+    sub.add_parser("selftest", help="check the installation (model, checksums, samples)")
+    dataset_build.add_parser(sub)
+
     t = sub.add_parser("train", help="train a model from a pairs CSV (needs the train extra)")
     t.add_argument("--data", required=True)
     t.add_argument("--out", required=True, help="run folder (checkpoints, model/)")
@@ -177,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return cmd_train(args)
+    if args.command == "selftest":
+        return run_selftest(args.model)
+    if args.command == "dataset":
+        return dataset_build.run(args)
     try:
         model = load_model(args.model, backend=args.backend)
     except ModelError as exc:

@@ -154,3 +154,15 @@ def test_scan_not_recursive_and_bad_folders(model_dir, fullres_images, tmp_path)
     blocker.write_text("x")
     result = run_cli("scan", str(folder), "--out", str(blocker / "out.csv"), model_dir=model_dir)
     assert result.returncode == 2 and "cannot write the CSV" in result.stderr
+
+
+def test_selftest_passes_and_fails_on_tampering(model_dir, fixture_model_dir, tmp_path):
+    result = run_cli("selftest", model_dir=model_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("selftest ok:") and result.stdout.count("\n") == 1
+    tampered = tmp_path / "m"
+    shutil.copytree(fixture_model_dir, tampered)
+    with open(tampered / "model.onnx", "ab") as fh:
+        fh.write(b"\0")
+    result = run_cli("selftest", model_dir=tampered)
+    assert result.returncode == 1 and "SHA-256" in result.stderr
