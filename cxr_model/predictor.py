@@ -28,6 +28,14 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A preprocessed model input (1, S, S) and the original image size (width, height)."""
+
+    array: np.ndarray
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Prediction:
     """Result for one image (+ optional report). `probability` is P(abnormal)."""
 
@@ -80,8 +88,13 @@ class Model:
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
 
-    def _inputs(self, images: Sequence[XrayImage], reports: Sequence[str | None]):
-        batch = np.stack([preprocess(image, self.spec) for image in images])
+    def prepare(self, image: XrayImage) -> Prepared:
+        """Preprocess one image for the network (thread-safe: no model state is touched)."""
+        return Prepared(preprocess(image, self.spec), image.original_size)
+
+    def network_inputs(self, images: Sequence[Prepared], reports: Sequence[str | None]):
+        """The three network inputs (image batch, text vectors, has-report mask)."""
+        batch = np.stack([image.array for image in images])
         text, has_report = report_inputs(self.tokenizer, reports, self.card.text_mode,
                                          self.card.max_len)
         return batch, text, has_report
@@ -121,7 +134,7 @@ class Model:
             ))
         return results
 
-    def predict_batch(self, images: Sequence[XrayImage],
+    def predict_batch(self, images: Sequence[XrayImage | Prepared],
                       reports: Sequence[str | None]) -> list[Prediction]:
         """Predict several images at once (one forward pass)."""
         if len(images) != len(reports):
@@ -129,19 +142,20 @@ class Model:
         if not images:
             return []
         start = time.perf_counter()
-        batch, text, has_report = self._inputs(images, reports)
+        prepared = [i if isinstance(i, Prepared) else self.prepare(i) for i in images]
+        batch, text, has_report = self.network_inputs(prepared, reports)
         raw = self.backend.run(batch, text, has_report)
         latency = (time.perf_counter() - start) * 1000.0 / len(images)
-        return self._predictions(raw, has_report, latency,
-                                 [image.original_size for image in images])
+        return self._predictions(raw, has_report, latency, [p.size for p in prepared])
 
     def read(self, path: str | Path) -> XrayImage:
         """Read a file the way the model always sees it (JPEG decoded near model size)."""
         return read_image(path, max_side=self.spec.size)
 
-    def predict(self, image: XrayImage | str | Path, report: str | None = None) -> Prediction:
+    def predict(self, image: XrayImage | Prepared | str | Path,
+                report: str | None = None) -> Prediction:
         """Fused, image-only and text-only probabilities for one image and optional report."""
-        if not isinstance(image, XrayImage):
+        if not isinstance(image, XrayImage | Prepared):
             image = self.read(image)
         return self.predict_batch([image], [report])[0]
 

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cxr_model.errors import CXRError, DataError
-from cxr_model.predictor import Model, Prediction
-from cxr_model.reader import XrayImage, is_supported, read_report
+from cxr_model.predictor import Model, Prediction, Prepared
+from cxr_model.reader import is_supported, read_report
 
 RESULT_FIELDS = ("file", "probability", "image_probability", "text_probability", "label",
                  "threshold", "used_report", "discordant", "ood", "error")
@@ -57,10 +57,11 @@ def report_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
-def _load(path: Path, model: Model) -> tuple[XrayImage, str | None]:
+def _load(path: Path, model: Model) -> tuple[Prepared, str | None]:
+    """Decode and preprocess one study (runs on a pool thread)."""
     report_file = report_path(path)
     report = read_report(report_file) if report_file.is_file() else None
-    return model.read(path), report
+    return model.prepare(model.read(path)), report
 
 
 def _format(value) -> str:
@@ -120,8 +121,9 @@ def scan(model: Model, folder: str | Path, *, recursive: bool = False,
          cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
     """Yield one result row per image (file relative to folder) as batches finish.
 
-    Files are decoded on two threads while the model runs; a bad file yields a row with
-    its error and the scan goes on. Stops between batches when `cancelled()` is true.
+    Files are decoded and preprocessed on two threads while the model runs; a bad file
+    yields a row with its error and the scan goes on. Stops between batches when
+    `cancelled()` is true.
     """
     folder = Path(folder)
     files = [p for p in find_images(folder, recursive)

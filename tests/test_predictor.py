@@ -44,7 +44,7 @@ def test_closed_form_cam_matches_pytorch_grad_cam(model, torch_model, xrays):
     for path in xrays:
         for report in (None, "Right lower lobe consolidation."):
             image = model.read(path)
-            batch, text, has = model._inputs([image], [report])
+            batch, text, has = model.network_inputs([model.prepare(image)], [report])
             prediction = model.predict(image, report)
             for target in ("abnormal", "normal"):
                 ours = heatmap(prediction.cam_raw, target, size, (size, size))
