@@ -1,0 +1,46 @@
+"""`cxr-desktop [IMAGE] [--model DIR]`: start the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from cxr_desktop.main_window import MainWindow
+from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
+from cxr_model.cli import run_selftest
+from cxr_model.predictor import load_model
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cxr-desktop",
+        description="Chest X-ray viewer with an AI second reader. Not a medical device.")
+    parser.add_argument("image", nargs="?", type=Path, help="X-ray to open")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model folder (default: $CXR_MODEL_DIR or the shipped model)")
+    parser.add_argument("--selftest", action="store_true",
+                        help="check the installation headlessly, print one line and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app until its window closes; returns the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.selftest:  # headless: no Qt object is created
+        return run_selftest(args.model)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    window = MainWindow(AppSettings(), partial(load_model, args.model))
+    window.show()
+    if args.image is not None:
+        window.open_image(args.image)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

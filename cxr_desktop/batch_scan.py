@@ -1,0 +1,335 @@
+"""Batch folder scan: `cxr_model.scan` on its own thread, streaming into a table and a CSV."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cxr_desktop.workers import ModelFactory, stop_thread
+from cxr_model.errors import CXRError
+from cxr_model.scan import CsvSink, find_images, scan, scored_files
+
+CSV_NAME = "cxr-scan.csv"
+COLUMNS = (("file", "File"), ("probability", "Probability"),
+           ("image_probability", "Image only"), ("text_probability", "Text only"),
+           ("label", "Label"), ("discordant", "Discordant"), ("ood", "OOD"), ("error", "Error"))
+SORT_ROLE = Qt.ItemDataRole.UserRole
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def output_problem(csv_path: Path) -> str | None:
+    """Why the CSV cannot be written (checked before scanning), or None if it can."""
+    parent = csv_path.parent
+    if csv_path.is_dir():
+        return f"{csv_path} is a folder; choose a .csv file name"
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() or _under_a_file(parent) else "does not exist"
+        return f"cannot write the CSV: {parent} {what}"
+    existed = csv_path.exists()
+    try:
+        with open(csv_path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot write the CSV {csv_path}: {exc.strerror or exc} (read-only location?)"
+    if not existed:
+        csv_path.unlink(missing_ok=True)
+    return None
+
+
+def _under_a_file(path: Path) -> bool:
+    return any(parent.is_file() for parent in path.parents) or path.is_file()
+
+
+class ScanWorker(QObject):
+    """Runs scans in its thread with its own model (made by `factory` there, then reused)."""
+
+    started = Signal(int, int)  # files to score, files skipped (already in the CSV)
+    row_ready = Signal(dict)
+    failed = Signal(str)
+    finished = Signal(bool)  # cancelled
+
+    def __init__(self, factory: ModelFactory) -> None:
+        super().__init__()
+        self.factory = factory
+        self.model: Any = None
+        self.cancel = threading.Event()
+
+    @Slot(object, object, bool)
+    def run(self, folder: Path, csv_path: Path, recursive: bool) -> None:
+        try:
+            if self.model is None:
+                self.model = self.factory()
+            skip = scored_files(csv_path)
+            todo = [p for p in find_images(folder, recursive)
+                    if p.relative_to(folder).as_posix() not in skip]
+            self.started.emit(len(todo), len(skip))
+            sink = CsvSink(csv_path)
+            try:
+                for row in scan(self.model, folder, recursive=recursive, skip=skip,
+                                cancelled=self.cancel.is_set):
+                    sink.add(row)
+                    self.row_ready.emit(row)
+                    if self.cancel.is_set():
+                        break
+            finally:
+                sink.close()
+        except CXRError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the thread boundary: report, never hang
+            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+            return
+        self.finished.emit(self.cancel.is_set())
+
+
+def _item(text: str, sort_value: Any = None) -> QStandardItem:
+    item = QStandardItem(text)
+    item.setEditable(False)
+    item.setData(text if sort_value is None else sort_value, SORT_ROLE)
+    return item
+
+
+def row_items(row: dict, folder: Path) -> list[QStandardItem]:
+    """Table cells of one result row."""
+    items = []
+    for key, _ in COLUMNS:
+        value = row.get(key)
+        if isinstance(value, float):
+            items.append(_item(f"{value:.3f}", value))
+        elif isinstance(value, bool):
+            items.append(_item("yes" if value else "no", int(value)))
+        elif value is None:
+            items.append(_item("", -1.0 if key != "file" else ""))
+        else:
+            items.append(_item(str(value)))
+    items[0].setData(str(folder / row["file"]), PATH_ROLE)
+    if row.get("error"):
+        items[-1].setToolTip(row["error"])
+    return items
+
+
+class BatchScanDialog(QDialog):
+    """Pick a folder and CSV, scan, watch results stream in; double-click opens a study."""
+
+    open_requested = Signal(object)  # Path of an image
+    _run = Signal(object, object, bool)
+
+    def __init__(self, factory: ModelFactory, settings: Any = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Batch folder scan")
+        self.resize(980, 620)
+        self.settings = settings
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("Folder of X-ray images (x.txt beside x.png = report)")
+        self.csv_edit = QLineEdit()
+        self.csv_edit.setPlaceholderText(f"Output CSV (default <folder>/{CSV_NAME})")
+        self.recursive = QCheckBox("Include subfolders")
+        folder_button = QPushButton("Browse…")
+        folder_button.clicked.connect(self.choose_folder)
+        csv_button = QPushButton("Browse…")
+        csv_button.clicked.connect(self.choose_csv)
+        self.start_button = QPushButton("Start scan")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel scan")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.status = QLabel("Choose a folder and start the scan.")
+        self.status.setWordWrap(True)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter rows (any column, e.g. abnormal, yes, .png)")
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels([title for _, title in COLUMNS])
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._open_row)
+        self.table.setToolTip("Double-click a row to open the study in the viewer")
+
+        form = QGridLayout()
+        form.addWidget(QLabel("Folder"), 0, 0)
+        form.addWidget(self.folder_edit, 0, 1)
+        form.addWidget(folder_button, 0, 2)
+        form.addWidget(QLabel("Output CSV"), 1, 0)
+        form.addWidget(self.csv_edit, 1, 1)
+        form.addWidget(csv_button, 1, 2)
+        form.addWidget(self.recursive, 2, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.table, 1)
+
+        self.worker = ScanWorker(factory)
+        self.thread = QThread()
+        self.thread.setObjectName("cxr-scan")
+        self.worker.moveToThread(self.thread)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self._run.connect(self.worker.run)
+        self.worker.started.connect(self._on_started)
+        self.worker.row_ready.connect(self._on_row)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.finished.connect(self._on_finished)
+        self.thread.start()
+        self.running = False
+        self.folder: Path | None = None
+        self.csv_path: Path | None = None
+        self._total = 0
+        self._done = 0
+        self._skipped = 0
+        self._t0 = 0.0
+
+    # ------------------------------------------------------------------ choosing
+    def choose_folder(self) -> None:
+        start = self.settings.last_folder("scan") if self.settings else ""
+        folder = QFileDialog.getExistingDirectory(self, "Folder to scan", start)
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def choose_csv(self) -> None:
+        start = self.csv_edit.text() or self.folder_edit.text()
+        path, _ = QFileDialog.getSaveFileName(self, "Output CSV", start, "CSV files (*.csv)")
+        if path:
+            self.csv_edit.setText(path)
+
+    # ------------------------------------------------------------------ running
+    def start(self) -> bool:
+        """Check the inputs and start the scan; False (with a message) if it cannot run."""
+        if self.running:
+            return False
+        text = self.folder_edit.text().strip()
+        if not text:
+            return self._refuse("Choose a folder to scan.")
+        folder = Path(text).expanduser()
+        if not folder.is_dir():
+            return self._refuse(f"{folder} is not a folder.")
+        csv_path = Path(self.csv_edit.text().strip() or folder / CSV_NAME).expanduser()
+        problem = output_problem(csv_path)
+        if problem:
+            return self._refuse(problem)
+        if self.settings is not None:
+            self.settings.set_last_folder("scan", folder)
+        if self.csv_path != csv_path or self.folder != folder:
+            self.model.removeRows(0, self.model.rowCount())
+        self.folder, self.csv_path = folder, csv_path
+        self.csv_edit.setText(str(csv_path))
+        self.worker.cancel.clear()
+        self.running = True
+        self._set_running(True)
+        self.status.setText("Loading the model and listing files…")
+        self._run.emit(folder, csv_path, self.recursive.isChecked())
+        return True
+
+    def _refuse(self, message: str) -> bool:
+        self.status.setText(f"<span style='color:#b00'>{message}</span>")
+        return False
+
+    def cancel(self) -> None:
+        """Stop after the file being scored; rows already written stay in the CSV."""
+        if self.running:
+            self.worker.cancel.set()
+            self.status.setText("Cancelling…")
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def _on_started(self, total: int, skipped: int) -> None:
+        self._total, self._done, self._t0 = total, 0, time.monotonic()
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self._skipped = skipped
+        self._update_status()
+
+    def _on_row(self, row: dict) -> None:
+        self._done += 1
+        self.model.appendRow(row_items(row, self.folder or Path()))
+        self.progress.setValue(self._done)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        text = f"{self._done} of {self._total} files scored"
+        if self._skipped:
+            text += f" ({self._skipped} already in the CSV, skipped)"
+        if 0 < self._done < self._total:
+            left = (time.monotonic() - self._t0) / self._done * (self._total - self._done)
+            text += f" — about {_duration(left)} left"
+        self.status.setText(text)
+
+    def _on_failed(self, message: str) -> None:
+        self.running = False
+        self._set_running(False)
+        self._refuse(f"Scan failed: {message}")
+
+    def _on_finished(self, cancelled: bool) -> None:
+        self.running = False
+        self._set_running(False)
+        errors = sum(1 for r in range(self.model.rowCount())
+                     if self.model.item(r, len(COLUMNS) - 1).text())
+        parts = [f"{'Cancelled' if cancelled else 'Done'}: "
+                 f"{self._done} of {self._total} files scored"]
+        if errors:
+            parts.append(f"{errors} with errors")
+        if self._skipped:
+            parts.append(f"{self._skipped} skipped (already scored)")
+        self.status.setText(", ".join(parts) + f". Results in {self.csv_path}")
+
+    def _open_row(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        path = self.model.item(source.row(), 0).data(PATH_ROLE)
+        if path:
+            self.open_requested.emit(Path(path))
+
+    # ------------------------------------------------------------------ teardown
+    def shutdown(self) -> None:
+        """Cancel any scan and stop the worker thread."""
+        self.worker.cancel.set()
+        stop_thread(self.thread)
+
+    def closeEvent(self, event) -> None:
+        self.cancel()
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+

@@ -1,0 +1,277 @@
+"""The X-ray viewer: full-depth window/level, invert, zoom/pan and the heatmap overlay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+
+from cxr_model.overlay import DEFAULT_OPACITY, colorize
+from cxr_model.reader import XrayImage
+
+ZOOM_STEP = 1.25
+MIN_SCALE, MAX_SCALE = 0.02, 40.0
+# Window presets as (center, width) fractions of the image's data range (1st-99th percentile),
+# so they mean the same on 8-bit, 16-bit and float images.
+PRESETS: dict[str, tuple[float, float] | None] = {
+    "Default": None,
+    "Full range": (0.5, 1.0),
+    "Lung": (0.35, 0.7),
+    "Soft tissue": (0.5, 0.45),
+    "Bone": (0.75, 0.5),
+}
+
+
+def gray_qimage(gray: np.ndarray) -> QImage:
+    """uint8 (H, W) -> a QImage that owns a copy of the pixels."""
+    gray = np.ascontiguousarray(gray)
+    h, w = gray.shape
+    return QImage(gray.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def overlay_rgba(heat: np.ndarray, opacity: float) -> np.ndarray:
+    """Heatmap -> RGBA uint8: colours of `colorize`, alpha = opacity * heat (as in `blend`)."""
+    rgba = np.empty((*heat.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = colorize(heat)
+    alpha = np.clip(opacity, 0.0, 1.0) * np.clip(heat, 0.0, 1.0) * 255.0 + 0.5
+    rgba[..., 3] = alpha.astype(np.uint8)
+    return rgba
+
+
+def rgba_qimage(rgba: np.ndarray) -> QImage:
+    h, w = rgba.shape[:2]
+    rgba = np.ascontiguousarray(rgba)
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+class XrayViewer(QGraphicsView):
+    """Shows one XrayImage; right-drag (or Ctrl+left-drag) sets window/level."""
+
+    files_dropped = Signal(list)  # list[Path]
+    window_changed = Signal(float, float)
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(QColor(20, 20, 20))
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setAcceptDrops(True)
+        self.image_item = QGraphicsPixmapItem()
+        self.image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.overlay_item = QGraphicsPixmapItem()
+        self.overlay_item.setZValue(1)
+        self.overlay_item.setVisible(False)
+        self.scene().addItem(self.image_item)
+        self.scene().addItem(self.overlay_item)
+        self.image: XrayImage | None = None
+        self.window: tuple[float, float] = (0.5, 1.0)
+        self.inverted = False
+        self.heat: np.ndarray | None = None
+        self.opacity = DEFAULT_OPACITY
+        self.overlay_wanted = False
+        self.gray: np.ndarray | None = None
+        self._range = (0.0, 1.0)
+        self._fit = True
+        self._wl_drag: tuple[QPoint, tuple[float, float]] | None = None
+
+    # ------------------------------------------------------------------ image
+    def set_image(self, image: XrayImage) -> None:
+        """Show a new image: default window, not inverted, no heatmap, fit to window."""
+        self.image = image
+        sample = image.pixels[:: max(1, image.pixels.shape[0] // 512),
+                              :: max(1, image.pixels.shape[1] // 512)]
+        low, high = np.percentile(sample.astype(np.float32), [1.0, 99.0])
+        self._range = (float(low), float(max(high, low + 1e-6)))
+        self.window = image.window
+        self.inverted = False
+        self.set_heatmap(None)
+        self._render()
+        self.scene().setSceneRect(QRectF(self.image_item.pixmap().rect()))
+        self.fit()
+
+    def _render(self) -> None:
+        if self.image is None:
+            return
+        gray = (self.image.to_unit(self.window) * 255.0 + 0.5).astype(np.uint8)
+        if self.inverted:
+            gray = 255 - gray
+        self.gray = gray
+        self.image_item.setPixmap(QPixmap.fromImage(gray_qimage(gray)))
+
+    def set_window(self, center: float, width: float) -> None:
+        """Window (center, width) in the image's own pixel units."""
+        self.window = (float(center), max(float(width), 1e-6))
+        self._render()
+        self.window_changed.emit(*self.window)
+
+    def reset_window(self) -> None:
+        if self.image is not None:
+            self.set_window(*self.image.window)
+
+    def apply_preset(self, name: str) -> None:
+        """Apply a named window preset (see PRESETS), relative to the data range."""
+        if self.image is None:
+            return
+        fractions = PRESETS[name]
+        if fractions is None:
+            self.reset_window()
+            return
+        low, high = self._range
+        span = high - low
+        self.set_window(low + fractions[0] * span, fractions[1] * span)
+
+    def set_inverted(self, inverted: bool) -> None:
+        self.inverted = bool(inverted)
+        self._render()
+
+    # ------------------------------------------------------------------ overlay
+    def set_heatmap(self, heat: np.ndarray | None) -> None:
+        """Heatmap (H, W) in [0, 1] at the image's resolution, or None to clear it."""
+        if heat is not None and self.image is not None and heat.shape != self.image.pixels.shape:
+            raise ValueError(f"heatmap {heat.shape} and image {self.image.pixels.shape} differ")
+        self.heat = heat
+        self._render_overlay()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = min(1.0, max(0.0, float(opacity)))
+        self._render_overlay()
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay_wanted = bool(visible)
+        self.overlay_item.setVisible(self.overlay_wanted and self.heat is not None)
+
+    def _render_overlay(self) -> None:
+        if self.heat is None:
+            self.overlay_item.setPixmap(QPixmap())
+        else:
+            rgba = overlay_rgba(self.heat, self.opacity)
+            self.overlay_item.setPixmap(QPixmap.fromImage(rgba_qimage(rgba)))
+        self.overlay_item.setVisible(self.overlay_wanted and self.heat is not None)
+
+    def render_image(self) -> QImage:
+        """The image at full resolution as displayed: window/level, invert, visible overlay."""
+        rect = self.image_item.boundingRect()
+        out = QImage(int(rect.width()), int(rect.height()), QImage.Format.Format_RGB32)
+        out.fill(Qt.GlobalColor.black)
+        painter = QPainter(out)
+        self.scene().render(painter, QRectF(out.rect()), rect)
+        painter.end()
+        return out
+
+    # ------------------------------------------------------------------ zoom / pan
+    def scale_factor(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        """Fit the whole image in the view (kept on resize until the user zooms)."""
+        self._fit = True
+        if not self.image_item.pixmap().isNull():
+            self.fitInView(self.image_item, Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoom_changed.emit(self.scale_factor())
+
+    def actual_size(self) -> None:
+        """One image pixel per screen pixel."""
+        self._fit = False
+        self.resetTransform()
+        self.zoom_changed.emit(self.scale_factor())
+
+    def zoom(self, factor: float) -> None:
+        target = min(MAX_SCALE, max(MIN_SCALE, self.scale_factor() * factor))
+        self._fit = False
+        self.scale(target / self.scale_factor(), target / self.scale_factor())
+        self.zoom_changed.emit(self.scale_factor())
+
+    def zoom_in(self) -> None:
+        self.zoom(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom(1.0 / ZOOM_STEP)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(ZOOM_STEP ** steps)
+        event.accept()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()
+
+    # ------------------------------------------------------------------ window/level drag
+    def _is_wl_press(self, event: QMouseEvent) -> bool:
+        return event.button() == Qt.MouseButton.RightButton or (
+            event.button() == Qt.MouseButton.LeftButton
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.image is not None and self._is_wl_press(event):
+            self._wl_drag = (event.position().toPoint(), self.window)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._wl_drag is not None:
+            start, (center, width) = self._wl_drag
+            delta = event.position().toPoint() - start
+            span = self._range[1] - self._range[0]
+            per_pixel = span / 500.0  # 500 screen pixels sweep the whole data range
+            self.set_window(center - delta.y() * per_pixel,
+                            max(width + delta.x() * per_pixel, span / 1000.0))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._wl_drag is not None:
+            self._wl_drag = None
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        event.accept()  # the right button is window/level, not a menu
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        accept_file_drag(event)
+
+    def dragMoveEvent(self, event) -> None:
+        accept_file_drag(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+
+
+def dropped_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
+    """Local files carried by a drag."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def accept_file_drag(event: QDragEnterEvent) -> None:
+    if dropped_paths(event):
+        event.acceptProposedAction()
+    else:
+        event.ignore()

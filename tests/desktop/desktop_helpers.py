@@ -1,0 +1,63 @@
+"""Helpers for the desktop tests: a slow model double, window creation, waiting."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from cxr_desktop.main_window import MainWindow
+from cxr_desktop.settings import AppSettings
+from cxr_model.predictor import load_model
+
+WAIT_MS = 30_000
+
+
+class SlowModel:
+    """A real model that sleeps first: predict for images named in `slow` (all if None),
+    predict_batch always (test double)."""
+
+    def __init__(self, model_dir: Path, delay: float, slow: set[str] | None = None) -> None:
+        self.inner = load_model(model_dir)
+        self.card = self.inner.card
+        self.delay = delay
+        self.slow = slow
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):  # read, prepare, heatmap...: the real model's
+        return getattr(self.inner, name)
+
+    def predict(self, image, report=None):
+        name = Path(image.source).name
+        self.calls.append(name)
+        if self.slow is None or name in self.slow:
+            time.sleep(self.delay)
+        return self.inner.predict(image, report)
+
+    def predict_batch(self, images, reports):
+        time.sleep(self.delay)
+        return self.inner.predict_batch(images, reports)
+
+
+def new_window(qtbot, settings: AppSettings, factory, wait_model: bool = True) -> MainWindow:
+    window = MainWindow(settings, factory)
+    # At teardown: never prompt, so the window always closes and stops its threads.
+    qtbot.addWidget(window, before_close_func=lambda w: w.editor.edit.document().setModified(
+        False))
+    # Unsaved-report prompt: discard unless a test says otherwise (never a modal box).
+    window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+    window.show()
+    if wait_model:
+        qtbot.waitUntil(lambda: window.card is not None or window.model_error is not None,
+                        timeout=WAIT_MS)
+    return window
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path, result: bool = True) -> None:
+    """Open an image and wait until it shows (and its prediction, when a model is loaded)."""
+    assert window.open_image(path)
+    qtbot.waitUntil(lambda: window.study is not None and window.study.path == Path(path),
+                    timeout=WAIT_MS)
+    if result and window.card is not None:
+        qtbot.waitUntil(lambda: window.prediction is not None, timeout=WAIT_MS)
