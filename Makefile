@@ -27,5 +27,8 @@ lint: $(DEV_STAMP)
 test: lint
 	$(PY) -m pytest -q
 
+bench: $(DEV_STAMP)
+	$(PY) -m benchmarks.run
+
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

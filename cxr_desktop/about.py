@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
-from cxr_model.cli import NOT_A_DEVICE
+from cxr_model import NOT_A_DEVICE
 
 ATTRIBUTION = (
     "<li>Images: Kermany D. et al. (2018), <i>Labeled Optical Coherence Tomography (OCT) and "

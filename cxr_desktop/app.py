@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QApplication
 
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
-from cxr_model.cli import run_selftest
 from cxr_model.predictor import load_model
 
 
@@ -31,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the app until its window closes; returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.selftest:  # headless: no Qt object is created
+        from cxr_model.cli import run_selftest
+
         return run_selftest(args.model)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)

@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from cxr_model.cli import NOT_A_DEVICE
+from cxr_model import NOT_A_DEVICE
 
 NO_MODEL_HELP = (
     "No model is installed, so there is no AI result; the viewer works without one. "

@@ -112,9 +112,9 @@ class PredictWorker(QObject):
             self.model_ready.emit(self.model.card)
 
     def _model_input(self, path: Path) -> Any:
-        """The image the way the model reads it, cached for re-runs on report edits."""
+        """The image read and preprocessed for the model, cached for re-runs on report edits."""
         if self._cache is None or self._cache[0] != path:
-            self._cache = (path, self.model.read(path))
+            self._cache = (path, self.model.prepare(self.model.read(path)))
         return self._cache[1]
 
     @Slot(int, object, object)

@@ -6,6 +6,7 @@ Exit status: 0 success, 2 bad input (reason on stderr), 3 no usable model.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -13,16 +14,23 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cxr_model import dataset_build
+from cxr_model import NOT_A_DEVICE, dataset_build
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.overlay import blend
 from cxr_model.predictor import Model, load_model
 from cxr_model.reader import read_image, read_report
-from cxr_model.scan import CsvSink, report_path, result_row, scan, scored_files
+from cxr_model.scan import (
+    RESULT_FIELDS,
+    CsvSink,
+    csv_values,
+    report_path,
+    result_row,
+    scan,
+    scored_files,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_NO_MODEL = 3
-NOT_A_DEVICE = "Research tool, not a medical device: not for diagnosis."
 
 
 def _report_argument(value: str | None, image: Path) -> str | None:
@@ -83,27 +91,31 @@ def cmd_predict(args: argparse.Namespace, model: Model) -> int:
 def cmd_scan(args: argparse.Namespace, model: Model) -> int:
     folder = Path(args.folder)
     out = Path(args.out) if args.out else None
+    counts = {"scored": 0, "errors": 0}
+    sink = None
     try:
         skip = scored_files(out) if out else set()
         sink = CsvSink(out) if out else None
-        rows = scan(model, folder, recursive=args.recursive, skip=skip)
-        counts = {"scored": 0, "errors": 0}
-        if sink is None:
-            print(",".join(k for k in result_row("")))
-        for row in rows:
+        stdout = None if sink else csv.writer(sys.stdout)
+        if stdout:
+            stdout.writerow(RESULT_FIELDS)
+        for row in scan(model, folder, recursive=args.recursive, skip=skip):
             counts["errors" if row["error"] else "scored"] += 1
             if sink:
                 sink.add(row)
             else:
-                print(json.dumps(row))
+                stdout.writerow(csv_values(row))
+                sys.stdout.flush()
             if row["error"]:
                 print(f"cxr: {row['error']}", file=sys.stderr)
     except CXRError as exc:
         print(f"cxr: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"scanned {counts['scored']} image(s), {counts['errors']} error(s), "
-          f"{len(skip)} already in {out}" if out else
-          f"scanned {counts['scored']} image(s), {counts['errors']} error(s)", file=sys.stderr)
+    finally:
+        if sink:
+            sink.close()
+    summary = f"scanned {counts['scored']} image(s), {counts['errors']} error(s)"
+    print(f"{summary}, {len(skip)} already in {out}" if out else summary, file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,6 +75,11 @@ def _format(value) -> str:
     return str(value)
 
 
+def csv_values(row: dict) -> list[str]:
+    """A result row as CSV cells in RESULT_FIELDS order (booleans as true/false)."""
+    return [_format(row[k]) for k in RESULT_FIELDS]
+
+
 def scored_files(csv_path: Path) -> set[str]:
     """Files that an earlier scan into this CSV scored without error."""
     if not csv_path.is_file():
@@ -90,10 +96,13 @@ def scored_files(csv_path: Path) -> set[str]:
 
 
 class CsvSink:
-    """Appends rows to a CSV and flushes each to disk, so a crash loses nothing scored."""
+    """Appends rows to a CSV, each flushed to the OS at once (a killed process loses none)
+    and synced to disk at least every `sync_seconds` and on close."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, sync_seconds: float = 1.0) -> None:
         self.path = Path(path)
+        self.sync_seconds = sync_seconds
+        self._synced = time.monotonic()
         new = not self.path.is_file() or self.path.stat().st_size == 0
         try:
             self.fh = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
@@ -106,13 +115,18 @@ class CsvSink:
     def _write(self, values) -> None:
         self.writer.writerow(values)
         self.fh.flush()
-        os.fsync(self.fh.fileno())
+        if time.monotonic() - self._synced >= self.sync_seconds:
+            os.fsync(self.fh.fileno())
+            self._synced = time.monotonic()
 
     def add(self, row: dict) -> None:
         """Write one row now."""
-        self._write([_format(row[k]) for k in RESULT_FIELDS])
+        self._write(csv_values(row))
 
     def close(self) -> None:
+        """Sync and close the file."""
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
         self.fh.close()
 
 

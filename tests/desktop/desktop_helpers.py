@@ -24,12 +24,18 @@ class SlowModel:
         self.delay = delay
         self.slow = slow
         self.calls: list[str] = []
+        self.names: dict[int, str] = {}  # id(Prepared) -> file name it came from
 
-    def __getattr__(self, name):  # read, prepare, heatmap...: the real model's
+    def __getattr__(self, name):  # read, heatmap...: the real model's
         return getattr(self.inner, name)
 
+    def prepare(self, image):
+        prepared = self.inner.prepare(image)
+        self.names[id(prepared)] = Path(image.source).name
+        return prepared
+
     def predict(self, image, report=None):
-        name = Path(image.source).name
+        name = self.names.get(id(image)) or Path(image.source).name
         self.calls.append(name)
         if self.slow is None or name in self.slow:
             time.sleep(self.delay)

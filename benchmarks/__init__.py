@@ -1,0 +1,1 @@
+"""Performance suite of CXR Desktop: `python -m benchmarks.run [--quick] [--model DIR]`."""

@@ -1,0 +1,241 @@
+"""Targets of the performance issue, and the RESULTS.md rendering of a results document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+IMAGE_KINDS = {
+    "jpeg224": "224 px JPEG",
+    "jpeg_fullres": "full-res JPEG",
+    "dicom16": "16-bit DICOM",
+}
+SINGLE_OPS = {
+    "read_preprocess": "read + preprocess",
+    "predict_no_report": "predict, no report (image pre-read)",
+    "predict_report": "predict, with report (image pre-read)",
+    "heatmap": "heatmap at full resolution (from a prediction)",
+    "end_to_end": "end to end: read image + report, predict, heatmap",
+}
+
+
+def _get(doc: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(doc, dict) or key not in doc:
+            return None
+        doc = doc[key]
+    return doc
+
+
+def speedups(doc: dict[str, Any]) -> dict[str, float | None]:
+    """Baseline median / ours median, end to end (predict + heatmap from the file)."""
+    out = {}
+    for kind in ("jpeg224", "jpeg_fullres"):
+        ours = _get(doc, "single", "images", kind, "end_to_end", "median")
+        base = _get(doc, "baseline_single", "images", kind, "end_to_end", "median")
+        out[kind] = base / ours if ours and base else None
+    ours = _get(doc, "scan", "test", "images_per_s", "median")
+    base = _get(doc, "baseline_scan", "test", "images_per_s", "median")
+    out["scan_test"] = ours / base if ours and base else None
+    return out
+
+
+def evaluate_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target: measured value, limit and pass (None where not measured)."""
+    ratio = speedups(doc)
+    rss = [_get(doc, "scan", name, "peak_rss_mb") for name in ("test", "fullres")]
+    rows = [
+        ("predict + heatmap, one 224 px image (end to end, median)", "ms", "<=", 40.0,
+         _get(doc, "single", "images", "jpeg224", "end_to_end", "median")),
+        ("scan throughput, test split (median of runs)", "img/s", ">=", 40.0,
+         _get(doc, "scan", "test", "images_per_s", "median")),
+        ("scan throughput, full-resolution set (median of runs)", "img/s", ">=", 15.0,
+         _get(doc, "scan", "fullres", "images_per_s", "median")),
+        ("peak RSS of the scanning process (max of all scans)", "MB", "<=", 400.0,
+         max((r for r in rss if r is not None), default=None)),
+        ("speed-up vs seed baseline, predict + heatmap, 224 px", "x", ">=", 6.0,
+         ratio["jpeg224"]),
+        ("speed-up vs seed baseline, predict + heatmap, full-res JPEG", "x", ">=", 6.0,
+         ratio["jpeg_fullres"]),
+        ("app start to first painted window (median)", "s", "<=", 1.5,
+         _get(doc, "app", "first_frame_s", "median")),
+    ]
+    targets = []
+    for name, unit, op, limit, value in rows:
+        passed = None if value is None else (value <= limit if op == "<=" else value >= limit)
+        targets.append({"target": name, "unit": unit, "op": op, "limit": limit,
+                        "measured": value, "pass": passed})
+    return targets
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _verdict(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "not measured"}[passed]
+
+
+def _error_lines(name: str, part: Any) -> list[str]:
+    if isinstance(part, dict) and "error" in part:
+        lines = [f"- **{name} failed**: {part['error']}"]
+        lines += [f"  - `{line}`" for line in part.get("stderr", [])[-5:]]
+        return lines
+    return []
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """RESULTS.md: machine facts, targets, then one table per figure."""
+    m = doc["machine"]
+    model = doc["model"]
+    lines = ["# CXR Desktop benchmark results", ""]
+    if doc["mode"] == "quick":
+        lines += ["> **QUICK MODE**: few repeats on a subset of the images, to check the "
+                  "suite. These figures are **not valid** measurements.", ""]
+    lines += [
+        f"- Date: {m['date']}; suite wall time {_num(doc.get('suite_wall_s'), 0)} s",
+        f"- CPU: {m['cpu_model']}; {m['logical_cores']} logical cores "
+        f"({m['usable_cores']} usable); {m['memory_gb']} GB RAM",
+        f"- Load average at start / end: {m.get('load_average_at_start')} / "
+        f"{m.get('load_average_at_end')}",
+        f"- Python {m['python']}, onnxruntime {m['onnxruntime']}, torch {m['torch']}, "
+        f"numpy {m['numpy']}, Pillow {m['pillow']}, PySide6 {m['pyside6']}; {m['os']}",
+        f"- Threads: {m['threads']} (ONNX Runtime intra-op; torch.set_num_threads)",
+        f"- Model: `{model['dir']}` (demo/untrained: {model['demo']}, text mode "
+        f"{model['text_mode']}, onnx sha256 {model['onnx_sha256_prefix']}…)",
+        f"- Repeats: {doc['settings']['repeats']} timed after {doc['settings']['warmup']} "
+        f"warm-up per single-image figure; {doc['settings']['scan_runs']} scan run(s) per set, "
+        "each in a fresh process; MB = 10^6 bytes",
+        "",
+        "## Targets",
+        "",
+        "| Target | Limit | Measured | Verdict |",
+        "|---|---|---|---|",
+    ]
+    for t in doc["targets"]:
+        digits = 0 if t["unit"] in ("MB",) else 2 if t["unit"] in ("s", "x") else 1
+        measured = ("n/a" if t["measured"] is None
+                    else f"{_num(t['measured'], digits)} {t['unit']}")
+        lines.append(f"| {t['target']} | {t['op']} {t['limit']:g} {t['unit']} | "
+                     f"{measured} | {_verdict(t['pass'])} |")
+    lines += [""]
+    lines += _single_tables(doc)
+    lines += _scan_table(doc)
+    lines += _app_section(doc)
+    return "\n".join(lines) + "\n"
+
+
+def _single_tables(doc: dict[str, Any]) -> list[str]:
+    if "single" not in doc and "baseline_single" not in doc:
+        return []
+    lines = ["## Single image (ms: median [min – max])", ""]
+    lines += _error_lines("cxr_model single-image worker", doc.get("single"))
+    lines += _error_lines("baseline single-image worker", doc.get("baseline_single"))
+    inputs = doc["inputs"]["single"]
+    kinds = [k for k in IMAGE_KINDS if k in inputs]
+    header = " | ".join(f"{IMAGE_KINDS[k]} ({'x'.join(map(str, inputs[k]['size']))})"
+                        for k in kinds)
+    lines += [f"| cxr_model (ONNX Runtime) | {header} |",
+              "|---" * (len(kinds) + 1) + "|"]
+
+    def cell(part: str, kind: str, op: str) -> str:
+        stats = _get(doc, part, "images", kind, op)
+        if not stats:
+            return "n/a"
+        return f"{stats['median']:.1f} [{stats['min']:.1f} – {stats['max']:.1f}]"
+
+    for op, label in SINGLE_OPS.items():
+        lines.append(f"| {label} | " + " | ".join(cell("single", k, op) for k in kinds) + " |")
+    if "baseline_single" not in doc:
+        return [*lines, ""]
+    weights = _get(doc, "baseline_single", "weights") or "n/a"
+    lines += ["", f"Seed baseline (torch eager, hooks Grad-CAM; weights: {weights}); "
+              "speed-up = baseline median / cxr_model median (end to end).", "",
+              "| Seed baseline | 224 px JPEG | full-res JPEG |", "|---|---|---|"]
+    base_ops = {"predict_report": "predict with report, from the file (no grad)",
+                "end_to_end": "predict + Grad-CAM at full resolution, from the file"}
+    for op, label in base_ops.items():
+        lines.append(f"| {label} | {cell('baseline_single', 'jpeg224', op)} | "
+                     f"{cell('baseline_single', 'jpeg_fullres', op)} |")
+    ratio = speedups(doc)
+    lines.append(f"| **speed-up, end to end** | {_times(ratio['jpeg224'])} | "
+                 f"{_times(ratio['jpeg_fullres'])} |")
+    return [*lines, ""]
+
+
+def _scan_table(doc: dict[str, Any]) -> list[str]:
+    if "scan" not in doc and "baseline_scan" not in doc:
+        return []
+    lines = ["## Batch scan (fresh process per run; model load excluded from img/s)", "",
+             "| Scan | Images (with report) | img/s median [min – max] | Model load s "
+             "| Peak RSS MB |", "|---|---|---|---|---|"]
+    inputs = doc["inputs"]
+    rows = [("cxr_model.scan, test split", _get(doc, "scan", "test"), "scan_test"),
+            ("cxr_model.scan, full-res set", _get(doc, "scan", "fullres"), "scan_fullres"),
+            ("seed baseline, test split, one at a time", _get(doc, "baseline_scan", "test"),
+             "scan_test")]
+    errors = []
+    for label, part, key in rows:
+        if part is None:
+            continue
+        for run in part.get("runs", []):
+            errors += _error_lines(label, run)
+        rate = part.get("images_per_s")
+        count = f"{inputs[key]['images']} ({inputs[key]['with_report']})"
+        if rate is None:
+            lines.append(f"| {label} | {count} | failed | | |")
+            continue
+        if part.get("errors"):
+            errors.append(f"- **{label}**: {part['errors']} file(s) failed to score")
+        lines.append(f"| {label} | {count} | {rate['median']:.1f} [{rate['min']:.1f} – "
+                     f"{rate['max']:.1f}] | {part['load_s']:.2f} | {part['peak_rss_mb']:.0f} |")
+    ratio = speedups(doc)["scan_test"]
+    if ratio is not None:
+        lines += ["", f"Scan speed-up over the baseline (test split): {ratio:.2f}x"]
+    return [*lines, *errors, ""]
+
+
+def _app_section(doc: dict[str, Any]) -> list[str]:
+    app = doc.get("app")
+    if app is None:
+        return []
+    lines = ["## App start (offscreen, QT_QPA_PLATFORM=offscreen)", ""]
+    if app.get("skipped"):
+        return [*lines, f"Skipped: {app['skipped']}", ""]
+    for run in app.get("launches", []):
+        lines += _error_lines("app launch", run)
+    frame = app.get("first_frame_s")
+    paint = app.get("first_paint_s")
+    if frame:
+        lines += [
+            "| Figure | median | min | max | n |", "|---|---|---|---|---|",
+            f"| process launch → first Paint event (s) | {paint['median']:.2f} | "
+            f"{paint['min']:.2f} | {paint['max']:.2f} | {paint['n']} |",
+            f"| process launch → first frame fully painted (s) | {frame['median']:.2f} | "
+            f"{frame['min']:.2f} | {frame['max']:.2f} | {frame['n']} |",
+        ]
+    opened = app.get("open") or {}
+    if opened.get("skipped") or opened.get("open_skipped") or opened.get("error"):
+        reason = opened.get("skipped") or opened.get("open_skipped") or opened.get("error")
+        lines += ["", f"Opening an X-ray: skipped ({reason})"]
+    elif opened:
+        lines += [
+            "", f"Opening the full-res JPEG via `MainWindow.{opened.get('open_method')}`: "
+            f"image shown after {_num(opened.get('image_shown_s'), 2)} s, prediction after "
+            f"{_num(opened.get('prediction_shown_s'), 2)} s, heatmap after "
+            f"{_num(opened.get('heatmap_shown_s'), 2)} s. Model ready "
+            f"{_num(opened.get('model_ready_s'), 2)} s after launch. RSS after the first "
+            f"frame {_num(opened.get('rss_after_start_mb'), 0)} MB, with the model loaded "
+            f"{_num(opened.get('rss_model_ready_mb'), 0)} MB, after loading the X-ray "
+            f"{_num(opened.get('rss_after_open_mb'), 0)} MB (peak "
+            f"{_num(opened.get('peak_rss_mb'), 0)} MB).",
+        ]
+        if opened.get("heatmap_toggled_by_probe_at_s") is not None:
+            lines.append("The heatmap is computed on demand: the probe switched it on (as "
+                         "pressing H) once the prediction showed.")
+        if opened.get("open_note"):
+            lines.append(f"Note: {opened['open_note']}")
+    return [*lines, ""]
