@@ -132,18 +132,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+_OS_REASONS = (
+    (FileNotFoundError, "no such file"),
+    (PermissionError, "permission denied"),
+    (NotADirectoryError, "no such file (a parent is not a folder)"),
+    (IsADirectoryError, "is a directory"),
+)
+
+
+def _os_reason(exc: OSError, action: str) -> str:
+    """A person's words for an OSError met while trying to `action` a file."""
+    for kind, reason in _OS_REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return f"cannot {action} file ({_describe(exc)})"
+
+
 def _stat_regular(path: str) -> os.stat_result:
     """Stat ``path`` and refuse anything that is not a readable regular file."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise _Refused("no such file") from None
-    except PermissionError:
-        raise _Refused("permission denied") from None
-    except NotADirectoryError:
-        raise _Refused("no such file (a parent is not a folder)") from None
     except OSError as exc:
-        raise _Refused(f"cannot access file ({_describe(exc)})") from None
+        raise _Refused(_os_reason(exc, "access")) from None
     if stat.S_ISDIR(st.st_mode):
         raise _Refused("is a directory")
     if not stat.S_ISREG(st.st_mode):
@@ -154,14 +164,8 @@ def _stat_regular(path: str) -> os.stat_result:
 def _open_binary(path: str) -> IO[bytes]:
     try:
         return open(path, "rb")  # closed by the caller
-    except FileNotFoundError:
-        raise _Refused("no such file") from None
-    except PermissionError:
-        raise _Refused("permission denied") from None
-    except IsADirectoryError:
-        raise _Refused("is a directory") from None
     except OSError as exc:
-        raise _Refused(f"cannot open file ({_describe(exc)})") from None
+        raise _Refused(_os_reason(exc, "open")) from None
 
 
 def _sniff(head: bytes) -> str | None:
