@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint bench bundle deb clean
+.PHONY: run test lint bench bundle deb bench-bundle clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ test: lint
 
 bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.run
+
+bundle: $(DEV_STAMP)
+	$(PY) packaging/build.py
+
+deb: bundle
+	$(PY) packaging/build_deb.py
+
+bench-bundle: bundle
+	$(PY) packaging/measure.py
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

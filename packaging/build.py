@@ -1,0 +1,131 @@
+"""Build the one-folder bundle `dist/cxr-desktop/` (programs `cxr-desktop` and `cxr`).
+
+`python packaging/build.py [--model-dir DIR] [--clean]`
+
+Runs PyInstaller on packaging/cxr_desktop.spec with a persistent work folder
+(build/pyinstaller) so that rebuilds reuse the analysis cache. The bundled model is
+resources/model unless --model-dir (or $CXR_BUNDLE_MODEL_DIR) names another folder; the build
+stops with exit status 3 when that folder holds no model (no untrained weights are shipped).
+Exit status: 0 built, 1 PyInstaller failed, 3 no model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "packaging" / "cxr_desktop.spec"
+DIST = ROOT / "dist"
+WORK = ROOT / "build" / "pyinstaller"
+BUNDLE = DIST / "cxr-desktop"
+MODEL_FILES = ("model_card.json", "model.onnx")
+EXIT_NO_MODEL = 3
+
+
+def exe_name(name: str) -> str:
+    return name + ".exe" if sys.platform == "win32" else name
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _is_elf(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"\x7fELF"
+
+
+def _elf_has_vendored_rpath(path: Path) -> bool:
+    """True for libraries patched by auditwheel (RPATH into a *.libs folder): never strip them."""
+    result = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True,
+                            check=False)
+    return result.returncode != 0 or any(
+        ("RPATH" in line or "RUNPATH" in line) and ".libs" in line
+        for line in result.stdout.splitlines())
+
+
+def strip_debug_symbols(bundle: Path) -> int:
+    """`strip --strip-debug` the bundle's shared objects where it is safe; returns bytes saved.
+
+    PyInstaller's own strip option is not used: stripping the auditwheel-patched libraries of
+    the wheels (numpy.libs/, pillow.libs/, ...) breaks them ("ELF load command address/offset
+    not page-aligned"). Files inside a *.libs folder or with an RPATH into one are left alone,
+    and so are the executables (their archive is appended to the ELF file).
+    """
+    if not sys.platform.startswith("linux") or shutil.which("strip") is None:
+        return 0
+    saved = 0
+    for path in sorted((bundle / "_internal").rglob("*.so*")):
+        if (path.is_symlink() or not path.is_file()
+                or any(part.endswith(".libs") for part in path.parts)
+                or not _is_elf(path) or _elf_has_vendored_rpath(path)):
+            continue
+        before = path.stat().st_size
+        mode = path.stat().st_mode
+        result = subprocess.run(["strip", "--strip-debug", str(path)], capture_output=True,
+                                check=False)
+        path.chmod(mode)
+        if result.returncode == 0:
+            saved += before - path.stat().st_size
+    return saved
+
+
+def missing_model_reason(model_dir: Path) -> str | None:
+    """Why model_dir cannot be bundled, or None when it holds a model."""
+    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    if not missing:
+        return None
+    return (f"no trained model in {model_dir} (missing {', '.join(missing)}); put the trained "
+            "model there or pass --model-dir: the bundle never ships untrained weights")
+
+
+def build(model_dir: Path, clean: bool = False) -> int:
+    reason = missing_model_reason(model_dir)
+    if reason:
+        print(f"build.py: {reason}", file=sys.stderr)
+        return EXIT_NO_MODEL
+    if clean:
+        shutil.rmtree(WORK, ignore_errors=True)
+    env = dict(os.environ, CXR_BUNDLE_MODEL_DIR=str(model_dir.resolve()))
+    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+               "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)]
+    print("build.py: " + " ".join(command), flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, check=False)
+    if result.returncode != 0:
+        print(f"build.py: PyInstaller failed (exit {result.returncode})", file=sys.stderr)
+        return 1
+    for name in ("cxr-desktop", "cxr"):
+        if not (BUNDLE / exe_name(name)).is_file():
+            print(f"build.py: {BUNDLE / exe_name(name)} is missing", file=sys.stderr)
+            return 1
+    if (BUNDLE / "_internal" / "resources" / "model" / "weights.safetensors").exists():
+        print("build.py: weights.safetensors must not be bundled", file=sys.stderr)
+        return 1
+    saved = strip_debug_symbols(BUNDLE)
+    print(f"build.py: stripped debug symbols ({saved / 1e6:.1f} MB)")
+    size = folder_size(BUNDLE) / 1e6
+    print(f"build.py: built {BUNDLE} ({size:.1f} MB) in {time.monotonic() - started:.0f}s "
+          f"with the model from {model_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path,
+                        default=Path(os.environ.get("CXR_BUNDLE_MODEL_DIR")
+                                     or ROOT / "resources" / "model"),
+                        help="model folder to bundle (default: resources/model)")
+    parser.add_argument("--clean", action="store_true", help="drop the PyInstaller cache first")
+    args = parser.parse_args(argv)
+    return build(args.model_dir, clean=args.clean)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
