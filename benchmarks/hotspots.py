@@ -35,12 +35,12 @@ def single(model_dir: Path, image: Path, runs: int) -> None:
 def scan_folder(model_dir: Path, folder: Path) -> None:
     """One scan into a CSV, as `cxr scan --out` does."""
     from cxr_model.predictor import load_model
-    from cxr_model.scan import CsvSink, scan
+    from cxr_model.scan import CsvSink, plan_scan, scan
 
     model = load_model(model_dir, threads=THREADS)
     with tempfile.TemporaryDirectory() as tmp:
         sink = CsvSink(Path(tmp) / "scan.csv")
-        for row in scan(model, folder):
+        for row in scan(model, plan_scan(folder)):
             sink.add(row)
         sink.close()
 

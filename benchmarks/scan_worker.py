@@ -19,7 +19,7 @@ from benchmarks.common import THREADS, peak_rss_mb, status_mb, write_json
 def run_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
     """Scan `folder` once; throughput excludes the model load."""
     from cxr_model.predictor import load_model
-    from cxr_model.scan import CsvSink, scan
+    from cxr_model.scan import CsvSink, plan_scan, scan
 
     start = time.perf_counter()
     model = load_model(model_dir, backend="onnx", threads=THREADS)
@@ -29,7 +29,7 @@ def run_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
     images = errors = 0
     first_row_s = None
     start = time.perf_counter()
-    for row in scan(model, folder):
+    for row in scan(model, plan_scan(folder)):
         sink.add(row)
         images += 1
         errors += bool(row["error"])

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from cxr_desktop.workers import ModelFactory, stop_thread
 from cxr_model.errors import CXRError
-from cxr_model.scan import CsvSink, find_images, scan, scored_files
+from cxr_model.scan import CsvSink, plan_scan, scan, scored_files
 
 CSV_NAME = "cxr-scan.csv"
 COLUMNS = (("file", "File"), ("probability", "Probability"),
@@ -80,13 +80,11 @@ class ScanWorker(QObject):
             if self.model is None:
                 self.model = self.factory()
             skip = scored_files(csv_path)
-            todo = [p for p in find_images(folder, recursive)
-                    if p.relative_to(folder).as_posix() not in skip]
-            self.started.emit(len(todo), len(skip))
+            plan = plan_scan(folder, recursive, skip)
+            self.started.emit(len(plan.files) + len(plan.unreadable), plan.skipped)
             sink = CsvSink(csv_path)
             try:
-                for row in scan(self.model, folder, recursive=recursive, skip=skip,
-                                cancelled=self.cancel.is_set):
+                for row in scan(self.model, plan, cancelled=self.cancel.is_set):
                     sink.add(row)
                     self.row_ready.emit(row)
                     if self.cancel.is_set():

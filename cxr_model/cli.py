@@ -23,6 +23,7 @@ from cxr_model.scan import (
     RESULT_FIELDS,
     CsvSink,
     csv_values,
+    plan_scan,
     report_path,
     result_row,
     scan,
@@ -99,7 +100,7 @@ def cmd_scan(args: argparse.Namespace, model: Model) -> int:
         stdout = None if sink else csv.writer(sys.stdout)
         if stdout:
             stdout.writerow(RESULT_FIELDS)
-        for row in scan(model, folder, recursive=args.recursive, skip=skip):
+        for row in scan(model, plan_scan(folder, args.recursive, skip)):
             counts["errors" if row["error"] else "scored"] += 1
             if sink:
                 sink.add(row)

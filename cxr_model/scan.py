@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from cxr_model.errors import CXRError, DataError
@@ -29,13 +30,15 @@ def result_row(file: str, prediction: Prediction | None = None,
     return row
 
 
-def find_images(folder: str | Path, recursive: bool = False) -> list[Path]:
-    """Supported image files in a folder, sorted; follows symlinks but never loops."""
+def find_images(folder: str | Path, recursive: bool = False
+                ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Supported image files in a folder, sorted, and the subfolders that could not be read.
+
+    Follows symlinks but never loops. An unreadable top folder is a DataError.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError("not a folder" if folder.exists() else "no such folder", folder)
-    if not os.access(folder, os.R_OK | os.X_OK):
-        raise DataError("permission denied: the folder cannot be read", folder)
     found, seen = [], set()
     errors: list[OSError] = []
     for root, dirs, files in os.walk(folder, followlinks=True, onerror=errors.append):
@@ -48,9 +51,11 @@ def find_images(folder: str | Path, recursive: bool = False) -> list[Path]:
         if not recursive:
             dirs[:] = []
         found.extend(Path(root) / name for name in files if is_supported(Path(root) / name))
-    if errors and not found and errors[0].filename == str(folder):
+    unreadable = [(Path(e.filename), f"cannot read the folder ({e.strerror or e})")
+                  for e in errors]
+    if any(path == folder for path, _ in unreadable):
         raise DataError(f"cannot read the folder ({errors[0].strerror})", folder)
-    return sorted(found)
+    return sorted(found), unreadable
 
 
 def report_path(image: Path) -> Path:
@@ -130,18 +135,37 @@ class CsvSink:
         self.fh.close()
 
 
-def scan(model: Model, folder: str | Path, *, recursive: bool = False,
-         skip: set[str] | frozenset[str] = frozenset(), batch_size: int = 8,
-         cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
-    """Yield one result row per image (file relative to folder) as batches finish.
+@dataclass(frozen=True)
+class ScanPlan:
+    """What a scan will do: the files to score, unreadable subfolders, files skipped."""
 
-    Files are decoded and preprocessed on two threads while the model runs; a bad file
-    yields a row with its error and the scan goes on. Stops between batches when
-    `cancelled()` is true.
-    """
+    folder: Path
+    files: list[Path]
+    unreadable: list[tuple[Path, str]]
+    skipped: int
+
+
+def plan_scan(folder: str | Path, recursive: bool = False,
+              skip: set[str] | frozenset[str] = frozenset()) -> ScanPlan:
+    """List a folder once: images to score (minus `skip`, names relative to the folder)."""
     folder = Path(folder)
-    files = [p for p in find_images(folder, recursive)
-             if p.relative_to(folder).as_posix() not in skip]
+    images, unreadable = find_images(folder, recursive)
+    files = [p for p in images if p.relative_to(folder).as_posix() not in skip]
+    return ScanPlan(folder, files, unreadable, len(images) - len(files))
+
+
+def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
+         cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+    """Yield one result row per planned image (file relative to the folder) as batches finish.
+
+    Unreadable subfolders come first as error rows. Files are decoded and preprocessed on
+    two threads while the model runs; a bad file yields a row with its error and the scan
+    goes on. Stops between batches when `cancelled()` is true.
+    """
+    folder, files = plan.folder, plan.files
+    for path, reason in plan.unreadable:
+        name = path.relative_to(folder).as_posix()
+        yield result_row(name, error=f"{name}: {reason}")
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_load, path, model) for path in files[:batch_size * 2]]
         for start in range(0, len(files), batch_size):

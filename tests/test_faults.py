@@ -151,3 +151,42 @@ def test_runs_fully_offline(use_model, fullres_images, tmp_path, monkeypatch, ca
     assert main(["scan", str(folder), "--out", str(tmp_path / "o.csv")]) == 0
     assert attempts == []
     capsys.readouterr()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder: chmod cannot lock it")
+def test_unreadable_subfolder_gets_an_error_row(use_model, fullres_images, tmp_path, capsys):
+    folder = tmp_path / "top"
+    locked = folder / "locked"
+    locked.mkdir(parents=True)
+    (folder / "x.jpeg").symlink_to(fullres_images[0])
+    locked.chmod(0)
+    try:
+        assert main(["scan", str(folder), "--recursive"]) == 0
+    finally:
+        locked.chmod(0o700)
+    out = capsys.readouterr().out
+    assert "locked: cannot read the folder" in out and "x.jpeg" in out
+
+
+def test_unreadable_subfolder_row_simulated(model, fullres_images, tmp_path, monkeypatch):
+    """As root chmod cannot lock a folder, so make os.walk report the error it would."""
+    from cxr_model import scan as scan_module
+
+    folder = tmp_path / "top"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "x.jpeg").symlink_to(fullres_images[0])
+    real_walk = os.walk
+
+    def walk(top, **kwargs):
+        for root, dirs, files in real_walk(top, **kwargs):
+            if root.endswith("locked"):
+                kwargs["onerror"](PermissionError(13, "Permission denied", root))
+                dirs[:] = []
+                continue
+            yield root, dirs, files
+
+    monkeypatch.setattr(scan_module.os, "walk", walk)
+    rows = list(scan_module.scan(model, scan_module.plan_scan(folder, recursive=True)))
+    assert [r["file"] for r in rows] == ["locked", "x.jpeg"]
+    assert rows[0]["error"] == "locked: cannot read the folder (Permission denied)"
+    assert rows[1]["error"] is None and rows[1]["label"] in ("normal", "abnormal")

@@ -12,7 +12,7 @@ from desktop_helpers import WAIT_MS, SlowModel
 from PySide6.QtCore import Qt
 
 from cxr_desktop.batch_scan import COLUMNS, CSV_NAME, BatchScanDialog
-from cxr_model.scan import CsvSink, scan
+from cxr_model.scan import CsvSink, plan_scan, scan
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_scan_matches_cxr_scan_and_rescan_skips(qtbot, make_dialog, factory, mod
     assert dialog.csv_edit.text() == str(out)
     expected_csv = tmp_path / "expected.csv"
     sink = CsvSink(expected_csv)
-    for row in scan(model, scan_folder):
+    for row in scan(model, plan_scan(scan_folder)):
         sink.add(row)
     sink.close()
     assert out.read_text(encoding="utf-8") == expected_csv.read_text(encoding="utf-8")
