@@ -121,3 +121,9 @@ def write_card(directory: Path, data: dict) -> Path:
     path = directory / CARD_NAME
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
+
+
+def record_metrics(card: ModelCard, split: str, metrics: dict) -> Path:
+    """Store one split's measured metrics in the card on disk (checksums re-recorded)."""
+    data = {**card.data, "metrics": {**card.data.get("metrics", {}), split: metrics}}
+    return write_card(card.directory, data)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from cxr_model import NOT_A_DEVICE, dataset_build
+from cxr_model.card import CARD_NAME, record_metrics
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.overlay import blend
 from cxr_model.predictor import Model, load_model
@@ -124,11 +125,14 @@ def cmd_evaluate(args: argparse.Namespace, model: Model) -> int:
     from cxr_model.evaluate import evaluate
 
     try:
-        text, _ = evaluate(model, args.data, args.split, args.out)
+        text, metrics = evaluate(model, args.data, args.split, args.out)
     except CXRError as exc:
         print(f"cxr: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(text)
+    if args.record:
+        record_metrics(model.card, args.split, metrics)
+        print(f"recorded the {args.split} metrics in {model.card.directory / CARD_NAME}")
     return 0
 
 
@@ -185,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, help="CSV in the pairs.csv format")
     e.add_argument("--split", required=True)
     e.add_argument("--out", help="folder for metrics.json and plots")
+    e.add_argument("--record", action="store_true",
+                   help="store the figures in the model card (do this once, on test)")
 
     sub.add_parser("selftest", help="check the installation (model, checksums, samples)")
     dataset_build.add_parser(sub)
