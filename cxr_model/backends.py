@@ -33,7 +33,7 @@ def _raw(outputs) -> RawOutputs:
 
 
 class OnnxBackend:
-    """ONNX Runtime session over `model.onnx` (checksum verified)."""
+    """ONNX Runtime session over `model.onnx` and the weights it points into (both verified)."""
 
     name = "onnx"
 
@@ -41,6 +41,7 @@ class OnnxBackend:
         import onnxruntime as ort
 
         path = card.verified_file(ONNX_NAME)
+        card.verified_file(WEIGHTS_NAME)  # the graph reads its weights from this file
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

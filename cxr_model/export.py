@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -16,18 +19,61 @@ from cxr_model.tokenizer import Tokenizer
 INPUT_NAMES = ("image", "text", "has_report")
 
 
-def export_onnx(net: FusionNet, path: Path, size: int, text_width: int) -> None:
-    """Export the network to a single-file ONNX graph with a dynamic batch axis."""
+def export_onnx(net: FusionNet, path: Path, size: int, text_width: int,
+                weights: Path) -> int:
+    """Export the network to ONNX whose weights live in the safetensors file `weights`.
+
+    BatchNorm is kept as its own op (ONNX Runtime fuses it at load), so every parameter
+    of the graph is byte-identical to a tensor of the safetensors file and the graph can
+    point into that file instead of carrying a second copy. Returns how many initializers
+    were linked.
+    """
+    import onnx
+    from onnxscript import optimizer
+
     net = net.eval()
     example = (torch.zeros(2, 1, size, size), torch.zeros(2, text_width), torch.ones(2, 1))
     batch = torch.export.Dim("batch", min=1, max=1024)
-    with warnings.catch_warnings():
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # exporter notes on the shared batch axis
+        raw_path = Path(tmp) / "raw.onnx"
         torch.onnx.export(
-            net, example, str(path), input_names=list(INPUT_NAMES),
+            net, example, str(raw_path), input_names=list(INPUT_NAMES),
             output_names=list(OUTPUT_NAMES), dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
-            external_data=False, dynamo=True, verbose=False,
+            external_data=False, dynamo=True, optimize=False, verbose=False,
         )
+        model = onnx.load(str(raw_path))
+    # fold shapes and tiny constants only: no new weight tensors (no Conv+BatchNorm fusion)
+    model = optimizer.optimize(model, input_size_limit=1, output_size_limit=1)
+    linked = link_external_weights(model, weights)
+    onnx.save(model, str(path))
+    return linked
+
+
+def link_external_weights(model, weights: Path) -> int:
+    """Point each ONNX initializer equal to a safetensors tensor at that tensor's bytes."""
+    from onnx import TensorProto, numpy_helper
+
+    raw = weights.read_bytes()
+    header_len = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + header_len])
+    linked = 0
+    for init in model.graph.initializer:
+        entry = header.get(init.name)
+        if entry is None:
+            continue
+        begin, end = (8 + header_len + o for o in entry["data_offsets"])
+        if raw[begin:end] != numpy_helper.to_array(init).astype("<f4", copy=False).tobytes():
+            continue
+        init.ClearField("raw_data")
+        init.ClearField("float_data")
+        init.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", weights.name), ("offset", str(begin)),
+                           ("length", str(end - begin))):
+            item = init.external_data.add()
+            item.key, item.value = key, value
+        linked += 1
+    return linked
 
 
 def architecture(net: FusionNet, vocab_size: int, max_len: int) -> dict:
@@ -51,7 +97,7 @@ def save_model(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, out_dir: P
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS_NAME))
     width = int(net.text_encoder[0].in_features)
-    export_onnx(net, out_dir / ONNX_NAME, spec.size, width)
+    export_onnx(net, out_dir / ONNX_NAME, spec.size, width, out_dir / WEIGHTS_NAME)
     card = {
         "name": "CXR Desktop fusion model",
         "architecture": architecture(net, vocab_size, max_len),

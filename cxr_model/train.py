@@ -249,10 +249,10 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, steps: int = 500) -> tuple
         optimizer.zero_grad()
         loss = F.binary_cross_entropy_with_logits(x / log_t.exp() + bias, y)
         loss.backward()
-        return loss
+        return loss.detach()
 
     optimizer.step(closure)
-    return float(log_t.exp()), float(bias)
+    return float(log_t.detach().exp()), float(bias.detach())
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:

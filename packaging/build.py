@@ -24,7 +24,7 @@ SPEC = ROOT / "packaging" / "cxr_desktop.spec"
 DIST = ROOT / "dist"
 WORK = ROOT / "build" / "pyinstaller"
 BUNDLE = DIST / "cxr-desktop"
-MODEL_FILES = ("model_card.json", "model.onnx")
+MODEL_FILES = ("model_card.json", "model.onnx", "weights.safetensors")
 EXIT_NO_MODEL = 3
 
 
@@ -105,9 +105,6 @@ def build(model_dir: Path, clean: bool = False) -> int:
         if not (BUNDLE / exe_name(name)).is_file():
             print(f"build.py: {BUNDLE / exe_name(name)} is missing", file=sys.stderr)
             return 1
-    if (BUNDLE / "_internal" / "resources" / "model" / "weights.safetensors").exists():
-        print("build.py: weights.safetensors must not be bundled", file=sys.stderr)
-        return 1
     saved = strip_debug_symbols(BUNDLE)
     print(f"build.py: stripped debug symbols ({saved / 1e6:.1f} MB)")
     size = folder_size(BUNDLE) / 1e6

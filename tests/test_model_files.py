@@ -17,7 +17,8 @@ def copy_model(src, dst):
     return dst
 
 
-@pytest.mark.parametrize("name,backend", [(ONNX_NAME, "onnx"), (WEIGHTS_NAME, "torch")])
+@pytest.mark.parametrize("name,backend", [(ONNX_NAME, "onnx"), (WEIGHTS_NAME, "onnx"),
+                                          (WEIGHTS_NAME, "torch")])
 def test_tampered_weights_are_refused(fixture_model_dir, tmp_path, name, backend):
     folder = copy_model(fixture_model_dir, tmp_path / "m")
     data = bytearray((folder / name).read_bytes())
@@ -69,3 +70,15 @@ def test_card_records_sha256_of_each_file(fixture_model_dir):
 def test_no_pickle_files_in_model(model_dir):
     names = {p.name for p in model_dir.iterdir()}
     assert not any(n.endswith((".pt", ".pth", ".pkl", ".ckpt", ".bin")) for n in names)
+
+
+def test_onnx_graph_reads_its_weights_from_the_safetensors_file(model_dir):
+    """One copy of the weights: every large ONNX initializer points into weights.safetensors."""
+    onnx = pytest.importorskip("onnx")
+    graph = onnx.load(str(model_dir / ONNX_NAME), load_external_data=False).graph
+    external = [i for i in graph.initializer if i.data_location == onnx.TensorProto.EXTERNAL]
+    locations = {e.value for i in external for e in i.external_data if e.key == "location"}
+    assert locations == {WEIGHTS_NAME}
+    inline = sum(len(i.raw_data) for i in graph.initializer)
+    assert len(external) > 100 and inline < 64 * 1024
+    assert (model_dir / ONNX_NAME).stat().st_size < 1024 * 1024

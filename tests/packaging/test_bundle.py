@@ -135,7 +135,8 @@ def test_bundle_is_small_and_carries_no_training_stack(built):
             "Qt6Qml", "Qt6Quick", "WebEngine", "Qt6Pdf", "Qt6Wayland", "translations/")), rel
     internal = BUNDLE / "_internal"
     assert not (internal / "onnx").exists()
-    assert not (internal / "resources" / "model" / "weights.safetensors").exists()
+    # the ONNX graph reads its weights from the safetensors file: both ship, once each
+    assert (internal / "resources" / "model" / "weights.safetensors").is_file()
 
 
 def test_bundle_layout_model_samples_and_plugins(built):
@@ -272,7 +273,7 @@ def test_deb_contents_and_control(built):
     for path in ("./usr/bin/cxr-desktop", "./usr/bin/cxr", "./opt/cxr-desktop/cxr"):
         assert entries[path][0] == "-rwxr-xr-x", (path, entries[path][0])
     assert all(fields[1] == "root/root" for fields in entries.values())
-    assert not any(p.endswith("weights.safetensors") for p in entries)
+    assert "./opt/cxr-desktop/_internal/resources/model/weights.safetensors" in entries
     assert entries["./opt/cxr-desktop/_internal/resources/model/model.onnx"][0] == "-rw-r--r--"
 
     def field(name: str) -> str:
