@@ -28,7 +28,14 @@ def _label(text: str = "", name: str = "", style: str = "") -> QLabel:
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{100.0 * value:.1f}%"
+    """A probability as a percent; never shows a rounded 0% or 100% as if it were certain."""
+    if value is None:
+        return "—"
+    if value < 0.0005:
+        return "<0.1%"
+    if value > 0.9995:
+        return ">99.9%"
+    return f"{100.0 * value:.1f}%"
 
 
 class ResultPanel(QFrame):

@@ -327,3 +327,11 @@ def test_about_dialog_lists_model_data_and_disclaimer(qtbot, window, model):
                              "text_mode": "bag", "is_demo": False, "directory": Path("m")})()
     assert "0.912" in about_html(card)
     assert "No model is installed" in about_html(None, "gone")
+
+
+def test_percent_never_claims_certainty():
+    from cxr_desktop.result_panel import percent
+
+    assert percent(None) == "—"
+    assert percent(0.0) == "<0.1%" and percent(1.0) == ">99.9%"
+    assert percent(0.5) == "50.0%" and percent(0.0006) == "0.1%"
