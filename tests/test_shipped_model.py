@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import SHIPPED_MODEL
 
 from cxr_model.cli import main
+
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "model"
 
 pytestmark = pytest.mark.skipif(not (SHIPPED_MODEL / "model_card.json").is_file(),
                                 reason="no trained model in resources/model")
