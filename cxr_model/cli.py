@@ -40,9 +40,9 @@ def _report_argument(value: str | None, image: Path) -> str | None:
     if value is None:
         sibling = report_path(image)
         return read_report(sibling) if sibling.is_file() else None
-    candidate = Path(value)
-    if len(value) < 4096 and candidate.suffix and candidate.is_file():
-        return read_report(candidate)
+    looks_like_path = len(value) < 4096 and not any(c.isspace() for c in value)
+    if looks_like_path and (value.lower().endswith(".txt") or Path(value).is_file()):
+        return read_report(value)  # a missing x.txt is an error, not report text
     return value
 
 

@@ -166,3 +166,10 @@ def test_selftest_passes_and_fails_on_tampering(model_dir, fixture_model_dir, tm
         fh.write(b"\0")
     result = run_cli("selftest", model_dir=tampered)
     assert result.returncode == 1 and "SHA-256" in result.stderr
+
+
+def test_missing_report_file_is_an_error_not_text(model_dir, sample_images, tmp_path):
+    result = run_cli("predict", str(sample_images[0]), "--report", str(tmp_path / "gone.txt"),
+                     model_dir=model_dir)
+    assert result.returncode == 2 and "gone.txt" in result.stderr
+    assert "no such file" in result.stderr
