@@ -13,6 +13,7 @@ from cxr_model.errors import ModelError
 from cxr_model.preprocess import InputSpec
 
 CARD_NAME = "model_card.json"
+HEADS = ("fused", "image", "text")  # the three outputs, each with a threshold and calibration
 ONNX_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.safetensors"
 

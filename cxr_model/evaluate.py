@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cxr_model.card import HEADS
 from cxr_model.dataset import read_examples
 from cxr_model.metrics import confusion, per_class, reliability, roc_auc, roc_curve, summary
 from cxr_model.predictor import Model
-
-HEADS = ("fused", "image", "text")
 
 
 def score_split(model: Model, csv_path: str | Path, split: str,

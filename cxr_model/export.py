@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from cxr_model.card import ONNX_NAME, WEIGHTS_NAME, write_card
+from cxr_model.card import HEADS, ONNX_NAME, WEIGHTS_NAME, write_card
 from cxr_model.network import OUTPUT_NAMES, FusionNet
 from cxr_model.preprocess import InputSpec
 from cxr_model.tokenizer import Tokenizer
@@ -105,7 +105,7 @@ def save_model(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, out_dir: P
         "classes": ["normal", "abnormal"],
         "thresholds": thresholds,
         "calibration": {head: {"temperature": 1.0, "bias": 0.0}
-                        for head in ("fused", "image", "text")},
+                        for head in HEADS},
         "ood": {"threshold": None},
         "tokenizer": tokenizer.to_json(),
         **(extra or {}),

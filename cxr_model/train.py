@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cxr_model.card import HEADS
 from cxr_model.dataset import Example, read_examples
 from cxr_model.export import save_model
 from cxr_model.metrics import best_threshold, roc_auc, summary
@@ -31,8 +32,6 @@ from cxr_model.preprocess import InputSpec, preprocess
 from cxr_model.reader import read_image
 from cxr_model.text import report_inputs, vocab_size
 from cxr_model.tokenizer import Tokenizer
-
-HEADS = ("fused", "image", "text")
 
 
 @dataclass
