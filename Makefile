@@ -18,8 +18,10 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[train,dev]'
 	touch $@ $(RUN_STAMP)
 
+SAMPLE := resources/samples/person1946_bacteria_4874.jpeg
+
 run: $(RUN_STAMP)
-	$(VENV)/bin/cxr-desktop
+	$(VENV)/bin/cxr-desktop $(SAMPLE)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
