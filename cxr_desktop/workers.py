@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from cxr_model.errors import CXRError
-from cxr_model.reader import XrayImage, read_image, read_report
-from cxr_model.scan import report_path
+from cxr_model.reader import XrayImage, read_image
+from cxr_model.scan import read_sibling_report, report_path
 
 ModelFactory = Callable[[], Any]
 """Returns a model-like object (load_model(...) or a test double); called in the worker."""
@@ -36,13 +36,11 @@ class Study:
 def read_study(path: Path) -> Study:
     """Read an image at full resolution and its `x.txt` report if one sits beside it."""
     image = read_image(path)
-    sibling = report_path(path)
-    if not sibling.is_file():
-        return Study(path, image, None, None, None)
     try:
-        return Study(path, image, read_report(sibling), sibling, None)
+        report = read_sibling_report(path)
     except CXRError as exc:
         return Study(path, image, None, None, str(exc))
+    return Study(path, image, report, report_path(path) if report is not None else None, None)
 
 
 def start_in_thread(worker: QObject, name: str) -> QThread:

@@ -25,7 +25,7 @@ from cxr_model.scan import (
     CsvSink,
     csv_values,
     plan_scan,
-    report_path,
+    read_sibling_report,
     result_row,
     scan,
     scored_files,
@@ -38,8 +38,7 @@ EXIT_NO_MODEL = 3
 def _report_argument(value: str | None, image: Path) -> str | None:
     """--report as a file if one exists by that name, else literal text; default x.txt."""
     if value is None:
-        sibling = report_path(image)
-        return read_report(sibling) if sibling.is_file() else None
+        return read_sibling_report(image)
     looks_like_path = len(value) < 4096 and not any(c.isspace() for c in value)
     if looks_like_path and (value.lower().endswith(".txt") or Path(value).is_file()):
         return read_report(value)  # a missing x.txt is an error, not report text

@@ -53,8 +53,9 @@ def find_images(folder: str | Path, recursive: bool = False
         found.extend(Path(root) / name for name in files if is_supported(Path(root) / name))
     unreadable = [(Path(e.filename), f"cannot read the folder ({e.strerror or e})")
                   for e in errors]
-    if any(path == folder for path, _ in unreadable):
-        raise DataError(f"cannot read the folder ({errors[0].strerror})", folder)
+    for path, reason in unreadable:
+        if path == folder:
+            raise DataError(reason, folder)
     return sorted(found), unreadable
 
 
@@ -63,11 +64,15 @@ def report_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
+def read_sibling_report(image: Path) -> str | None:
+    """The report `x.txt` beside `x.png`, or None when there is none."""
+    sibling = report_path(image)
+    return read_report(sibling) if sibling.is_file() else None
+
+
 def _load(path: Path, model: Model) -> tuple[Prepared, str | None]:
     """Decode and preprocess one study (runs on a pool thread)."""
-    report_file = report_path(path)
-    report = read_report(report_file) if report_file.is_file() else None
-    return model.prepare(model.read(path)), report
+    return model.prepare(model.read(path)), read_sibling_report(path)
 
 
 def _format(value) -> str:
