@@ -66,7 +66,7 @@ def find_window_class() -> tuple[type | None, str]:
 
 def make_window(cls: type, model_dir: str | None) -> tuple[Any, str]:
     """Instantiate the window, filling the required parameters it is known to take."""
-    from cxr_model.predictor import load_model
+    from cxr_model.inference.predictor import load_model
 
     directory = Path(model_dir) if model_dir else None
     known: dict[str, Callable[[], Any]] = {

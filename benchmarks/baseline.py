@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from benchmarks.common import THREADS, peak_rss_mb, status_mb, time_op, write_json
-from cxr_model.network import FusionNet
-from cxr_model.text import report_inputs
-from cxr_model.tokenizer import tokenizer_from_json
+from cxr_model.text.inputs import report_inputs
+from cxr_model.text.tokenizer import tokenizer_from_json
+from cxr_model.training.network import FusionNet
 
 SIZE = 224
 MEAN = 0.5

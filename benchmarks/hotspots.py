@@ -21,8 +21,8 @@ from benchmarks.common import THREADS
 
 def single(model_dir: Path, image: Path, runs: int) -> None:
     """`runs` x (read image + report, predict with report, heatmap), like the app."""
-    from cxr_model.predictor import load_model
-    from cxr_model.reader import read_report
+    from cxr_model.imaging.reader import read_report
+    from cxr_model.inference.predictor import load_model
 
     model = load_model(model_dir, threads=THREADS)
     report_file = image.with_suffix(".txt")
@@ -34,8 +34,8 @@ def single(model_dir: Path, image: Path, runs: int) -> None:
 
 def scan_folder(model_dir: Path, folder: Path) -> None:
     """One scan into a CSV, as `cxr scan --out` does."""
-    from cxr_model.predictor import load_model
-    from cxr_model.scan import CsvSink, plan_scan, scan
+    from cxr_model.inference.predictor import load_model
+    from cxr_model.inference.scan import CsvSink, plan_scan, scan
 
     model = load_model(model_dir, threads=THREADS)
     with tempfile.TemporaryDirectory() as tmp:

@@ -173,8 +173,8 @@ def _scan_table(doc: dict[str, Any]) -> list[str]:
              "| Scan | Images (with report) | img/s median [min – max] | Model load s "
              "| Peak RSS MB |", "|---|---|---|---|---|"]
     inputs = doc["inputs"]
-    rows = [("cxr_model.scan, test split", _get(doc, "scan", "test"), "scan_test"),
-            ("cxr_model.scan, full-res set", _get(doc, "scan", "fullres"), "scan_fullres"),
+    rows = [("cxr_model scan, test split", _get(doc, "scan", "test"), "scan_test"),
+            ("cxr_model scan, full-res set", _get(doc, "scan", "fullres"), "scan_fullres"),
             ("seed baseline, test split, one at a time", _get(doc, "baseline_scan", "test"),
              "scan_test")]
     errors = []

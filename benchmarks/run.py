@@ -153,7 +153,7 @@ def run_suite(model_dir: Path, quick: bool, work: Path, parts: set[str]) -> dict
     if "scan" in parts:
         doc["scan"] = {}
         for name, folder in (("test", inputs.test_folder), ("fullres", inputs.fullres_folder)):
-            log(f"scan {name}: cxr_model.scan x{conf['scan_runs']}")
+            log(f"scan {name}: cxr_model.inference.scan x{conf['scan_runs']}")
             doc["scan"][name] = scan_series("benchmarks.scan_worker", [], folder,
                                             conf["scan_runs"], work, model_dir)
     if "baseline" in parts and "scan" in parts:

@@ -1,4 +1,4 @@
-"""Worker: one `cxr_model.scan.scan` of a folder in a fresh process, like `cxr scan --out`.
+"""Worker: one core `scan` of a folder in a fresh process, like `cxr scan --out`.
 
 `python -m benchmarks.scan_worker --model DIR --folder F --csv OUT --json-out F`. Rows go to
 a `CsvSink` (flushed and fsynced per row, as the CLI does). The model load is timed apart
@@ -18,8 +18,8 @@ from benchmarks.common import THREADS, peak_rss_mb, status_mb, write_json
 
 def run_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
     """Scan `folder` once; throughput excludes the model load."""
-    from cxr_model.predictor import load_model
-    from cxr_model.scan import CsvSink, plan_scan, scan
+    from cxr_model.inference.predictor import load_model
+    from cxr_model.inference.scan import CsvSink, plan_scan, scan
 
     start = time.perf_counter()
     model = load_model(model_dir, backend="onnx", threads=THREADS)

@@ -24,9 +24,9 @@ from benchmarks.common import THREADS, peak_rss_mb, status_mb, time_op, write_js
 def measure(model_dir: Path, images: dict[str, Path], warmup: int,
             repeats: int) -> dict[str, Any]:
     """Time every operation on every image; returns {"load_s", "images": {kind: {op: stats}}}."""
-    from cxr_model.predictor import load_model
-    from cxr_model.preprocess import preprocess
-    from cxr_model.reader import read_report
+    from cxr_model.imaging.preprocess import preprocess
+    from cxr_model.imaging.reader import read_report
+    from cxr_model.inference.predictor import load_model
 
     start = time.perf_counter()
     model = load_model(model_dir, backend="onnx", threads=THREADS)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
-from cxr_model.predictor import load_model
+from cxr_model.inference.predictor import load_model
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""Batch folder scan: `cxr_model.scan` on its own thread, streaming into a table and a CSV."""
+"""Batch folder scan: the core scan on its own thread, streaming into a table and a CSV."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from cxr_desktop.workers import ModelFactory, stop_thread
 from cxr_model.errors import CXRError
-from cxr_model.scan import CsvSink, plan_scan, scan, scored_files
+from cxr_model.inference.scan import CsvSink, plan_scan, scan, scored_files
 
 CSV_NAME = "cxr-scan.csv"
 COLUMNS = (("file", "File"), ("probability", "Probability"),

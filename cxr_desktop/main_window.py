@@ -30,7 +30,7 @@ from cxr_desktop.settings import AppSettings
 from cxr_desktop.viewer import PRESETS, XrayViewer, accept_file_drag, dropped_paths
 from cxr_desktop.workers import ModelFactory, PredictionService, Study
 from cxr_model.errors import CXRError
-from cxr_model.reader import SUPPORTED_SUFFIXES, is_supported
+from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, is_supported
 
 DEBOUNCE_MS = 400
 IMAGE_FILTER = ("X-ray images (" + " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))

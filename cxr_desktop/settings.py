@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from cxr_model.overlay import DEFAULT_OPACITY
+from cxr_model.inference.overlay import DEFAULT_OPACITY
 
 ORGANIZATION = "cxr-desktop"
 APPLICATION = "CXR Desktop"

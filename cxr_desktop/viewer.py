@@ -18,8 +18,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
-from cxr_model.overlay import DEFAULT_OPACITY, colorize
-from cxr_model.reader import XrayImage
+from cxr_model.imaging.reader import XrayImage
+from cxr_model.inference.overlay import DEFAULT_OPACITY, colorize
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 40.0

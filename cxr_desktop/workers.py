@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from cxr_model.errors import CXRError
-from cxr_model.reader import XrayImage, read_image
-from cxr_model.scan import read_sibling_report, report_path
+from cxr_model.imaging.reader import XrayImage, read_image
+from cxr_model.inference.scan import read_sibling_report, report_path
 
 ModelFactory = Callable[[], Any]
 """Returns a model-like object (load_model(...) or a test double); called in the worker."""

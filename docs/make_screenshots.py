@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from cxr_desktop.main_window import MainWindow  # noqa: E402
 from cxr_desktop.settings import AppSettings  # noqa: E402
-from cxr_model.predictor import load_model  # noqa: E402
+from cxr_model.inference.predictor import load_model  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
 

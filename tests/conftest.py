@@ -42,11 +42,11 @@ def build_fixture_model(out: Path, text_mode: str = "bag") -> Path:
     """An untrained (seeded) model folder, marked demo, for tests that need model files."""
     import torch
 
-    from cxr_model.export import save_model
-    from cxr_model.network import FusionNet
-    from cxr_model.preprocess import InputSpec
-    from cxr_model.text import vocab_size
-    from cxr_model.tokenizer import Tokenizer
+    from cxr_model.imaging.preprocess import InputSpec
+    from cxr_model.text.inputs import vocab_size
+    from cxr_model.text.tokenizer import Tokenizer
+    from cxr_model.training.export import save_model
+    from cxr_model.training.network import FusionNet
 
     torch.manual_seed(0)
     tokenizer = Tokenizer()
@@ -82,6 +82,6 @@ def fixture_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def model(model_dir):
     """The model on ONNX Runtime."""
-    from cxr_model.predictor import load_model
+    from cxr_model.inference.predictor import load_model
 
     return load_model(model_dir)

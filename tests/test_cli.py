@@ -15,7 +15,7 @@ from helpers_dicom import make_dicom
 from PIL import Image
 
 from cxr_model.cli import main
-from cxr_model.scan import RESULT_FIELDS
+from cxr_model.inference.scan import RESULT_FIELDS
 
 
 def run_cli(*args: str, model_dir: Path | None = None) -> subprocess.CompletedProcess:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cxr_model.dataset import read_examples
-from cxr_model.dataset_build import (
+from cxr_model.cli.dataset import register, run
+from cxr_model.errors import DataError
+from cxr_model.training.dataset import read_examples
+from cxr_model.training.dataset_build import (
     BAD_LABEL,
     DUPLICATE_UID,
     EMPTY_REPORT,
@@ -26,7 +28,6 @@ from cxr_model.dataset_build import (
     REFUSED_XML,
     BuildSummary,
     OpenIReport,
-    add_parser,
     assign_splits,
     build_from_folder,
     build_from_openi,
@@ -34,9 +35,7 @@ from cxr_model.dataset_build import (
     openi_label,
     parse_openi_xml,
     read_openi_reports,
-    run,
 )
-from cxr_model.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -54,7 +53,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxr")
-    add_parser(parser.add_subparsers(dest="command", required=True))
+    register(parser.add_subparsers(dest="command", required=True))
     return parser
 
 

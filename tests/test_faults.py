@@ -15,7 +15,7 @@ import pytest
 from corpus import build_corpus
 
 from cxr_model.cli import main
-from cxr_model.scan import RESULT_FIELDS
+from cxr_model.inference.scan import RESULT_FIELDS
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_unreadable_subfolder_gets_an_error_row(use_model, fullres_images, tmp_p
 
 def test_unreadable_subfolder_row_simulated(model, fullres_images, tmp_path, monkeypatch):
     """As root chmod cannot lock a folder, so make os.walk report the error it would."""
-    from cxr_model import scan as scan_module
+    from cxr_model.inference import scan as scan_module
 
     folder = tmp_path / "top"
     (folder / "locked").mkdir(parents=True)

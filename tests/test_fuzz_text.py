@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxr_model.errors import ReportReadError
-from cxr_model.reader import read_report
-from cxr_model.text import report_inputs, vocab_size
-from cxr_model.tokenizer import Tokenizer, pad_sequences, tokenizer_from_json
+from cxr_model.imaging.reader import read_report
+from cxr_model.text.inputs import report_inputs, vocab_size
+from cxr_model.text.tokenizer import Tokenizer, pad_sequences, tokenizer_from_json
 
 FUZZ = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])

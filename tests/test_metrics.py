@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxr_model.evaluate import classification_report
-from cxr_model.metrics import (
+from cxr_model.training.evaluate import classification_report
+from cxr_model.training.metrics import (
     best_threshold,
     confusion,
     expected_calibration_error,

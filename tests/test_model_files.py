@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from cxr_model.card import ONNX_NAME, WEIGHTS_NAME, load_card
 from cxr_model.errors import ModelError
-from cxr_model.predictor import load_model
+from cxr_model.inference.card import ONNX_NAME, WEIGHTS_NAME, load_card
+from cxr_model.inference.predictor import load_model
 
 
 def copy_model(src, dst):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from cxr_model.dataset import read_examples
-from cxr_model.reader import XrayImage
+from cxr_model.imaging.reader import XrayImage
+from cxr_model.training.dataset import read_examples
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the photographs")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxr_model.predictor import Prediction, heatmap, load_model
-from cxr_model.reader import read_image
+from cxr_model.imaging.reader import read_image
+from cxr_model.inference.predictor import Prediction, heatmap, load_model
 
 torch = pytest.importorskip("torch", reason="the torch backend needs the train extra")
 

@@ -1,4 +1,4 @@
-"""Tests for cxr_model.reader: every supported format, every failure a user can cause."""
+"""Tests for cxr_model.imaging.reader: every supported format, every failure a user can cause."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from cxr_model import reader
 from cxr_model.errors import CXRError, ImageReadError, ReportReadError
-from cxr_model.reader import (
+from cxr_model.imaging import reader
+from cxr_model.imaging.reader import (
     MAX_PIXELS,
     SUPPORTED_SUFFIXES,
     XrayImage,

@@ -1,4 +1,4 @@
-"""Parity of ``cxr_model.tokenizer`` with real Keras, via golden files, plus edge cases.
+"""Parity of ``cxr_model.text.tokenizer`` with real Keras, via golden files, plus edge cases.
 
 Golden files live in ``tests/golden/keras_tokenizer/`` and were written by
 ``tests/golden/make_keras_golden.py`` with TensorFlow/Keras (see ``versions`` inside them).
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cxr_model.tokenizer import (
+from cxr_model.text.tokenizer import (
     Tokenizer,
     pad_sequences,
     text_to_word_sequence,

@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra")
 
-from cxr_model.predictor import load_model  # noqa: E402
-from cxr_model.train import TrainConfig, augment, train  # noqa: E402
+from cxr_model.inference.predictor import load_model  # noqa: E402
+from cxr_model.training.train import TrainConfig, augment, train  # noqa: E402
 
 
 def test_train_small_subset_writes_a_loadable_model(shared_data, tmp_path, sample_images):

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings
 
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.settings import AppSettings
-from cxr_model.predictor import load_model
+from cxr_model.inference.predictor import load_model
 
 
 @pytest.fixture(autouse=True)

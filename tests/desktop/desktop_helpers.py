@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.settings import AppSettings
-from cxr_model.predictor import load_model
+from cxr_model.inference.predictor import load_model
 
 WAIT_MS = 30_000
 

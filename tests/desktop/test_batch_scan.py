@@ -12,7 +12,7 @@ from desktop_helpers import WAIT_MS, SlowModel
 from PySide6.QtCore import Qt
 
 from cxr_desktop.batch_scan import COLUMNS, CSV_NAME, BatchScanDialog
-from cxr_model.scan import CsvSink, plan_scan, scan
+from cxr_model.inference.scan import CsvSink, plan_scan, scan
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_read_only_folder_is_refused(qtbot, make_dialog, factory, scan_folder, t
 
 
 def test_no_model_scan_fails_clearly(qtbot, make_dialog, scan_folder, tmp_path):
-    from cxr_model.predictor import load_model
+    from cxr_model.inference.predictor import load_model
 
     dialog = make_dialog(lambda: load_model(tmp_path / "no-model"))
     run_scan(qtbot, dialog, scan_folder)

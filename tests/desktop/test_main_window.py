@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cxr_desktop.about import about_html
 from cxr_desktop.settings import AppSettings
 from cxr_model import NOT_A_DEVICE
-from cxr_model.overlay import blend, colorize
-from cxr_model.reader import read_image, read_report
+from cxr_model.imaging.reader import read_image, read_report
+from cxr_model.inference.overlay import blend, colorize
 
 
 def qimage_array(image: QImage) -> np.ndarray:

@@ -11,8 +11,8 @@ from desktop_helpers import WAIT_MS, SlowModel, new_window, open_and_wait
 from PySide6.QtCore import QTimer
 
 from cxr_desktop.workers import PredictionService
-from cxr_model.predictor import load_model
-from cxr_model.reader import read_image
+from cxr_model.imaging.reader import read_image
+from cxr_model.inference.predictor import load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """Record golden outputs of the real Keras text ``Tokenizer`` / ``pad_sequences``.
 
-``tests/test_tokenizer.py`` checks ``cxr_model.tokenizer`` against these files, so the project
+``tests/test_tokenizer.py`` checks ``cxr_model.text.tokenizer`` against these files, so the project
 itself never needs TensorFlow. Run this only to regenerate them, from the repository root, with a
 *separate* virtual environment that has TensorFlow (never the project's venv)::
 

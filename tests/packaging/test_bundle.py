@@ -95,7 +95,7 @@ def installed(built, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def api_model(built):
     """The same model through the Python API (ONNX Runtime in this interpreter)."""
-    from cxr_model.predictor import load_model
+    from cxr_model.inference.predictor import load_model
 
     return load_model(built.model_dir)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxr_model.errors import ModelError
-from cxr_model.preprocess import InputSpec
+from cxr_model.imaging.preprocess import InputSpec
 
 CARD_NAME = "model_card.json"
 HEADS = ("fused", "image", "text")  # the three outputs, each with a threshold and calibration
@@ -20,7 +20,7 @@ WEIGHTS_NAME = "weights.safetensors"
 
 def resources_dir() -> Path:
     """`resources/` of the frozen app or of the source tree."""
-    root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
+    root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
     return root / "resources"
 
 

@@ -7,18 +7,28 @@ from pathlib import Path
 
 import numpy as np
 
-from cxr_model.card import HEADS
-from cxr_model.dataset import read_examples
-from cxr_model.metrics import confusion, per_class, reliability, roc_auc, roc_curve, summary
-from cxr_model.predictor import Model
+from cxr_model.inference.card import HEADS
+from cxr_model.inference.predictor import Model
+from cxr_model.progress import progress
+from cxr_model.training.dataset import read_examples
+from cxr_model.training.metrics import (
+    confusion,
+    per_class,
+    reliability,
+    roc_auc,
+    roc_curve,
+    summary,
+)
 
 
-def score_split(model: Model, csv_path: str | Path, split: str,
-                batch_size: int = 16) -> dict[str, np.ndarray]:
+def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int = 16,
+                quiet: bool = True) -> dict[str, np.ndarray]:
     """Labels and the three heads' probabilities for every example of a split."""
     examples = read_examples(csv_path, split)
     probs: dict[str, list[float]] = {head: [] for head in HEADS}
-    for start in range(0, len(examples), batch_size):
+    starts = range(0, len(examples), batch_size)
+    for start in progress(starts, total=len(starts), desc=f"evaluate {split}", unit="batch",
+                          quiet=quiet):
         chunk = examples[start:start + batch_size]
         predictions = model.predict_batch([model.read(e.image) for e in chunk],
                                           [e.report for e in chunk])
@@ -121,9 +131,9 @@ def _draw_reliability(ax, scores: dict[str, np.ndarray]) -> None:
 
 
 def evaluate(model: Model, csv_path: str | Path, split: str,
-             out: str | Path | None = None) -> tuple[str, dict]:
+             out: str | Path | None = None, quiet: bool = True) -> tuple[str, dict]:
     """Score a split; returns the printed report and the metrics (also written to out/)."""
-    scores = score_split(model, csv_path, split)
+    scores = score_split(model, csv_path, split, quiet=quiet)
     metrics = head_metrics(model, scores)
     predicted = (scores["fused"] >= model.card.threshold("fused")).astype(int)
     lines = [f"split {split}: {len(scores['label'])} studies, fused image + report", "",

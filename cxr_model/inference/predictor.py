@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cxr_model.backends import BACKENDS, RawOutputs
-from cxr_model.card import ModelCard, load_card
-from cxr_model.errors import ModelError
-from cxr_model.preprocess import preprocess, resize_float
-from cxr_model.reader import XrayImage, read_image
-from cxr_model.text import report_inputs
-from cxr_model.tokenizer import Tokenizer, tokenizer_from_json
+from cxr_model.imaging.preprocess import preprocess, resize_float
+from cxr_model.imaging.reader import XrayImage, read_image
+from cxr_model.inference.backends import RawOutputs, backend_class
+from cxr_model.inference.card import ModelCard, load_card
+from cxr_model.text.inputs import report_inputs
+from cxr_model.text.tokenizer import Tokenizer, tokenizer_from_json
 
 TARGETS = ("abnormal", "normal")
 CLASS_NAMES = ("normal", "abnormal")
@@ -81,10 +80,8 @@ class Model:
     """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread."""
 
     def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2) -> None:
-        if backend not in BACKENDS:
-            raise ModelError(f"unknown backend {backend!r}; choose from {sorted(BACKENDS)}")
         self.card = card
-        self.backend = BACKENDS[backend](card, threads=threads)
+        self.backend = backend_class(backend)(card, threads=threads)
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cxr_model.tokenizer import Tokenizer, pad_sequences
+from cxr_model.text.tokenizer import Tokenizer, pad_sequences
 
 
 def vocab_size(tokenizer: Tokenizer) -> int:

@@ -23,15 +23,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cxr_model.card import HEADS
-from cxr_model.dataset import Example, read_examples
-from cxr_model.export import save_model
-from cxr_model.metrics import best_threshold, roc_auc, summary
-from cxr_model.network import TEXT_MODES, FusionNet
-from cxr_model.preprocess import InputSpec, preprocess
-from cxr_model.reader import read_image
-from cxr_model.text import report_inputs, vocab_size
-from cxr_model.tokenizer import Tokenizer
+from cxr_model.imaging.preprocess import InputSpec, preprocess
+from cxr_model.imaging.reader import read_image
+from cxr_model.inference.card import HEADS
+from cxr_model.progress import progress
+from cxr_model.text.inputs import report_inputs, vocab_size
+from cxr_model.text.tokenizer import Tokenizer
+from cxr_model.training.dataset import Example, read_examples
+from cxr_model.training.export import save_model
+from cxr_model.training.metrics import best_threshold, roc_auc, summary
+from cxr_model.training.network import TEXT_MODES, FusionNet
 
 
 @dataclass
@@ -52,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     limit: int | None = None  # use only the first N examples per split (smoke tests)
+    quiet: bool = False  # no progress bar (it is off anyway when stderr is not a terminal)
 
 
 def seed_everything(seed: int) -> None:
@@ -146,7 +148,8 @@ def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x
         net.train()
         order = torch.randperm(len(train_x), generator=generator)
         started, total = time.time(), 0.0
-        for step in range(steps):
+        for step in progress(range(steps), total=steps, desc=f"epoch {epoch}/{cfg.epochs}",
+                             unit="batch", quiet=cfg.quiet):
             index = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             x = augment(train_x[index], generator)
             logits = net.image_head(net.feature_maps(x).mean(dim=(2, 3)))[:, 0]
@@ -156,17 +159,12 @@ def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x
             optimizer.step()
             scheduler.step()
             total += loss.item()
-            elapsed = time.time() - started
-            eta = elapsed / (step + 1) * (steps - step - 1)
-            print(f"\repoch {epoch}/{cfg.epochs} step {step + 1}/{steps} "
-                  f"loss {total / (step + 1):.4f} eta {eta:5.0f}s", end="", file=sys.stderr,
-                  flush=True)
         val_logits, _ = image_logits(net, val_x)
         auc = roc_auc(val_y.numpy(), val_logits.numpy())
         record = {"epoch": epoch, "loss": total / steps, "val_auc": auc,
                   "seconds": time.time() - started}
         state["history"].append(record)
-        log(f"\nepoch {epoch}: train loss {record['loss']:.4f}  val AUC {auc:.4f}  "
+        log(f"epoch {epoch}: train loss {record['loss']:.4f}  val AUC {auc:.4f}  "
             f"({record['seconds']:.0f}s)")
         if auc > state["best_auc"] or not (run / "best.pt").is_file():
             state["best_auc"], state["bad_epochs"] = auc, 0
@@ -323,7 +321,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         "training": {
             "data": str(cfg.data), "n_train": len(train_ex), "n_val": len(val_ex),
             "hardware": device_note, "minutes": round((time.time() - started) / 60, 1),
-            "config": {k: v for k, v in vars(cfg).items() if k not in ("data", "out")},
+            "config": {k: v for k, v in vars(cfg).items() if k not in ("data", "out", "quiet")},
             "stage1_history": stage1["history"],
         },
     }

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:
-    from cxr_model.reader import XrayImage
+    from cxr_model.imaging.reader import XrayImage
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from cxr_model.card import HEADS, ONNX_NAME, WEIGHTS_NAME, write_card
-from cxr_model.network import OUTPUT_NAMES, FusionNet
-from cxr_model.preprocess import InputSpec
-from cxr_model.tokenizer import Tokenizer
+from cxr_model.imaging.preprocess import InputSpec
+from cxr_model.inference.card import HEADS, ONNX_NAME, WEIGHTS_NAME, write_card
+from cxr_model.text.tokenizer import Tokenizer
+from cxr_model.training.network import OUTPUT_NAMES, FusionNet
 
 INPUT_NAMES = ("image", "text", "has_report")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from cxr_model.card import resources_dir
 from cxr_model.errors import CXRError
-from cxr_model.predictor import load_model
-from cxr_model.reader import read_report
+from cxr_model.imaging.reader import read_report
+from cxr_model.inference.card import resources_dir
+from cxr_model.inference.predictor import load_model
 
 
 def selftest(model_dir: str | Path | None = None) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxr_model.errors import CXRError, DataError
-from cxr_model.predictor import Model, Prediction, Prepared
-from cxr_model.reader import is_supported, read_report
+from cxr_model.imaging.reader import is_supported, read_report
+from cxr_model.inference.predictor import Model, Prediction, Prepared
 
 RESULT_FIELDS = ("file", "probability", "image_probability", "text_probability", "label",
                  "threshold", "used_report", "discordant", "ood", "error")

@@ -16,14 +16,12 @@ Every failure is a :class:`~cxr_model.errors.DataError`.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import os
 import random
 import re
 import stat
-import sys
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,15 +30,14 @@ from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
-from cxr_model.errors import CXRError, DataError, ReportReadError
-from cxr_model.reader import SUPPORTED_SUFFIXES, read_report
+from cxr_model.errors import DataError, ReportReadError
+from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, read_report
 
 __all__ = [
     "DEFAULT_FRACTIONS",
     "OUTPUT_COLUMNS",
     "BuildSummary",
     "OpenIReport",
-    "add_parser",
     "assign_splits",
     "build_from_folder",
     "build_from_openi",
@@ -49,7 +46,6 @@ __all__ = [
     "openi_label",
     "parse_openi_xml",
     "read_openi_reports",
-    "run",
 ]
 
 OUTPUT_COLUMNS = ("image", "report", "label", "split", "patient_id", "report_uid", "report_mesh")
@@ -61,7 +57,6 @@ OPENI_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm")
 MAX_XML_BYTES = 2 * 1024 * 1024
 #: Examples shown per skip reason by :meth:`BuildSummary.format`.
 EXAMPLES_SHOWN = 3
-EXIT_BAD_INPUT = 2
 
 # Skip reasons (the keys of BuildSummary.skipped).
 NO_IMAGE = "no image found"
@@ -415,7 +410,7 @@ def _openi_groups(reports: Iterable[OpenIReport]) -> dict[str, str]:
 # --------------------------------------------------------------------------- splits
 
 
-def _check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
+def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
     values = tuple(float(f) for f in fractions)
     if (len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values)
             or sum(values) <= 0):
@@ -432,7 +427,7 @@ def assign_splits(groups: dict[str, int], *, seed: int = 0,
     ``groups`` maps a group key to its stratum (0/1). Within each stratum the sorted keys are
     shuffled with ``random.Random(seed)`` and cut at the cumulative fractions.
     """
-    train, val, _test = _check_fractions(fractions)
+    train, val, _test = check_fractions(fractions)
     rng = random.Random(seed)
     result: dict[str, str] = {}
     for stratum in sorted(set(groups.values())):
@@ -563,7 +558,7 @@ def build_from_openi(reports_source: str | Path, images_dir: str | Path, out_csv
     share an ``IM-NNNN`` image series together (written as ``patient_id``).
     """
     reports_source, images_dir, out_csv = Path(reports_source), Path(images_dir), Path(out_csv)
-    _check_fractions(fractions)
+    check_fractions(fractions)
     terms = [t.strip() for t in abnormal_terms or () if t.strip()] or None
     _require_folder(images_dir, "image folder")
     _check_output(out_csv, [reports_source])
@@ -638,7 +633,7 @@ def build_from_folder(images_dir: str | Path, labels_csv: str | Path, out_csv: s
     skipped. Missing splits are assigned by patient (by image without ``patient_id``).
     """
     images_dir, labels_csv, out_csv = Path(images_dir), Path(labels_csv), Path(out_csv)
-    _check_fractions(fractions)
+    check_fractions(fractions)
     _require_folder(images_dir, "image folder")
     labels, has_split, has_patient = _read_labels(labels_csv)
     _check_output(out_csv, [labels_csv])
@@ -698,76 +693,3 @@ def build_from_folder(images_dir: str | Path, labels_csv: str | Path, out_csv: s
         summary.notes.append("rows without patient_id were split per image")
     _split_rows(rows, seed, fractions, summary)
     return _write(rows, out_csv, summary)
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def _fractions_arg(value: str) -> tuple[float, float, float]:
-    try:
-        parts = tuple(float(p) for p in value.split(","))
-        return _check_fractions(parts)
-    except (ValueError, DataError) as exc:
-        raise argparse.ArgumentTypeError(
-            f"expected train,val,test fractions such as 0.7,0.15,0.15, not {value!r}") from exc
-
-
-def _terms_arg(value: str) -> list[str]:
-    terms = [t.strip() for t in value.split(",") if t.strip()]
-    if not terms:
-        raise argparse.ArgumentTypeError("give at least one term, comma-separated")
-    return terms
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``dataset`` with ``from-folder`` and ``from-openi`` on a subparsers object."""
-    parser = subparsers.add_parser(
-        "dataset", help="build a training CSV from an image folder or Open-i XML reports",
-        description="Build a training CSV (pairs.csv format) and print what was skipped.")
-    sources = parser.add_subparsers(dest="dataset_source", required=True, metavar="SOURCE")
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--out", required=True, help="CSV to write (image paths relative to it)")
-        p.add_argument("--seed", type=int, default=0, help="seed of the split assignment")
-        p.add_argument("--fractions", type=_fractions_arg, default=DEFAULT_FRACTIONS,
-                       help="train,val,test fractions when the source gives no split "
-                            "(default 0.7,0.15,0.15)")
-
-    folder = sources.add_parser(
-        "from-folder", help="images with same-stem .txt reports plus a labels CSV")
-    folder.add_argument("images", help="folder of images (and their same-stem .txt reports)")
-    folder.add_argument("--labels", required=True,
-                        help="CSV with image, label (0/1 or normal/abnormal), "
-                             "optional split, patient_id")
-    common(folder)
-    openi = sources.add_parser("from-openi", help="Open-i XML reports plus an image folder")
-    openi.add_argument("reports", help="Open-i reports: .tgz/.tar of ecgen-radiology/*.xml, "
-                                       "or a folder of XML files")
-    openi.add_argument("--images", required=True,
-                       help="folder of images named <parentImage id>.png/.jpg/.jpeg/.dcm")
-    openi.add_argument("--abnormal-terms", type=_terms_arg, default=None,
-                       help="comma-separated MeSH terms; abnormal reports without one are "
-                            "skipped (e.g. pneumonia,opacity,airspace disease,"
-                            "consolidation,infiltrate)")
-    openi.add_argument("--keep-empty", action="store_true",
-                       help="keep reports whose FINDINGS and IMPRESSION are both empty")
-    common(openi)
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``cxr dataset``: print the summary; 0 on success, 2 on bad input."""
-    try:
-        if args.dataset_source == "from-folder":
-            summary = build_from_folder(args.images, args.labels, args.out, seed=args.seed,
-                                        fractions=args.fractions)
-        else:
-            summary = build_from_openi(args.reports, args.images, args.out,
-                                       abnormal_terms=args.abnormal_terms,
-                                       keep_empty=args.keep_empty, seed=args.seed,
-                                       fractions=args.fractions)
-    except CXRError as exc:
-        print(f"cxr: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(summary.format())
-    return 0

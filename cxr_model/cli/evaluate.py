@@ -1,0 +1,35 @@
+"""`cxr evaluate`: the metrics of the model on one split of a pairs CSV."""
+
+from __future__ import annotations
+
+import argparse
+
+from cxr_model.cli.common import add_quiet, fail
+from cxr_model.errors import CXRError
+from cxr_model.inference.card import CARD_NAME, record_metrics
+from cxr_model.inference.predictor import Model
+
+
+def run(args: argparse.Namespace, model: Model) -> int:
+    from cxr_model.training.evaluate import evaluate
+
+    try:
+        text, metrics = evaluate(model, args.data, args.split, args.out, quiet=args.quiet)
+    except CXRError as exc:
+        return fail(exc)
+    print(text)
+    if args.record:
+        record_metrics(model.card, args.split, metrics)
+        print(f"recorded the {args.split} metrics in {model.card.directory / CARD_NAME}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("evaluate", help="metrics of the model on a split of a pairs CSV")
+    e.add_argument("--data", required=True, help="CSV in the pairs.csv format")
+    e.add_argument("--split", required=True)
+    e.add_argument("--out", help="folder for metrics.json and plots")
+    e.add_argument("--record", action="store_true",
+                   help="store the figures in the model card (do this once, on test)")
+    add_quiet(e)
+    e.set_defaults(handler=run, needs_model=True)

@@ -1,0 +1,57 @@
+"""`cxr`: predict, scan, evaluate and train from the command line.
+
+Exit status: 0 success, 2 bad input (reason on stderr), 3 no usable model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cxr_model import NOT_A_DEVICE
+from cxr_model.cli import dataset, evaluate, predict, scan, train
+from cxr_model.cli.common import EXIT_NO_MODEL, fail
+from cxr_model.errors import CXRError, ModelError
+from cxr_model.inference.predictor import load_model
+
+COMMANDS = (predict, scan, evaluate, train, dataset)
+
+
+def run_selftest(model_dir: str | None) -> int:
+    """Print the self-test summary line; exit 0, or 1 with the reason on stderr."""
+    from cxr_model.inference.selftest import selftest
+
+    try:
+        print(selftest(model_dir))
+    except CXRError as exc:
+        print(f"selftest FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cxr", description=__doc__.splitlines()[0]
+                                     + " " + NOT_A_DEVICE)
+    parser.add_argument("--model", help="model folder (default: the shipped model)")
+    parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    selftest = sub.add_parser("selftest", help="check the installation (model, checksums, samples)")
+    selftest.set_defaults(handler=lambda args: run_selftest(args.model), needs_model=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.needs_model:
+        return args.handler(args)
+    try:
+        model = load_model(args.model, backend=args.backend)
+    except ModelError as exc:
+        return fail(exc, EXIT_NO_MODEL)
+    return args.handler(args, model)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Inference without torch: model card, ONNX Runtime backend, predictor, heatmaps, folder scans."""

@@ -1,0 +1,1 @@
+"""Report text: the Keras-compatible tokenizer and the text branch's input vectors."""

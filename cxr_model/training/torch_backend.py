@@ -1,0 +1,57 @@
+"""The PyTorch backend: the training network from safetensors, and pytorch-grad-cam's GradCAM
+as the cross-check of the closed-form CAM the ONNX graph exports (needs the `train` extra)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cxr_model.errors import ModelError
+from cxr_model.inference.backends import RawOutputs, raw_outputs
+from cxr_model.inference.card import WEIGHTS_NAME, ModelCard
+
+
+class TorchBackend:
+    """PyTorch network from `weights.safetensors` (requires the `train` extra)."""
+
+    name = "torch"
+
+    def __init__(self, card: ModelCard, threads: int = 2) -> None:
+        try:
+            import torch
+            from safetensors.torch import load_file
+        except ImportError as exc:
+            raise ModelError("the torch backend needs the 'train' extra (torch, safetensors)"
+                             ) from exc
+        from cxr_model.training.network import FusionNet
+
+        path = card.verified_file(WEIGHTS_NAME)
+        torch.set_num_threads(threads)
+        arch = card.data["architecture"]
+        self.net = FusionNet(arch["text_mode"], arch["vocab_size"], arch["max_len"],
+                             arch.get("text_hidden", 128), arch.get("text_dim", 64))
+        self.net.load_state_dict(load_file(str(path)))
+        self.net.eval()
+        self._torch = torch
+
+    def run(self, images: np.ndarray, text: np.ndarray, has_report: np.ndarray) -> RawOutputs:
+        torch = self._torch
+        with torch.inference_mode():
+            outputs = self.net(torch.from_numpy(images), torch.from_numpy(text),
+                               torch.from_numpy(has_report))
+        return raw_outputs(o.numpy() for o in outputs)
+
+    def gradcam(self, image: np.ndarray, text: np.ndarray, has_report: np.ndarray,
+                target: str) -> np.ndarray:
+        """pytorch-grad-cam's GradCAM on layer4 for one image -> (S,S) in [0,1]."""
+        from pytorch_grad_cam import GradCAM
+        from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
+
+        from cxr_model.training.network import FusedLogitOnly
+
+        torch = self._torch
+        wrapper = FusedLogitOnly(self.net, torch.from_numpy(text), torch.from_numpy(has_report))
+        category = 1 if target == "abnormal" else 0
+        with GradCAM(model=wrapper, target_layers=[self.net.backbone.layer4[-1]]) as cam:
+            result = cam(input_tensor=torch.from_numpy(image),
+                         targets=[BinaryClassifierOutputTarget(category)])
+        return np.asarray(result[0], dtype=np.float32)
