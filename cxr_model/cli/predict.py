@@ -40,9 +40,19 @@ def write_heatmap(model: Model, image_path: Path, prediction, out: Path,
         raise CXRError(f"cannot write the heatmap ({exc})", out) from exc
 
 
+def verdict(row: dict) -> str:
+    """The label as a person should read it: no label outside the training population,
+    "uncertain" within the card's margin of the threshold."""
+    if row["ood_reason"] == "age":
+        return "NO LABEL (outside the model's training population)"
+    if row["uncertain"]:
+        return f"UNCERTAIN (leans {row['label']})"
+    return row["label"].upper()
+
+
 def describe(row: dict) -> str:
     """The human-readable answer for one result row."""
-    lines = [f"{row['file']}: {row['label'].upper()}  P(abnormal) {row['probability']:.3f} "
+    lines = [f"{row['file']}: {verdict(row)}  P(abnormal) {row['probability']:.3f} "
              f"(threshold {row['threshold']:.3f}, "
              f"{'image + report' if row['used_report'] else 'image only: no report'})",
              f"  image only {row['image_probability']:.3f}"
@@ -50,8 +60,11 @@ def describe(row: dict) -> str:
                 else f"   report only {row['text_probability']:.3f}")]
     if row["discordant"]:
         lines.append("  WARNING: image and report point to different labels")
-    if row["ood"]:
-        lines.append("  WARNING: this does not look like a chest X-ray; do not trust the label")
+    if row["ood_reason"] == "age":
+        lines.append("  WARNING: the patient's age is outside the ages the model was trained on")
+    elif row["ood"]:
+        lines.append("  WARNING: this image is unlike the model's training X-rays; "
+                     "do not trust the label")
     lines.append(f"  {NOT_A_DEVICE}")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +30,7 @@ from PIL import (
 )
 
 from cxr_model.errors import ImageReadError, ReportReadError
+from cxr_model.imaging.dicom_meta import header_values
 
 __all__ = [
     "MAX_PIXELS",
@@ -80,6 +81,8 @@ class XrayImage:
     format: str
     original_size: tuple[int, int]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: DICOM header values (`cxr_model.imaging.dicom_meta.HEADER_KEYWORDS`); empty otherwise.
+    meta: Mapping[str, str] = field(default_factory=dict)
 
     def to_unit(self, window: tuple[float, float] | None = None) -> np.ndarray:
         """Map ``[center - width/2, center + width/2]`` linearly to ``[0, 1]`` (clipped).
@@ -541,6 +544,7 @@ def _read_dicom(
         format="DICOM",
         original_size=(cols, rows),
         warnings=tuple(notes),
+        meta=header_values(ds),
     )
 
 

@@ -76,6 +76,16 @@ class ModelCard:
         value = self.data.get("ood", {}).get("threshold")
         return None if value is None else float(value)
 
+    def uncertainty_margin(self, head: str) -> float:
+        """Half-width of the band around a head's threshold read as "uncertain" (chosen on val)."""
+        return float(self.data.get("uncertainty", {}).get(head, {}).get("margin", 0.0))
+
+    @property
+    def age_range(self) -> tuple[float, float] | None:
+        """[min, max) patient age in years that the model was trained on, if the card says."""
+        ages = self.data.get("population", {}).get("age_years")
+        return None if ages is None else (float(ages[0]), float(ages[1]))
+
     @property
     def is_demo(self) -> bool:
         """True for models that are not trained (test fixtures)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cxr_model.imaging.dicom_meta import patient_age_years
 from cxr_model.imaging.preprocess import preprocess, resize_float
 from cxr_model.imaging.reader import XrayImage, read_image
 from cxr_model.inference.backends import RawOutputs, backend_class
@@ -28,10 +29,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A preprocessed model input (1, S, S) and the original image size (width, height)."""
+    """A preprocessed model input (1, S, S), the original image size (width, height) and the
+    patient's age in years when the file's header says it (DICOM)."""
 
     array: np.ndarray
     size: tuple[int, int]
+    age: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,11 @@ class Prediction:
     threshold: float
     used_report: bool
     discordant: bool
+    uncertain: bool
     ood: bool | None
+    ood_reason: str | None
     ood_score: float
+    patient_age: float | None
     latency_ms: float
     image_size: tuple[int, int]
     cam_raw: np.ndarray = field(repr=False, compare=False)
@@ -87,7 +93,8 @@ class Model:
 
     def prepare(self, image: XrayImage) -> Prepared:
         """Preprocess one image for the network (thread-safe: no model state is touched)."""
-        return Prepared(preprocess(image, self.spec), image.original_size)
+        return Prepared(preprocess(image, self.spec), image.original_size,
+                        patient_age_years(image.meta))
 
     def network_inputs(self, images: Sequence[Prepared], reports: Sequence[str | None]):
         """The three network inputs (image batch, text vectors, has-report mask)."""
@@ -100,21 +107,29 @@ class Model:
         temperature, bias = self.card.calibration(head)
         return sigmoid(logits / temperature + bias)
 
+    def out_of_population(self, age: float | None) -> bool:
+        """True when the patient's age is known and outside the card's training ages."""
+        ages = self.card.age_range
+        return age is not None and ages is not None and not ages[0] <= age < ages[1]
+
     def _predictions(self, raw: RawOutputs, has_report: np.ndarray, latency_ms: float,
-                     sizes: Sequence[tuple[int, int]]) -> list[Prediction]:
+                     prepared: Sequence[Prepared]) -> list[Prediction]:
         card = self.card
         fused = self._prob(raw.fused_logit, "fused")
         image = self._prob(raw.image_logit, "image")
         text = self._prob(raw.text_logit, "text")
         ood_threshold = card.ood_threshold
         results = []
-        for i in range(len(fused)):
+        for i, item in enumerate(prepared):
             used = bool(has_report[i, 0] > 0)
             head = "fused" if used else "image"
             probability = float(fused[i] if used else image[i])
             threshold = card.threshold(head)
             image_abnormal = image[i] >= card.threshold("image")
             text_abnormal = text[i] >= card.threshold("text")
+            by_age = self.out_of_population(item.age)
+            by_image = ood_threshold is not None and bool(raw.ood_score[i] > ood_threshold)
+            reason = "age" if by_age else "image" if by_image else None
             results.append(Prediction(
                 probability=probability,
                 image_probability=float(image[i]),
@@ -123,10 +138,13 @@ class Model:
                 threshold=threshold,
                 used_report=used,
                 discordant=bool(used and image_abnormal != text_abnormal),
-                ood=None if ood_threshold is None else bool(raw.ood_score[i] > ood_threshold),
+                uncertain=abs(probability - threshold) < card.uncertainty_margin(head),
+                ood=None if ood_threshold is None and not by_age else reason is not None,
+                ood_reason=reason,
                 ood_score=float(raw.ood_score[i]),
+                patient_age=item.age,
                 latency_ms=latency_ms,
-                image_size=tuple(sizes[i]),
+                image_size=tuple(item.size),
                 cam_raw=raw.cam[i],
             ))
         return results
@@ -143,7 +161,7 @@ class Model:
         batch, text, has_report = self.network_inputs(prepared, reports)
         raw = self.backend.run(batch, text, has_report)
         latency = (time.perf_counter() - start) * 1000.0 / len(images)
-        return self._predictions(raw, has_report, latency, [p.size for p in prepared])
+        return self._predictions(raw, has_report, latency, prepared)
 
     def read(self, path: str | Path) -> XrayImage:
         """Read a file the way the model always sees it (JPEG decoded near model size)."""

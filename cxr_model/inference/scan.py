@@ -15,7 +15,8 @@ from cxr_model.imaging.reader import is_supported, read_report
 from cxr_model.inference.predictor import Model, Prediction, Prepared
 
 RESULT_FIELDS = ("file", "probability", "image_probability", "text_probability", "label",
-                 "threshold", "used_report", "discordant", "ood", "error")
+                 "threshold", "used_report", "discordant", "uncertain", "ood", "ood_reason",
+                 "error")
 
 
 def result_row(file: str, prediction: Prediction | None = None,

@@ -1,0 +1,93 @@
+"""The few DICOM header values the product uses beyond pixels: who, which study, which view,
+how large a pixel is. Read from the dataset once, kept as plain strings on `XrayImage.meta`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Header keywords copied into `XrayImage.meta` (as strings; multi-values joined with "\\").
+HEADER_KEYWORDS: tuple[str, ...] = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
+    "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID",
+    "StudyDate", "StudyTime", "SeriesDate", "AcquisitionDate", "ContentDate",
+    "StudyDescription", "SeriesDescription", "AccessionNumber", "InstitutionName",
+    "Modality", "BodyPartExamined", "ViewPosition", "Laterality", "ImageLaterality",
+    "PixelSpacing", "ImagerPixelSpacing", "PhotometricInterpretation",
+    "WindowCenter", "WindowWidth", "Manufacturer", "SeriesNumber", "InstanceNumber",
+)
+
+_AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
+_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return "\\".join(_text(v) for v in value)
+    return str(value).strip()
+
+
+def header_values(ds: Any) -> dict[str, str]:
+    """The HEADER_KEYWORDS present (and non-empty) in a pydicom dataset, as strings."""
+    out: dict[str, str] = {}
+    for keyword in HEADER_KEYWORDS:
+        try:
+            value = ds.get(keyword)
+        except Exception:  # a malformed element must not cost the image
+            continue
+        text = _text(value)
+        if text:
+            out[keyword] = text
+    return out
+
+
+def parse_age_string(value: str) -> float | None:
+    """DICOM Age String (`045Y`, `006M`, `010W`, `003D`) in years, or None if malformed."""
+    match = _AGE.match(value or "")
+    if not match:
+        return None
+    return int(match.group(1)) * _UNIT_YEARS[match.group(2).upper()]
+
+
+def parse_date(value: str) -> dt.date | None:
+    """DICOM DA (`YYYYMMDD`) as a date, or None."""
+    try:
+        return dt.datetime.strptime((value or "").strip()[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def patient_age_years(meta: Mapping[str, str]) -> float | None:
+    """Age at the examination: PatientAge, else PatientBirthDate against the study (or
+    acquisition, series, content) date. None when the header does not say."""
+    age = parse_age_string(meta.get("PatientAge", ""))
+    if age is not None:
+        return age
+    born = parse_date(meta.get("PatientBirthDate", ""))
+    if born is None:
+        return None
+    for keyword in ("StudyDate", "AcquisitionDate", "SeriesDate", "ContentDate"):
+        when = parse_date(meta.get(keyword, ""))
+        if when is not None and when >= born:
+            return (when - born).days / 365.25
+    return None
+
+
+def pixel_spacing_mm(meta: Mapping[str, str]) -> tuple[float, float] | None:
+    """(row spacing, column spacing) in mm from PixelSpacing, else ImagerPixelSpacing."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        parts = meta.get(keyword, "").split("\\")
+        if len(parts) != 2:
+            continue
+        try:
+            rows, cols = float(parts[0]), float(parts[1])
+        except ValueError:
+            continue
+        if all(math.isfinite(v) and v > 0 for v in (rows, cols)):
+            return rows, cols
+    return None
