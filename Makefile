@@ -15,7 +15,7 @@ $(RUN_STAMP): pyproject.toml | $(PY)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[train,dev]'
+	$(PY) -m pip install --quiet -e '.[train,dev,cluster]'
 	touch $@ $(RUN_STAMP)
 
 SAMPLE := resources/samples/person1946_bacteria_4874.jpeg
