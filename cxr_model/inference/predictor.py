@@ -82,6 +82,23 @@ def heatmap(cam_raw: np.ndarray, target: str, input_size: int,
     return np.clip(resize_float(cam, *out_size), 0.0, 1.0)
 
 
+def evidence(prediction: Prediction, target: str) -> float:
+    """How strongly a prediction supports `target`, in [0, 1]: 1 at or beyond the threshold,
+    fading linearly to 0 as the probability moves away from it on the other side.
+
+    The viewer and `--heatmap` scale the min-max-scaled CAM by this, so a clearly normal
+    X-ray does not show "abnormal" hot spots as bright as a pneumonia's.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+    p, t = prediction.probability, prediction.threshold
+    if target == "normal":
+        p, t = 1.0 - p, 1.0 - t
+    if p >= t or t <= 0.0:
+        return 1.0
+    return max(p / t, 0.0)
+
+
 class Model:
     """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread."""
 
@@ -180,8 +197,11 @@ class Model:
         return self.heatmap(self.predict(image, report), target)
 
     def heatmap(self, prediction: Prediction, target: str = "abnormal") -> np.ndarray:
-        """Heatmap of an existing prediction at its image's original resolution."""
-        return heatmap(prediction.cam_raw, target, self.spec.size, prediction.image_size)
+        """Heatmap of an existing prediction at its image's original resolution, scaled by
+        the evidence for `target` (see `evidence`): full strength only at or past the
+        threshold."""
+        raw = heatmap(prediction.cam_raw, target, self.spec.size, prediction.image_size)
+        return raw * np.float32(evidence(prediction, target))
 
 
 def load_model(directory: str | Path | None = None, backend: str = "onnx",
