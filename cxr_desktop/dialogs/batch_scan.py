@@ -31,7 +31,8 @@ from cxr_desktop.workers.threads import start_in_thread, stop_thread
 CSV_NAME = "cxr-scan.csv"
 COLUMNS = (("file", "File"), ("probability", "Probability"),
            ("image_probability", "Image only"), ("text_probability", "Text only"),
-           ("label", "Label"), ("discordant", "Discordant"), ("ood", "OOD"), ("error", "Error"))
+           ("label", "Label"), ("uncertain", "Uncertain"), ("discordant", "Discordant"),
+           ("ood", "OOD"), ("ood_reason", "OOD reason"), ("error", "Error"))
 SORT_ROLE = Qt.ItemDataRole.UserRole
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -90,6 +91,7 @@ class BatchScanDialog(QDialog):
 
     open_requested = Signal(object)  # Path of an image
     _run = Signal(object, object, bool)
+    _set_factory = Signal(object)
 
     def __init__(self, factory: ModelFactory, settings: Any = None,
                  parent: QWidget | None = None) -> None:
@@ -156,6 +158,7 @@ class BatchScanDialog(QDialog):
 
         self.worker = ScanWorker(factory)
         self._run.connect(self.worker.run)
+        self._set_factory.connect(self.worker.set_factory)
         self.worker.started.connect(self._on_started)
         self.worker.row_ready.connect(self._on_row)
         self.worker.failed.connect(self._on_failed)
@@ -168,6 +171,10 @@ class BatchScanDialog(QDialog):
         self._done = 0
         self._skipped = 0
         self._t0 = 0.0
+
+    def set_factory(self, factory: ModelFactory) -> None:
+        """Scan with another model (after the scan running now, if any)."""
+        self._set_factory.emit(factory)
 
     # ------------------------------------------------------------------ choosing
     def choose_folder(self) -> None:

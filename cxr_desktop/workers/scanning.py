@@ -27,6 +27,11 @@ class ScanWorker(QObject):
         self.model: Any = None
         self.cancel = threading.Event()
 
+    @Slot(object)
+    def set_factory(self, factory: ModelFactory) -> None:
+        """Scan with another model from the next scan on."""
+        self.factory, self.model = factory, None
+
     @Slot(object, object, bool)
     def run(self, folder: Path, csv_path: Path, recursive: bool) -> None:
         try:
