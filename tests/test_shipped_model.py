@@ -32,17 +32,39 @@ def test_card_is_complete(card):
     assert size <= 70 * 1024 * 1024
 
 
-def test_evaluate_reproduces_the_cards_test_figures(card, shared_data, tmp_path, capsys,
-                                                    monkeypatch):
+@pytest.fixture(scope="module")
+def adult_pairs(shared_data, tmp_path_factory) -> Path:
+    """The adult set split by patient as the model card says it was (`cxr dataset`)."""
+    from cxr_model.training.dataset_build import build_from_folder
+
+    adult = shared_data / "adult-nih-64"
+    out = tmp_path_factory.mktemp("adult") / "pairs.csv"
+    build_from_folder(adult / "images", adult / "labels.csv", out, seed=0,
+                      fractions=(0.5, 0.15, 0.35))
+    return out
+
+
+def test_evaluate_reproduces_the_cards_test_figures(card, shared_data, adult_pairs, tmp_path,
+                                                    capsys, monkeypatch):
     monkeypatch.setenv("CXR_MODEL_DIR", str(SHIPPED_MODEL))
     pairs = shared_data / "cxr-pairs" / "pairs.csv"
     assert main(["evaluate", "--data", str(pairs), "--split", "test", "--out",
-                 str(tmp_path)]) == 0
+                 str(tmp_path), "--outside", str(adult_pairs), "--quiet"]) == 0
     printed = capsys.readouterr().out
     measured = json.loads((tmp_path / "metrics.json").read_text())
     for head in ("fused", "image", "text"):
         for key, value in card["metrics"]["test"][head].items():
             assert measured[head][key] == pytest.approx(value, abs=1e-6), (head, key)
+        assert measured[head]["ece"] <= 0.03 and card["metrics"]["val"][head]["ece"] <= 0.03
     assert "weighted avg" in printed
     for name in ("confusion_matrix.png", "roc_curves.png", "reliability.png"):
         assert (tmp_path / name).stat().st_size > 1000
+    # the image guard: adults flagged, paediatric test and its 64 px control rarely
+    guards, recorded = measured["guards"], card["ood"]["measured"]["test"]
+    for key in ("flagged", "flagged_low_resolution", "outside_flagged", "n", "n_outside"):
+        assert guards[key] == pytest.approx(recorded[key], abs=1e-9), key
+    assert guards["outside_flagged"] >= 0.90
+    assert guards["flagged"] <= 0.03
+    assert guards["flagged_low_resolution"] <= 0.05
+    corners = card["heatmap"]["measured"]["test"]
+    assert measured["heatmap_corners"] == pytest.approx(corners, abs=1e-9)

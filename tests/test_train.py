@@ -43,3 +43,32 @@ def test_augment_keeps_shape_and_is_seeded():
     c = augment(batch, torch.Generator().manual_seed(2))
     assert a.shape == batch.shape
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_init_adapts_a_model_to_site_data_and_records_its_parent(shared_data, tmp_path,
+                                                                 fixture_model_dir):
+    from cxr_model.cli import main
+    from cxr_model.inference.card import WEIGHTS_NAME, load_card
+    from cxr_model.training.dataset_build import build_from_folder
+
+    adult = shared_data / "adult-nih-64"
+    site = tmp_path / "site.csv"  # adult X-rays without reports, split by patient
+    build_from_folder(adult / "images", adult / "labels.csv", site, seed=0)
+    out = tmp_path / "adapted"
+    assert main(["train", "--init", str(fixture_model_dir), "--data", str(site), "--out",
+                 str(out), "--epochs", "1", "--limit", "32", "--batch-size", "16",
+                 "--age-range", "18-100", "--quiet"]) == 0
+    parent = load_card(fixture_model_dir)
+    card = load_card(out / "model")
+    assert card.data["parent"]["sha256"] == parent.data["files"][WEIGHTS_NAME]
+    assert card.data["parent"]["name"] == parent.data["name"]
+    assert card.data["training"]["counts"]["train"]["n"] == 32
+    assert card.data["training"]["counts"]["train"]["with_report"] == 0
+    assert card.age_range == (18.0, 101.0)
+    # no site reports: the text branch and its calibration come from the parent
+    assert set(card.data["inherited_from_parent"]) == {"fused", "text"}
+    assert card.data["tokenizer"] == parent.data["tokenizer"]
+    assert card.data["metrics"]["val"]["image"]["n"] == 32
+    model = load_model(out / "model")
+    prediction = model.predict(adult / "images" / "00000002_000.png")
+    assert 0.0 <= prediction.probability <= 1.0 and prediction.ood_reason != "age"

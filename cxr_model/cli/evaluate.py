@@ -16,12 +16,13 @@ def run(args: argparse.Namespace, model: Model) -> int:
     except ImportError as exc:
         return fail(f"evaluation needs the 'train' extra ({exc})", EXIT_NO_MODEL)
     try:
-        text, metrics = evaluate(model, args.data, args.split, args.out, quiet=args.quiet)
+        text, metrics, sections = evaluate(model, args.data, args.split, args.out,
+                                         quiet=args.quiet, outside=args.outside)
     except CXRError as exc:
         return fail(exc)
     print(text)
     if args.record:
-        record_metrics(model.card, args.split, metrics)
+        record_metrics(model.card, args.split, metrics, sections)
         print(f"recorded the {args.split} metrics in {model.card.directory / CARD_NAME}")
     return 0
 
@@ -33,5 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", help="folder for metrics.json and plots")
     e.add_argument("--record", action="store_true",
                    help="store the figures in the model card (do this once, on test)")
+    e.add_argument("--outside", metavar="CSV",
+                   help="pairs CSV of another population: also report how often the image "
+                        "guard flags its split, and the split shrunk to 64 px")
     add_quiet(e)
     e.set_defaults(handler=run, needs_model=True)

@@ -9,12 +9,12 @@ import argparse
 import sys
 
 from cxr_model import NOT_A_DEVICE
-from cxr_model.cli import dataset, evaluate, predict, scan, train
+from cxr_model.cli import dataset, evaluate, predict, refit, scan, train
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.inference.predictor import load_model
 
-COMMANDS = (predict, scan, evaluate, train, dataset)
+COMMANDS = (predict, scan, evaluate, train, refit, dataset)
 
 
 def run_selftest(model_dir: str | None) -> int:

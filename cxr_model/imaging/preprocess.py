@@ -36,3 +36,14 @@ def preprocess(image: XrayImage, spec: InputSpec) -> np.ndarray:
     """Grayscale X-ray -> float32 array (1, size, size), normalised as the model card says."""
     unit = resize_float(image.to_unit(), spec.size, spec.size)
     return ((unit - spec.mean) / spec.std)[None].astype(np.float32, copy=False)
+
+
+#: Side of the low-resolution control: shrunk to this, then enlarged to the model input.
+LOW_RES_SIDE = 64
+
+
+def low_resolution(array: np.ndarray, side: int = LOW_RES_SIDE) -> np.ndarray:
+    """A preprocessed image (1, S, S) shrunk to `side` px and enlarged again: the control that
+    tells a guard that separates populations from one that only detects blur."""
+    size = array.shape[-1]
+    return resize_float(resize_float(array[0], side, side), size, size)[None]

@@ -16,7 +16,8 @@ from cxr_model.inference.card import ONNX_NAME, WEIGHTS_NAME, ModelCard
 
 @dataclass(frozen=True)
 class RawOutputs:
-    """Network outputs for a batch: logits (B,), raw CAM (B,h,w), features (B,512), OOD (B,)."""
+    """Network outputs for a batch: logits (B,), raw CAM (B,h,w), features (B,512) and the two
+    out-of-distribution scores (B,): Mahalanobis distance and population detector logit."""
 
     fused_logit: np.ndarray
     image_logit: np.ndarray
@@ -24,12 +25,15 @@ class RawOutputs:
     cam: np.ndarray
     features: np.ndarray
     ood_score: np.ndarray
+    population_score: np.ndarray
 
 
 def raw_outputs(outputs) -> RawOutputs:
-    """RawOutputs from the six network outputs in OUTPUT order (arrays or tensors)."""
-    fused, image, text, cam, features, ood = (np.asarray(o, dtype=np.float32) for o in outputs)
-    return RawOutputs(fused[:, 0], image[:, 0], text[:, 0], cam, features, ood[:, 0])
+    """RawOutputs from the seven network outputs in OUTPUT_NAMES order (arrays or tensors)."""
+    fused, image, text, cam, features, ood, population = (np.asarray(o, dtype=np.float32)
+                                                          for o in outputs)
+    return RawOutputs(fused[:, 0], image[:, 0], text[:, 0], cam, features, ood[:, 0],
+                      population[:, 0])
 
 
 class OnnxBackend:

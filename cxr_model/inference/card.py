@@ -66,14 +66,23 @@ class ModelCard:
         """Decision threshold of a head ('fused', 'image', 'text'), chosen on val."""
         return float(self.data["thresholds"][head])
 
-    def calibration(self, head: str) -> tuple[float, float]:
-        """(temperature, bias) of a head: P = sigmoid(logit / temperature + bias)."""
+    def calibration(self, head: str) -> tuple[float, float, float]:
+        """(temperature, bias, floor) of a head:
+        P = floor + (1 - 2 floor) * sigmoid(logit / temperature + bias)."""
         entry = self.data.get("calibration", {}).get(head, {})
-        return float(entry.get("temperature", 1.0)), float(entry.get("bias", 0.0))
+        return (float(entry.get("temperature", 1.0)), float(entry.get("bias", 0.0)),
+                float(entry.get("floor", 0.0)))
 
     @property
     def ood_threshold(self) -> float | None:
+        """Limit of the Mahalanobis score (None: the guard is not fitted)."""
         value = self.data.get("ood", {}).get("threshold")
+        return None if value is None else float(value)
+
+    @property
+    def population_threshold(self) -> float | None:
+        """Limit of the population detector's logit (None: no detector fitted)."""
+        value = self.data.get("ood", {}).get("population", {}).get("threshold")
         return None if value is None else float(value)
 
     def uncertainty_margin(self, head: str) -> float:
@@ -134,7 +143,13 @@ def write_card(directory: Path, data: dict) -> Path:
     return path
 
 
-def record_metrics(card: ModelCard, split: str, metrics: dict) -> Path:
-    """Store one split's measured metrics in the card on disk (checksums re-recorded)."""
+def record_metrics(card: ModelCard, split: str, metrics: dict,
+                   sections: dict[str, dict] | None = None) -> Path:
+    """Store one split's measured metrics in the card on disk; each of `sections` (e.g. the
+    guard figures for "ood") goes to card[section]["measured"][split]."""
     data = {**card.data, "metrics": {**card.data.get("metrics", {}), split: metrics}}
+    for name, figures in (sections or {}).items():
+        section = dict(data.get(name, {}))
+        section["measured"] = {**section.get("measured", {}), split: figures}
+        data[name] = section
     return write_card(card.directory, data)

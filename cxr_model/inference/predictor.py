@@ -52,6 +52,7 @@ class Prediction:
     ood: bool | None
     ood_reason: str | None
     ood_score: float
+    population_score: float
     patient_age: float | None
     latency_ms: float
     image_size: tuple[int, int]
@@ -121,8 +122,9 @@ class Model:
         return batch, text, has_report
 
     def _prob(self, logits: np.ndarray, head: str) -> np.ndarray:
-        temperature, bias = self.card.calibration(head)
-        return sigmoid(logits / temperature + bias)
+        temperature, bias, floor = self.card.calibration(head)
+        logits = np.asarray(logits, dtype=np.float64)
+        return floor + (1.0 - 2.0 * floor) * sigmoid(logits / temperature + bias)
 
     def out_of_population(self, age: float | None) -> bool:
         """True when the patient's age is known and outside the card's training ages."""
@@ -135,7 +137,8 @@ class Model:
         fused = self._prob(raw.fused_logit, "fused")
         image = self._prob(raw.image_logit, "image")
         text = self._prob(raw.text_logit, "text")
-        ood_threshold = card.ood_threshold
+        ood_threshold, population_threshold = card.ood_threshold, card.population_threshold
+        guarded = ood_threshold is not None or population_threshold is not None
         results = []
         for i, item in enumerate(prepared):
             used = bool(has_report[i, 0] > 0)
@@ -145,7 +148,10 @@ class Model:
             image_abnormal = image[i] >= card.threshold("image")
             text_abnormal = text[i] >= card.threshold("text")
             by_age = self.out_of_population(item.age)
-            by_image = ood_threshold is not None and bool(raw.ood_score[i] > ood_threshold)
+            by_image = bool(
+                (ood_threshold is not None and raw.ood_score[i] > ood_threshold)
+                or (population_threshold is not None
+                    and raw.population_score[i] > population_threshold))
             reason = "age" if by_age else "image" if by_image else None
             results.append(Prediction(
                 probability=probability,
@@ -156,9 +162,10 @@ class Model:
                 used_report=used,
                 discordant=bool(used and image_abnormal != text_abnormal),
                 uncertain=abs(probability - threshold) < card.uncertainty_margin(head),
-                ood=None if ood_threshold is None and not by_age else reason is not None,
+                ood=None if not (guarded or by_age) else reason is not None,
                 ood_reason=reason,
                 ood_score=float(raw.ood_score[i]),
+                population_score=float(raw.population_score[i]),
                 patient_age=item.age,
                 latency_ms=latency_ms,
                 image_size=tuple(item.size),

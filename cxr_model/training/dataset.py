@@ -6,7 +6,11 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from cxr_model.errors import DataError
+from cxr_model.imaging.preprocess import InputSpec, preprocess
+from cxr_model.imaging.reader import read_image
 
 REQUIRED_COLUMNS = ("image", "report", "label", "split")
 
@@ -45,3 +49,9 @@ def read_examples(csv_path: str | Path, split: str | None = None) -> list[Exampl
     if split is not None and not examples:
         raise DataError(f"no rows with split {split!r}", csv_path)
     return examples
+
+
+def load_arrays(examples: list[Example], spec: InputSpec) -> np.ndarray:
+    """Preprocessed images (N, 1, S, S) through the same function the app uses."""
+    return np.stack([preprocess(read_image(e.image, max_side=spec.size), spec)
+                     for e in examples])

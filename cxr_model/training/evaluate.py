@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cxr_model.imaging.preprocess import low_resolution
 from cxr_model.inference.card import HEADS
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.predictor import Model, Prediction, Prepared, heatmap
 from cxr_model.progress import progress
-from cxr_model.training.dataset import read_examples
+from cxr_model.training.dataset import Example, read_examples
 from cxr_model.training.metrics import (
     confusion,
     reliability,
@@ -19,25 +20,96 @@ from cxr_model.training.metrics import (
     summary,
 )
 
+#: Side of the corner squares, and width of the left/right strips, where a heatmap peak
+#: counts as "in a corner" / "at the side", as shares of the image side.
+CORNER = 0.2
+SIDE = 0.125
 
-def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int = 16,
+
+def _batches(model: Model, examples: list[Example], desc: str, quiet: bool,
+             transform=None, batch_size: int = 16):
+    """Predictions for examples in batches (with their reports), optionally transforming the
+    preprocessed images first (the low-resolution control)."""
+    starts = range(0, len(examples), batch_size)
+    for start in progress(starts, total=len(starts), desc=desc, unit="batch", quiet=quiet):
+        chunk = examples[start:start + batch_size]
+        prepared = [model.prepare(model.read(e.image)) for e in chunk]
+        if transform is not None:
+            prepared = [Prepared(transform(p.array), p.size, p.age) for p in prepared]
+        yield from model.predict_batch(prepared, [e.report for e in chunk])
+
+
+def score_split(model: Model, csv_path: str | Path, split: str,
                 quiet: bool = True) -> dict[str, np.ndarray]:
-    """Labels and the three heads' probabilities for every example of a split."""
+    """Labels, the three heads' probabilities and the image guard's flags for a split."""
     examples = read_examples(csv_path, split)
     probs: dict[str, list[float]] = {head: [] for head in HEADS}
-    starts = range(0, len(examples), batch_size)
-    for start in progress(starts, total=len(starts), desc=f"evaluate {split}", unit="batch",
-                          quiet=quiet):
-        chunk = examples[start:start + batch_size]
-        predictions = model.predict_batch([model.read(e.image) for e in chunk],
-                                          [e.report for e in chunk])
-        for p in predictions:
-            probs["fused"].append(p.probability)
-            probs["image"].append(p.image_probability)
-            probs["text"].append(np.nan if p.text_probability is None else p.text_probability)
+    flagged, peaks = [], []
+    for p in _batches(model, examples, f"evaluate {split}", quiet):
+        probs["fused"].append(p.probability)
+        probs["image"].append(p.image_probability)
+        probs["text"].append(np.nan if p.text_probability is None else p.text_probability)
+        flagged.append(p.ood_reason == "image")
+        peaks.append((p.label == "abnormal", *peak_place(model, p, p.label),
+                      *peak_place(model, p, "abnormal")))
     result = {head: np.array(values) for head, values in probs.items()}
     result["label"] = np.array([e.label for e in examples])
+    result["flagged"] = np.array(flagged, dtype=bool)
+    result["peaks"] = np.array(peaks, dtype=bool).reshape(-1, 5)
     return result
+
+
+def peak_place(model: Model, prediction: Prediction, target: str) -> tuple[bool, bool]:
+    """Whether the raw heatmap's peak lies in a corner square (CORNER of each side) and
+    whether it lies in the left or right SIDE strip: where burned-in markers, arms and the
+    air outside the body are."""
+    size = model.spec.size
+    heat = heatmap(prediction.cam_raw, target, size, (size, size))
+    y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    near = [min(v, size - 1 - v) < CORNER * size for v in (x, y)]
+    return all(near), min(x, size - 1 - x) < SIDE * size
+
+
+def corner_figures(peaks: np.ndarray) -> dict:
+    """Where heatmap peaks fall: of the predicted class (what the viewer shows at full
+    strength), by predicted class, and of the raw "abnormal" map on every image."""
+    abnormal = peaks[:, 0]
+    every = np.ones(len(peaks), dtype=bool)
+
+    def share(mask: np.ndarray, column: int) -> float:
+        return float(peaks[mask, column].mean()) if mask.any() else float("nan")
+
+    return {"corner": CORNER, "corner_chance": 4 * CORNER * CORNER, "side": SIDE,
+            "side_chance": 2 * SIDE,
+            "corner_predicted_class": share(every, 1), "side_predicted_class": share(every, 2),
+            "corner_predicted_abnormal": share(abnormal, 1),
+            "side_predicted_abnormal": share(abnormal, 2),
+            "corner_predicted_normal": share(~abnormal, 1),
+            "side_predicted_normal": share(~abnormal, 2),
+            "corner_abnormal_map_all_images": share(every, 3),
+            "side_abnormal_map_all_images": share(every, 4)}
+
+
+def flagged_share(model: Model, examples: list[Example], desc: str, quiet: bool,
+                  transform=None) -> float:
+    """Share of the examples the image guard flags."""
+    flags = [p.ood_reason == "image" for p in _batches(model, examples, desc, quiet, transform)]
+    return float(np.mean(flags)) if flags else float("nan")
+
+
+def guard_figures(model: Model, csv_path: str | Path, split: str, flagged: np.ndarray,
+                  outside: str | Path, quiet: bool = True) -> dict:
+    """How often the image guard fires: on the split, on the split shrunk to 64 px and
+    enlarged again (the control), and on the same split of another population."""
+    examples = read_examples(csv_path, split)
+    outside_examples = read_examples(outside, split)
+    return {
+        "flagged": float(flagged.mean()), "n": int(len(flagged)),
+        "flagged_low_resolution": flagged_share(model, examples, f"{split} at 64 px", quiet,
+                                                low_resolution),
+        "outside": str(outside), "n_outside": len(outside_examples),
+        "outside_flagged": flagged_share(model, outside_examples, f"outside {split}", quiet),
+    }
 
 
 def classification_report(labels: np.ndarray, predicted: np.ndarray,
@@ -121,25 +193,46 @@ def _draw_reliability(ax, scores: dict[str, np.ndarray]) -> None:
     ax.legend(loc="upper left")
 
 
-def evaluate(model: Model, csv_path: str | Path, split: str,
-             out: str | Path | None = None, quiet: bool = True) -> tuple[str, dict]:
-    """Score a split; returns the printed report and the metrics (also written to out/)."""
+def evaluate(model: Model, csv_path: str | Path, split: str, out: str | Path | None = None,
+             quiet: bool = True, outside: str | Path | None = None
+             ) -> tuple[str, dict, dict]:
+    """Score a split; returns the printed report, the metrics (also written to out/) and the
+    extra sections for the card: heatmap corner peaks and, with `outside`, the guard figures."""
     scores = score_split(model, csv_path, split, quiet=quiet)
     metrics = head_metrics(model, scores)
     predicted = (scores["fused"] >= model.card.threshold("fused")).astype(int)
     lines = [f"split {split}: {len(scores['label'])} studies, fused image + report", "",
              classification_report(scores["label"], predicted), "",
-             f"{'head':<8}{'AUC':>8}{'acc':>8}{'prec':>8}{'recall':>8}{'F1':>8}{'ECE':>8}"]
-    columns = ("auc", "accuracy", "precision", "recall", "f1", "ece")
+             f"{'head':<8}{'AUC':>8}{'acc':>8}{'prec':>8}{'recall':>8}{'F1':>8}{'spec':>8}"
+             f"{'ECE':>8}"]
+    columns = ("auc", "accuracy", "precision", "recall", "f1", "specificity", "ece")
     for head, m in metrics.items():
         lines.append(f"{head:<8}" + "".join(f"{m[k]:>8.4f}" for k in columns))
+    lines.append(f"image guard: {scores['flagged'].mean():.1%} of {split} flagged as unlike "
+                 "the training X-rays")
+    corners = corner_figures(scores["peaks"])
+    lines.append(f"heatmap peaks of the shown class: {corners['corner_predicted_class']:.1%} "
+                 f"in a corner (chance {corners['corner_chance']:.0%}), "
+                 f"{corners['side_predicted_class']:.1%} at the sides (chance "
+                 f"{corners['side_chance']:.0%}); raw abnormal map of every image: "
+                 f"{corners['corner_abnormal_map_all_images']:.1%} / "
+                 f"{corners['side_abnormal_map_all_images']:.1%}")
+    guards = None
+    if outside is not None:
+        guards = guard_figures(model, csv_path, split, scores["flagged"], outside, quiet)
+        lines.append(f"  {guards['flagged_low_resolution']:.1%} of {split} shrunk to 64 px and "
+                     f"enlarged again; {guards['outside_flagged']:.1%} of {split} of "
+                     f"{guards['outside']} (n={guards['n_outside']})")
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps({"split": split, **metrics}, indent=2))
+        (out / "metrics.json").write_text(json.dumps(
+            {"split": split, **metrics, "heatmap_corners": corners,
+             **({"guards": guards} if guards else {})}, indent=2))
         try:
             written = write_plots(model, scores, out)
             lines.append("wrote " + ", ".join(str(p) for p in [out / "metrics.json", *written]))
         except ImportError:
             lines.append(f"wrote {out / 'metrics.json'} (plots need matplotlib: the train extra)")
-    return "\n".join(lines), metrics
+    sections = {"heatmap": corners, **({"ood": guards} if guards else {})}
+    return "\n".join(lines), metrics, sections

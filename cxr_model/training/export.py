@@ -104,8 +104,9 @@ def save_model(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, out_dir: P
         "input": spec.to_dict(),
         "classes": ["normal", "abnormal"],
         "thresholds": thresholds,
-        "calibration": {head: {"temperature": 1.0, "bias": 0.0}
+        "calibration": {head: {"temperature": 1.0, "bias": 0.0, "floor": 0.0}
                         for head in HEADS},
+        "uncertainty": {head: {"margin": 0.0} for head in HEADS},
         "ood": {"threshold": None},
         "tokenizer": tokenizer.to_json(),
         **(extra or {}),

@@ -65,16 +65,18 @@ def confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 
 
 def summary(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict[str, float]:
-    """auc, accuracy, precision, recall, f1 (abnormal = positive), ece and n."""
+    """auc, accuracy, precision, recall, f1 (abnormal = positive), specificity, ece and n."""
     labels = np.asarray(labels).astype(int)
     predicted = (np.asarray(probs) >= threshold).astype(int)
-    positive = per_class(labels, predicted)[1]
+    classes = per_class(labels, predicted)
+    positive = classes[1]
     return {
         "auc": roc_auc(labels, probs),
         "accuracy": float(sk.accuracy_score(labels, predicted)) if len(labels) else float("nan"),
         "precision": positive["precision"],
         "recall": positive["recall"],
         "f1": positive["f1"],
+        "specificity": classes[0]["recall"],
         "ece": expected_calibration_error(labels, probs),
         "n": int(len(labels)),
     }

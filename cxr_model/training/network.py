@@ -1,8 +1,15 @@
 """The fusion network (PyTorch): ResNet-18 image branch + feed-forward text branch.
 
 One forward returns the fused logit, an image-only and a text-only logit, the raw
-class-activation map and the pooled image features. The fused head is linear in the
-pooled image features, so Grad-CAM has the closed form ReLU(sum_k w_k A_k) (DESIGN.md).
+class-activation map, the pooled image features and the two out-of-distribution scores.
+The fused head is linear in the pooled image features, so Grad-CAM has the closed form
+ReLU(sum_k w_k A_k) (DESIGN.md).
+
+The two guards (fitted after training, see `cxr_model.training.guards`):
+- `ood_score`: squared Mahalanobis distance of the pooled layer4 features to the training
+  set (catches what is not a chest X-ray at all);
+- `population_score`: a linear detector on the channel means and standard deviations of all
+  four ResNet stages (catches chest X-rays of another population, e.g. adults).
 """
 
 from __future__ import annotations
@@ -12,7 +19,11 @@ from torch import nn
 from torchvision.models import resnet18
 
 TEXT_MODES = ("sequence", "bag")
-OUTPUT_NAMES = ("fused_logit", "image_logit", "text_logit", "cam", "features", "ood_score")
+OUTPUT_NAMES = ("fused_logit", "image_logit", "text_logit", "cam", "features", "ood_score",
+                "population_score")
+STAGE_CHANNELS = (64, 128, 256, 512)
+#: Width of the population statistics: mean and standard deviation of each stage's channels.
+POPULATION_WIDTH = 2 * sum(STAGE_CHANNELS)
 
 
 def text_input_width(text_mode: str, vocab_size: int, max_len: int) -> int:
@@ -51,12 +62,23 @@ class FusionNet(nn.Module):
         # ||(f - mean) @ whitener||^2, fitted on training features after training.
         self.register_buffer("ood_mean", torch.zeros(512))
         self.register_buffer("ood_whitener", torch.eye(512))
+        # Population detector: logit = population_stats @ weight + bias (zero = never fires).
+        self.register_buffer("population_weight", torch.zeros(POPULATION_WIDTH))
+        self.register_buffer("population_bias", torch.zeros(1))
+
+    def stage_maps(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Activations of the four ResNet stages, layer1 .. layer4."""
+        b = self.backbone
+        x = b.maxpool(b.relu(b.bn1(b.conv1(image))))
+        maps = []
+        for stage in (b.layer1, b.layer2, b.layer3, b.layer4):
+            x = stage(x)
+            maps.append(x)
+        return maps
 
     def feature_maps(self, image: torch.Tensor) -> torch.Tensor:
         """layer4 activations (B,512,h,w)."""
-        b = self.backbone
-        x = b.maxpool(b.relu(b.bn1(b.conv1(image))))
-        return b.layer4(b.layer3(b.layer2(b.layer1(x))))
+        return self.stage_maps(image)[-1]
 
     def image_weights(self, has_report: torch.Tensor) -> torch.Tensor:
         """Per-sample weights (B,512) of the fused logit on the pooled image features."""
@@ -65,7 +87,8 @@ class FusionNet(nn.Module):
         return has_report * w_fused + (1 - has_report) * w_image
 
     def forward(self, image: torch.Tensor, text: torch.Tensor, has_report: torch.Tensor):
-        maps = self.feature_maps(image)
+        stages = self.stage_maps(image)
+        maps = stages[-1]
         pooled = maps.mean(dim=(2, 3))
         text_features = self.text_encoder(text) * has_report
         image_logit = self.image_head(pooled)
@@ -75,7 +98,20 @@ class FusionNet(nn.Module):
         cam = torch.einsum("bk,bkhw->bhw", self.image_weights(has_report), maps)
         centred = (pooled - self.ood_mean) @ self.ood_whitener
         ood_score = (centred * centred).sum(dim=1, keepdim=True)
-        return fused_logit, image_logit, text_logit, cam, pooled, ood_score
+        population_score = (population_stats(stages) @ self.population_weight)[:, None] \
+            + self.population_bias
+        return fused_logit, image_logit, text_logit, cam, pooled, ood_score, population_score
+
+
+def population_stats(stages: list[torch.Tensor]) -> torch.Tensor:
+    """(B, POPULATION_WIDTH): per stage, the channel means then the channel standard
+    deviations over the spatial positions (Lee et al. 2018 use such per-layer statistics)."""
+    parts = []
+    for maps in stages:
+        mean = maps.mean(dim=(2, 3))
+        centred = maps - mean[:, :, None, None]
+        parts += [mean, (centred * centred).mean(dim=(2, 3)).sqrt()]
+    return torch.cat(parts, dim=1)
 
 
 class FusedLogitOnly(nn.Module):

@@ -9,6 +9,30 @@ from cxr_model.errors import ModelError
 from cxr_model.inference.backends import RawOutputs, raw_outputs
 from cxr_model.inference.card import WEIGHTS_NAME, ModelCard
 
+#: Buffers a model folder written before they existed may lack (zero = the guard never fires).
+OPTIONAL_BUFFERS = ("population_weight", "population_bias")
+
+
+def load_network(card: ModelCard):
+    """The FusionNet of a model folder, weights verified against the card, in eval mode."""
+    try:
+        from safetensors.torch import load_file
+    except ImportError as exc:
+        raise ModelError("loading the network needs the 'train' extra (torch, safetensors)"
+                         ) from exc
+    from cxr_model.training.network import FusionNet
+
+    arch = card.data["architecture"]
+    net = FusionNet(arch["text_mode"], arch["vocab_size"], arch["max_len"],
+                    arch.get("text_hidden", 128), arch.get("text_dim", 64))
+    missing, unexpected = net.load_state_dict(load_file(str(card.verified_file(WEIGHTS_NAME))),
+                                              strict=False)
+    wrong = [k for k in missing if k not in OPTIONAL_BUFFERS] + list(unexpected)
+    if wrong:
+        raise ModelError(f"weights do not fit the network ({', '.join(wrong[:5])})",
+                         card.directory)
+    return net.eval()
+
 
 class TorchBackend:
     """PyTorch network from `weights.safetensors` (requires the `train` extra)."""
@@ -18,19 +42,11 @@ class TorchBackend:
     def __init__(self, card: ModelCard, threads: int = 2) -> None:
         try:
             import torch
-            from safetensors.torch import load_file
         except ImportError as exc:
             raise ModelError("the torch backend needs the 'train' extra (torch, safetensors)"
                              ) from exc
-        from cxr_model.training.network import FusionNet
-
-        path = card.verified_file(WEIGHTS_NAME)
         torch.set_num_threads(threads)
-        arch = card.data["architecture"]
-        self.net = FusionNet(arch["text_mode"], arch["vocab_size"], arch["max_len"],
-                             arch.get("text_hidden", 128), arch.get("text_dim", 64))
-        self.net.load_state_dict(load_file(str(path)))
-        self.net.eval()
+        self.net = load_network(card)
         self._torch = torch
 
     def run(self, images: np.ndarray, text: np.ndarray, has_report: np.ndarray) -> RawOutputs:

@@ -4,8 +4,12 @@ Stage 1 trains the ResNet-18 image branch and the image-only head on augmented X
 with a checkpoint each epoch, --resume, and early stopping on validation AUC.
 Stage 2 freezes the image branch, caches its pooled features and trains the text encoder,
 text-only head and fused head for each text mode; the mode with the better validation
-fused AUC (then text AUC) ships. Calibration, thresholds and the OOD limit are fitted on
-`val`; `test` is never read here.
+fused AUC (then text AUC) ships. Calibration, thresholds and the guards are then fitted on
+`val` (`cxr_model.training.refit`); `test` is never read here.
+
+With `init` (`cxr train --init MODEL_DIR`) an existing model is adapted to a site's data:
+its weights and tokenizer are the start, stage 1 fine-tunes the image branch, stage 2 runs
+only when the site data has reports, and the card records the parent and the site's counts.
 """
 
 from __future__ import annotations
@@ -23,16 +27,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cxr_model.imaging.preprocess import InputSpec, preprocess
-from cxr_model.imaging.reader import read_image
-from cxr_model.inference.card import HEADS
+from cxr_model.imaging.preprocess import InputSpec
+from cxr_model.inference.card import WEIGHTS_NAME, ModelCard, load_card
 from cxr_model.progress import progress
 from cxr_model.text.inputs import report_inputs, vocab_size
-from cxr_model.text.tokenizer import Tokenizer
-from cxr_model.training.dataset import Example, read_examples
-from cxr_model.training.export import save_model
-from cxr_model.training.metrics import best_threshold, roc_auc, summary
+from cxr_model.text.tokenizer import Tokenizer, tokenizer_from_json
+from cxr_model.training.dataset import Example, load_arrays, read_examples
+from cxr_model.training.markers import add_markers
+from cxr_model.training.metrics import roc_auc
 from cxr_model.training.network import TEXT_MODES, FusionNet
+from cxr_model.training.refit import MIN_REPORTED, refit
+from cxr_model.training.torch_backend import load_network
 
 
 @dataclass
@@ -53,6 +58,9 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     limit: int | None = None  # use only the first N examples per split (smoke tests)
+    init: str | None = None  # parent model folder to fine-tune (site adaptation)
+    outside: str | None = None  # pairs CSV of another population for the population detector
+    age_range: tuple[float, float] | None = None  # [min, max) years of the training patients
     quiet: bool = False  # no progress bar (it is off anyway when stderr is not a terminal)
 
 
@@ -77,12 +85,13 @@ def log(message: str) -> None:
 
 def load_images(examples: list[Example], spec: InputSpec) -> torch.Tensor:
     """Preprocessed images (N,1,S,S) through the same function the app uses."""
-    return torch.from_numpy(np.stack([preprocess(read_image(e.image, max_side=spec.size), spec)
-                                      for e in examples]))
+    return torch.from_numpy(load_arrays(examples, spec))
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Mild random affine (rotation +-7 deg, scale 0.9-1.1, shift +-6%) and contrast/brightness."""
+    """Side markers (`markers.add_markers`), then a mild random affine (rotation +-7 deg,
+    scale 0.9-1.1, shift +-6%) and contrast/brightness."""
+    batch = add_markers(batch, generator)
     n = batch.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -178,24 +187,6 @@ def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x
     return state
 
 
-def fit_ood(net: FusionNet, train_features: torch.Tensor, shrinkage: float = 0.1) -> None:
-    """Set the Mahalanobis whitener from training features (shrunk covariance)."""
-    feats = train_features.double()
-    mean = feats.mean(dim=0)
-    cov = torch.cov((feats - mean).T)
-    cov = (1 - shrinkage) * cov + shrinkage * torch.eye(len(mean), dtype=cov.dtype) * \
-        cov.diagonal().mean()
-    whitener = torch.linalg.cholesky(torch.linalg.inv(cov))
-    net.ood_mean.copy_(mean.float())
-    net.ood_whitener.copy_(whitener.float())
-
-
-def ood_scores(net: FusionNet, features: torch.Tensor) -> np.ndarray:
-    """Squared Mahalanobis distance of pooled features (as the exported graph computes it)."""
-    centred = (features - net.ood_mean) @ net.ood_whitener
-    return (centred * centred).sum(dim=1).numpy()
-
-
 def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
                      val_feats, val_text, val_has, val_labels) -> dict:
     """Stage 2: text encoder, text head and fused head on frozen image features."""
@@ -234,32 +225,45 @@ def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
     return best
 
 
-def fit_platt(logits: np.ndarray, labels: np.ndarray, steps: int = 500) -> tuple[float, float]:
-    """Calibration on val: P = sigmoid(logit / T + b), fitted by log-loss; returns (T, b)."""
-    x = torch.tensor(logits, dtype=torch.float64)
-    y = torch.tensor(labels, dtype=torch.float64)
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t, bias], max_iter=steps, line_search_fn="strong_wolfe")
+def population_section(cfg: TrainConfig, parent: dict | None) -> dict:
+    """The card's intended population: the parent's (adapted: say to what) or the data's."""
+    if parent is not None:
+        section = {**parent.get("population", {})}
+        section["adapted_to"] = f"{Path(cfg.data).name} (site data used for fine-tuning)"
+        section.pop("age_years", None)
+    else:
+        section = {"summary": f"the patients of {Path(cfg.data).name}"}
+    if cfg.age_range is not None:
+        section["age_years"] = list(cfg.age_range)
+    elif parent is not None:
+        log("no --age-range given: the adapted model has no age guard (the parent's ages "
+            "no longer describe it)")
+    return section
 
-    def closure():
-        optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(x / log_t.exp() + bias, y)
-        loss.backward()
-        return loss.detach()
 
-    optimizer.step(closure)
-    return float(log_t.detach().exp()), float(bias.detach())
+def lineage(parent: ModelCard) -> dict:
+    """Who the adapted model came from: the parent's name and the SHA-256 of its files."""
+    files = parent.data.get("files", {})
+    return {"name": parent.data.get("name", "unnamed model"),
+            "sha256": files.get(WEIGHTS_NAME), "files": files}
+
+
+def split_counts(examples: list[Example]) -> dict:
+    """Normal / abnormal / with-report counts of a split."""
+    labels = [e.label for e in examples]
+    return {"n": len(examples), "abnormal": sum(labels), "normal": len(labels) - sum(labels),
+            "with_report": sum(1 for e in examples if e.report.strip())}
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
-    """Run both stages, calibrate on val and write the model folder to cfg.out/model."""
+    """Run both stages (or fine-tune `cfg.init`), refit on val, write cfg.out/model."""
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     run = Path(cfg.out)
     run.mkdir(parents=True, exist_ok=True)
     device_note = "CUDA" if torch.cuda.is_available() else f"CPU ({cfg.threads} threads)"
-    spec = InputSpec(size=cfg.size)
+    parent = load_card(cfg.init) if cfg.init else None
+    spec = parent.input_spec if parent else InputSpec(size=cfg.size)
     train_ex = subset(read_examples(cfg.data, "train"), cfg.limit, cfg.seed)
     val_ex = subset(read_examples(cfg.data, "val"), cfg.limit, cfg.seed)
     started = time.time()
@@ -268,62 +272,65 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     train_y = torch.tensor([e.label for e in train_ex], dtype=torch.float32)
     val_y = torch.tensor([e.label for e in val_ex], dtype=torch.float32)
 
-    tokenizer = Tokenizer()
-    tokenizer.fit_on_texts([e.report for e in train_ex])
-    vocab = vocab_size(tokenizer)
-    base = FusionNet("bag", vocab, cfg.max_len)
+    if parent is not None:
+        tokenizer = tokenizer_from_json(parent.data["tokenizer"])
+        base = load_network(parent)
+        modes: tuple[str, ...] = (base.text_mode,)
+    else:
+        tokenizer = Tokenizer()
+        tokenizer.fit_on_texts([e.report for e in train_ex])
+        base = FusionNet("bag", vocab_size(tokenizer), cfg.max_len)
+        modes = cfg.text_modes
     stage1 = train_image_branch(base, cfg, train_x, train_y, val_x, val_y, run, resume)
     _, train_feats = image_logits(base, train_x)
-    val_image_logits, val_feats = image_logits(base, val_x)
-    fit_ood(base, train_feats)
+    _, val_feats = image_logits(base, val_x)
 
+    reported = sum(1 for e in train_ex if e.report.strip())
     comparison, candidates = {}, {}
-    for mode in cfg.text_modes:
-        net = FusionNet(mode, vocab, cfg.max_len)
-        net.load_state_dict({k: v for k, v in base.state_dict().items()
-                             if not k.startswith(("text_encoder", "fused_head"))}, strict=False)
-        seed_everything(cfg.seed)
-        tr_text, tr_has = report_inputs(tokenizer, [e.report for e in train_ex], mode, cfg.max_len)
-        va_text, va_has = report_inputs(tokenizer, [e.report for e in val_ex], mode, cfg.max_len)
-        best = train_text_heads(net, cfg, train_feats, torch.from_numpy(tr_text),
-                                torch.from_numpy(tr_has), train_y, val_feats,
-                                torch.from_numpy(va_text), torch.from_numpy(va_has), val_y)
-        comparison[mode] = {"val_fused_auc": best["auc"], "val_text_auc": best["text_auc"],
-                            "best_epoch": best["epoch"]}
-        candidates[mode] = (net, va_text, va_has)
-        log(f"text mode {mode}: val fused AUC {best['auc']:.4f}, text AUC {best['text_auc']:.4f}")
-    chosen = max(comparison, key=lambda m: (comparison[m]["val_fused_auc"],
-                                            comparison[m]["val_text_auc"]))
-    net, va_text, va_has = candidates[chosen]
-    net.eval()
-    with torch.inference_mode():
-        fused, image, text, _, _, ood = net(val_x, torch.from_numpy(va_text),
-                                            torch.from_numpy(va_has))
-    logits = {"fused": fused[:, 0].numpy(), "image": image[:, 0].numpy(),
-              "text": text[:, 0].numpy()}
-    labels = val_y.numpy()
-    calibration, thresholds, val_metrics = {}, {}, {}
-    for head in HEADS:
-        temperature, bias = fit_platt(logits[head], labels)
-        probs = 1 / (1 + np.exp(-(logits[head] / temperature + bias)))
-        calibration[head] = {"temperature": temperature, "bias": bias}
-        thresholds[head] = best_threshold(labels, probs)
-        val_metrics[head] = summary(labels, probs, thresholds[head])
-    ood_val = ood[:, 0].numpy()
-    ood_threshold = float(np.quantile(ood_val, 0.99))
-    extra = {
-        "calibration": calibration,
-        "ood": {"method": "squared Mahalanobis distance of pooled ResNet features to the "
-                          "training set (shrunk covariance)",
-                "threshold": ood_threshold, "val_flagged": float((ood_val > ood_threshold).mean())},
-        "metrics": {"val": val_metrics},
-        "text_mode_comparison": comparison,
-        "training": {
-            "data": str(cfg.data), "n_train": len(train_ex), "n_val": len(val_ex),
-            "hardware": device_note, "minutes": round((time.time() - started) / 60, 1),
-            "config": {k: v for k, v in vars(cfg).items() if k not in ("data", "out", "quiet")},
-            "stage1_history": stage1["history"],
-        },
-    }
-    return save_model(net, tokenizer, spec, run / "model", vocab_size=vocab,
-                      max_len=cfg.max_len, thresholds=thresholds, extra=extra).parent
+    if parent is not None and reported < MIN_REPORTED:
+        log(f"site data has {reported} reports in train: the text branch and fused head are "
+            "kept from the parent")
+        chosen, net = base.text_mode, base
+    else:
+        for mode in modes:
+            net = FusionNet(mode, vocab_size(tokenizer), cfg.max_len)
+            net.load_state_dict({k: v for k, v in base.state_dict().items()
+                                 if not k.startswith(("text_encoder", "fused_head"))},
+                                strict=False)
+            seed_everything(cfg.seed)
+            tr_text, tr_has = report_inputs(tokenizer, [e.report for e in train_ex], mode,
+                                            cfg.max_len)
+            va_text, va_has = report_inputs(tokenizer, [e.report for e in val_ex], mode,
+                                            cfg.max_len)
+            best = train_text_heads(net, cfg, train_feats, torch.from_numpy(tr_text),
+                                    torch.from_numpy(tr_has), train_y, val_feats,
+                                    torch.from_numpy(va_text), torch.from_numpy(va_has), val_y)
+            comparison[mode] = {"val_fused_auc": best["auc"], "val_text_auc": best["text_auc"],
+                                "best_epoch": best["epoch"]}
+            candidates[mode] = net
+            log(f"text mode {mode}: val fused AUC {best['auc']:.4f}, "
+                f"text AUC {best['text_auc']:.4f}")
+        chosen = max(comparison, key=lambda m: (comparison[m]["val_fused_auc"],
+                                                comparison[m]["val_text_auc"]))
+        net = candidates[chosen]
+    card = {**(parent.data if parent else {}),
+            "population": population_section(cfg, parent.data if parent else None),
+            "training": {
+                "data": str(cfg.data), "n_train": len(train_ex), "n_val": len(val_ex),
+                "counts": {"train": split_counts(train_ex), "val": split_counts(val_ex)},
+                "hardware": device_note, "minutes": round((time.time() - started) / 60, 1),
+                "config": {k: v for k, v in vars(cfg).items()
+                           if k not in ("data", "out", "quiet", "init", "outside")},
+                "stage1_history": stage1["history"],
+            }}
+    if comparison:
+        card["text_mode_comparison"] = comparison
+    if parent is not None:
+        card["parent"] = lineage(parent)
+        card["name"] = f"{parent.data.get('name', 'model')} adapted to {Path(cfg.data).name}"
+        for key in ("metrics", "intended_use", "data_description", "procedure"):
+            card.pop(key, None)
+    log(f"refitting calibration and guards on val ({chosen} text mode)")
+    return refit(net, tokenizer, spec, cfg.data, run / "model", base=card, max_len=cfg.max_len,
+                 outside=cfg.outside, seed=cfg.seed, train_images=train_x.numpy(),
+                 val=(val_ex, val_x.numpy()))
