@@ -1,6 +1,6 @@
-"""`cxr`: predict, scan, evaluate and train from the command line.
+"""`cxr`: predict, scan, evaluate, train and work with a PACS from the command line.
 
-Exit status: 0 success, 2 bad input (reason on stderr), 3 no usable model.
+Exit status: 0 success, 2 bad input (reason on stderr), 3 no usable model, 4 network failure.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import argparse
 import sys
 
 from cxr_model import NOT_A_DEVICE
-from cxr_model.cli import dataset, evaluate, predict, scan, train
+from cxr_model.cli import dataset, evaluate, listen, pacs, predict, results, scan, train
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.inference.predictor import load_model
 
-COMMANDS = (predict, scan, evaluate, train, dataset)
+COMMANDS = (predict, scan, evaluate, train, dataset, pacs, results, listen)
 
 
 def run_selftest(model_dir: str | None) -> int:

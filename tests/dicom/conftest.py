@@ -1,0 +1,83 @@
+"""Fixtures of the DICOM network tests: one real Orthanc per session, small real X-rays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from orthanc_server import (
+    DICOMWEB_PLUGIN,
+    ORTHANC,
+    Orthanc,
+    missing_tools,
+    start_orthanc,
+    storescu,
+    write_documents_study,
+    write_study,
+    xray_pixels,
+)
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory) -> Orthanc:
+    """A real Orthanc with the DICOMweb plugin on 127.0.0.1, stopped by PID at the end."""
+    if ORTHANC is None or not DICOMWEB_PLUGIN.is_file():
+        pytest.skip("Orthanc or its DICOMweb plugin is not installed "
+                    "(apt-get install orthanc orthanc-dicomweb; .ci/run does it)")
+    server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dcmtk() -> None:
+    missing = missing_tools("storescu", "findscu")
+    if missing:
+        pytest.skip(f"DCMTK is not installed ({', '.join(missing)}; apt-get install dcmtk)")
+
+
+@pytest.fixture(scope="session")
+def xray(fullres_images: list[Path]) -> np.ndarray:
+    """One real full-resolution X-ray, downscaled to 320 px wide."""
+    return xray_pixels(fullres_images[0])
+
+
+@pytest.fixture(scope="session")
+def xrays(fullres_images: list[Path]) -> list[np.ndarray]:
+    """Four different real X-rays, downscaled."""
+    return [xray_pixels(path) for path in fullres_images[:4]]
+
+
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A study loaded into the test Orthanc (by DCMTK storescu)."""
+
+    patient_id: str
+    study_uid: str
+    files: list[Path]
+
+
+@pytest.fixture(scope="session")
+def studies(orthanc, dcmtk, xrays, tmp_path_factory) -> dict[str, LoadedStudy]:
+    """frontal: one CR PA; mixed: DX AP + CR lateral; laterals: two laterals only;
+    documents: a text SR and a PDF only. Real X-rays, real-looking headers."""
+    folder = tmp_path_factory.mktemp("studies")
+    made = {
+        "frontal": write_study(folder / "frontal", xrays[0], "CXRT-FRONTAL"),
+        "mixed": write_study(folder / "mixed", xrays[1], "CXRT-MIXED",
+                             views=(("DX", "AP"), ("CR", "LL"))),
+        "laterals": write_study(folder / "laterals", xrays[2], "CXRT-LATERALS",
+                                views=(("CR", "LL"), ("CR", "RL"))),
+        "documents": write_documents_study(folder / "documents", "CXRT-DOCUMENTS"),
+    }
+    files = [path for paths in made.values() for path in paths]
+    result = storescu(orthanc.dicom_port, files)
+    assert result.returncode == 0, result.stderr
+    loaded = {}
+    for name, paths in made.items():
+        ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
+        loaded[name] = LoadedStudy(str(ds.PatientID), str(ds.StudyInstanceUID), paths)
+    return loaded
