@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pydicom import dcmread
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, build_role, evt
 from pynetdicom.association import Association
@@ -252,8 +252,10 @@ def store(node: Node, items: list[Path | Dataset], aet: str, timeout: float) -> 
     contexts = set()
     for ds in datasets:
         meta = getattr(ds, "file_meta", None)
-        syntax = meta.get("TransferSyntaxUID") if meta is not None else None
-        contexts.add((str(ds.SOPClassUID), str(syntax or ExplicitVRLittleEndian)))
+        if meta is None or "TransferSyntaxUID" not in meta:  # a dataset made in memory
+            ds.file_meta = meta = FileMetaDataset(meta or {})
+            meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        contexts.add((str(ds.SOPClassUID), str(meta.TransferSyntaxUID)))
     for sop_class, syntax in sorted(contexts):
         syntaxes = [syntax] + [s for s in (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
                                if s != syntax]

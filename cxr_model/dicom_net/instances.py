@@ -25,8 +25,9 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 def not_scored_reason(ds: Dataset) -> str | None:
-    """Why the model does not score this instance, or None for a frontal CR/DX image."""
-    if "PixelData" not in ds and "FloatPixelData" not in ds:
+    """Why the model does not score this instance, or None for a frontal CR/DX image.
+    Reads the header only (a dataset read without its pixels will do)."""
+    if "Rows" not in ds or "Columns" not in ds:
         kind = _text(ds, "Modality") or "no modality"
         return f"{NOT_SCORED}not an image ({kind})"
     modality = _text(ds, "Modality")

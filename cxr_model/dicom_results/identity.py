@@ -37,8 +37,9 @@ class ModelIdentity:
         return self.name[:64]
 
     def software_versions(self) -> list[str]:
-        """Software Versions: the model version and the card SHA-256 (64 hex digits, one LO)."""
-        return [f"model {self.version}"[:64], self.card_sha256]
+        """Software Versions: the model version and the start of the card SHA-256 (the full
+        hash is in the SR's algorithm parameters and the Secondary Capture's comments)."""
+        return [f"model {self.version}"[:60], f"card sha256 {self.card_sha256[:16]}"]
 
     def parameters(self) -> list[str]:
         """Algorithm parameters written in the SR (full card hash, the disclaimer)."""

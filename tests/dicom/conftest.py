@@ -60,18 +60,21 @@ class LoadedStudy:
     files: list[Path]
 
 
-@pytest.fixture(scope="session")
-def studies(orthanc, dcmtk, xrays, tmp_path_factory) -> dict[str, LoadedStudy]:
-    """frontal: one CR PA; mixed: DX AP + CR lateral; laterals: two laterals only;
-    documents: a text SR and a PDF only. Real X-rays, real-looking headers."""
-    folder = tmp_path_factory.mktemp("studies")
+def load_studies(orthanc: Orthanc, xrays: list[np.ndarray], folder: Path,
+                 study_date: str) -> dict[str, LoadedStudy]:
+    """Write and store (DCMTK storescu) four studies of one study date, named for what they
+    hold: frontal (one CR PA), mixed (DX AP + CR lateral), laterals (two laterals only),
+    documents (a text SR and a PDF only). Real X-rays, real-looking headers."""
+    tag = study_date[-4:]
     made = {
-        "frontal": write_study(folder / "frontal", xrays[0], "CXRT-FRONTAL"),
-        "mixed": write_study(folder / "mixed", xrays[1], "CXRT-MIXED",
-                             views=(("DX", "AP"), ("CR", "LL"))),
-        "laterals": write_study(folder / "laterals", xrays[2], "CXRT-LATERALS",
-                                views=(("CR", "LL"), ("CR", "RL"))),
-        "documents": write_documents_study(folder / "documents", "CXRT-DOCUMENTS"),
+        "frontal": write_study(folder / "frontal", xrays[0], f"CXRT-FRONTAL-{tag}",
+                               StudyDate=study_date),
+        "mixed": write_study(folder / "mixed", xrays[1], f"CXRT-MIXED-{tag}",
+                             views=(("DX", "AP"), ("CR", "LL")), StudyDate=study_date),
+        "laterals": write_study(folder / "laterals", xrays[2], f"CXRT-LATERALS-{tag}",
+                                views=(("CR", "LL"), ("CR", "RL")), StudyDate=study_date),
+        "documents": write_documents_study(folder / "documents", f"CXRT-DOCUMENTS-{tag}",
+                                           StudyDate=study_date),
     }
     files = [path for paths in made.values() for path in paths]
     result = storescu(orthanc.dicom_port, files)
@@ -81,3 +84,15 @@ def studies(orthanc, dcmtk, xrays, tmp_path_factory) -> dict[str, LoadedStudy]:
         ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
         loaded[name] = LoadedStudy(str(ds.PatientID), str(ds.StudyInstanceUID), paths)
     return loaded
+
+
+@pytest.fixture(scope="session")
+def studies(orthanc, dcmtk, xrays, tmp_path_factory) -> dict[str, LoadedStudy]:
+    """The four studies of `load_studies`, dated 2025-03-14, that no test modifies."""
+    return load_studies(orthanc, xrays, tmp_path_factory.mktemp("studies"), "20250314")
+
+
+@pytest.fixture(scope="session")
+def dciodvfy() -> None:
+    if missing_tools("dciodvfy"):
+        pytest.skip("dciodvfy is not installed (apt-get install dicom3tools)")

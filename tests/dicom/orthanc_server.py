@@ -69,6 +69,14 @@ class Orthanc:
             return []
         return self.rest(f"/studies/{found[0]['ID']}/instances?expand")
 
+    def series_modalities(self, study_uid: str) -> list[str]:
+        """The modality of each series Orthanc lists in a study, sorted."""
+        found = self.rest("/tools/lookup", "POST", study_uid.encode())
+        if not found:
+            return []
+        series = self.rest(f"/studies/{found[0]['ID']}/series?expand")
+        return sorted(s["MainDicomTags"].get("Modality", "") for s in series)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
@@ -167,23 +175,24 @@ def _non_image(path: Path, sop_class: str, modality: str, study_uid: str, patien
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
     ds.PatientID, ds.PatientName, ds.Modality = patient_id, f"Test^{patient_id}", modality
-    ds.StudyDate, ds.SeriesNumber, ds.InstanceNumber = "20250314", 1, 1
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
+    values.setdefault("StudyDate", "20250314")
     for keyword, value in values.items():
         setattr(ds, keyword, value)
     ds.save_as(path, enforce_file_format=True)
     return path
 
 
-def write_documents_study(folder: Path, patient_id: str) -> list[Path]:
+def write_documents_study(folder: Path, patient_id: str, **header) -> list[Path]:
     """A study holding only a text SR and a PDF: no image to score."""
     folder.mkdir(parents=True, exist_ok=True)
     study_uid = generate_uid()
     sr = _non_image(folder / f"{patient_id}-sr.dcm", "1.2.840.10008.5.1.4.1.1.88.11", "SR",
                     study_uid, patient_id, ValueType="CONTAINER", CompletionFlag="COMPLETE",
-                    VerificationFlag="UNVERIFIED", ContinuityOfContent="SEPARATE")
+                    VerificationFlag="UNVERIFIED", ContinuityOfContent="SEPARATE", **header)
     pdf = _non_image(folder / f"{patient_id}-doc.dcm", "1.2.840.10008.5.1.4.1.1.104.1", "DOC",
                      study_uid, patient_id, MIMETypeOfEncapsulatedDocument="application/pdf",
-                     EncapsulatedDocument=b"%PDF-1.4\n%%EOF\n")
+                     EncapsulatedDocument=b"%PDF-1.4\n%%EOF\n", **header)
     return [sr, pdf]
 
 
@@ -214,3 +223,11 @@ class SilentServer:
         for conn in self.held:
             conn.close()
         self.thread.join(timeout=5)
+
+
+def dciodvfy_errors(path: Path) -> list[str]:
+    """The lines of dicom3tools' validator that start with `Error` (none for a valid file)."""
+    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True,
+                            timeout=120)
+    return [line for line in (result.stdout + result.stderr).splitlines()
+            if line.startswith("Error")]
