@@ -231,3 +231,40 @@ def dciodvfy_errors(path: Path) -> list[str]:
                             timeout=120)
     return [line for line in (result.stdout + result.stderr).splitlines()
             if line.startswith("Error")]
+
+
+def store_bulk(orthanc: Orthanc, count: int, study_date: str, associations: int = 4) -> None:
+    """Store `count` one-document studies (patient BULK-nnnnn) from memory, over a few
+    parallel associations: the quickest way to give Orthanc thousands of matches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+    from pynetdicom import AE
+
+    pdf_class = "1.2.840.10008.5.1.4.1.1.104.1"
+
+    def dataset(number: int) -> Dataset:
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.SOPClassUID, ds.SOPInstanceUID = pdf_class, generate_uid()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+        ds.PatientID, ds.Modality, ds.StudyDate = f"BULK-{number:05d}", "DOC", study_date
+        ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
+        ds.EncapsulatedDocument = b"%PDF-1.4\n%%EOF\n"
+        return ds
+
+    def send(numbers: range) -> None:
+        ae = AE("LOADER")
+        ae.add_requested_context(pdf_class, ExplicitVRLittleEndian)
+        assoc = ae.associate("127.0.0.1", orthanc.dicom_port, ae_title=PACS_AET)
+        assert assoc.is_established
+        try:
+            for number in numbers:
+                assert assoc.send_c_store(dataset(number)).Status == 0
+        finally:
+            assoc.release()
+
+    with ThreadPoolExecutor(associations) as pool:
+        list(pool.map(send, [range(k, count, associations) for k in range(associations)]))
