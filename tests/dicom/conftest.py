@@ -1,4 +1,5 @@
-"""Fixtures of the DICOM network tests: one real Orthanc per session, small real X-rays."""
+"""Fixtures of the DICOM network tests: small real X-rays, studies loaded into the session's
+real Orthanc (the `orthanc` fixture of tests/conftest.py), DCMTK and dciodvfy."""
 
 from __future__ import annotations
 
@@ -8,28 +9,14 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from orthanc_server import (
-    DICOMWEB_PLUGIN,
-    ORTHANC,
+from helpers_orthanc import (
     Orthanc,
     missing_tools,
-    start_orthanc,
     storescu,
     write_documents_study,
     write_study,
     xray_pixels,
 )
-
-
-@pytest.fixture(scope="session")
-def orthanc(tmp_path_factory) -> Orthanc:
-    """A real Orthanc with the DICOMweb plugin on 127.0.0.1, stopped by PID at the end."""
-    if ORTHANC is None or not DICOMWEB_PLUGIN.is_file():
-        pytest.skip("Orthanc or its DICOMweb plugin is not installed "
-                    "(apt-get install orthanc orthanc-dicomweb; .ci/run does it)")
-    server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

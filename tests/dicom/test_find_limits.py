@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from orthanc_server import store_bulk
+from helpers_orthanc import store_bulk
 
 from cxr_model.cli import main
 from cxr_model.dicom_net import web

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from orthanc_server import free_port, storescu, write_study
+from helpers_orthanc import free_port, storescu, write_study
 from pydicom.dataelem import RawDataElement
 from pydicom.tag import Tag
 from pynetdicom import AE

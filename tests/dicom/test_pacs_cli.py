@@ -8,7 +8,7 @@ import subprocess
 
 import pydicom
 import pytest
-from orthanc_server import OUR_AET, PACS_AET, SilentServer, free_port
+from helpers_orthanc import OUR_AET, PACS_AET, SilentServer, free_port, write_study
 
 from cxr_model.cli import main
 from cxr_model.cli.common import EXIT_BAD_INPUT, EXIT_NETWORK
@@ -164,8 +164,6 @@ def test_move_needs_a_port(capsys, orthanc, studies, tmp_path):
 
 
 def test_send_stores_on_the_node(capsys, node, orthanc, xray, tmp_path):
-    from orthanc_server import write_study
-
     files = write_study(tmp_path, xray, f"CXRT-SEND-{'WEB' if 'http' in node else 'DIMSE'}")
     code, out, err = cxr(capsys, "pacs", "send", node, *map(str, files))
     assert code == 0, err
@@ -177,3 +175,10 @@ def test_send_stores_on_the_node(capsys, node, orthanc, xray, tmp_path):
 def test_send_a_missing_file_is_bad_input(capsys, orthanc, tmp_path):
     code, _, err = cxr(capsys, "pacs", "send", orthanc.dimse, str(tmp_path / "none.dcm"))
     assert code == EXIT_BAD_INPUT and "no such file" in err
+
+
+def test_https_to_a_plain_http_node_is_a_tls_failure(capsys, orthanc):
+    node = f"https://127.0.0.1:{orthanc.http_port}/dicom-web"
+    code, _, err = cxr(capsys, "pacs", "echo", node, "--timeout", "5")
+    assert code == EXIT_NETWORK
+    assert "TLS failed" in err and node in err

@@ -7,8 +7,8 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from helpers_orthanc import dciodvfy_errors, write_study
 from highdicom.sr.utils import find_content_items
-from orthanc_server import dciodvfy_errors, write_study
 from pydicom.sr.codedict import codes as dcm_codes
 
 from cxr_model.cli import main

@@ -337,3 +337,46 @@ def test_portable_tarball(built):
         assert f"{top}/{name}" in members, name
     assert members[f"{top}/cxr"].mode == 0o755
     assert all(m.uid == 0 and m.gid == 0 for m in members.values())
+
+
+# ----------------------------------------------------------------- PACS, from the bundle
+
+def test_bundled_pacs_send_echo_find_get(installed, orthanc, tmp_path):
+    """pynetdicom, dicomweb-client and requests work frozen, against a real Orthanc."""
+    from helpers_orthanc import free_port, write_study, xray_pixels
+
+    [source] = write_study(tmp_path / "in", xray_pixels(_fullres()), "CXRT-BUNDLE")
+    expected = pydicom.dcmread(source)
+    cxr = installed / "cxr"
+    result = run_app(cxr, "pacs", "send", orthanc.dimse, str(source))
+    assert result.returncode == 0, _tail(result)
+    for kind, node in (("dimse", orthanc.dimse), ("web", orthanc.web)):
+        result = run_app(cxr, "pacs", "echo", node)
+        assert result.returncode == 0, _tail(result)
+        result = run_app(cxr, "pacs", "find", node, "--patient-id", "CXRT-BUNDLE", "--json")
+        assert result.returncode == 0, _tail(result)
+        [study] = [json.loads(line) for line in result.stdout.splitlines()]
+        assert study["study_uid"] == expected.StudyInstanceUID and study["instances"] == 1
+        result = run_app(cxr, "pacs", "get", node, expected.StudyInstanceUID, "--out",
+                         str(tmp_path / kind))
+        assert result.returncode == 0, _tail(result)
+        [written] = result.stdout.split()
+        assert pydicom.dcmread(written).SOPInstanceUID == expected.SOPInstanceUID
+    result = run_app(cxr, "pacs", "echo", f"X@127.0.0.1:{free_port()}", "--timeout", "2")
+    assert result.returncode == 4 and "cannot connect" in result.stderr, _tail(result)
+    # https needs ssl in the bundle: Orthanc speaks plain HTTP, so the TLS handshake fails
+    result = run_app(cxr, "pacs", "echo", f"https://127.0.0.1:{orthanc.http_port}/dicom-web")
+    assert result.returncode == 4 and "TLS failed" in result.stderr, _tail(result)
+
+
+def test_bundled_results_are_valid_dicom(installed, tmp_path):
+    """highdicom works frozen (it reads the standard's tables from its data files)."""
+    from helpers_orthanc import dciodvfy_errors, write_study, xray_pixels
+
+    [source] = write_study(tmp_path / "in", xray_pixels(_fullres()), "CXRT-BUNDLE-SR")
+    result = run_app(installed / "cxr", "results", str(source), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, _tail(result)
+    written = result.stdout.split()
+    assert sorted(pydicom.dcmread(p).Modality for p in written) == ["OT", "SR"]
+    if shutil.which("dciodvfy"):
+        assert all(dciodvfy_errors(Path(p)) == [] for p in written)

@@ -1,6 +1,7 @@
-"""A real Orthanc for the DICOM tests: started from a temporary JSON config on 127.0.0.1
-ports chosen free, with the DICOMweb plugin and our AE title in DicomModalities, stopped by
-its PID. Plus the DICOM studies the tests load into it (real X-rays, real-looking headers)."""
+"""A real Orthanc for the tests that speak DICOM over the network: started from a temporary
+JSON config on 127.0.0.1 ports chosen free, with the DICOMweb plugin and our AE title in
+DicomModalities, stopped by its PID. Plus the DICOM studies the tests load into it (real
+X-rays, real-looking headers), DCMTK's storescu and dicom3tools' dciodvfy."""
 
 from __future__ import annotations
 
