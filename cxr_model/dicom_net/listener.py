@@ -74,6 +74,7 @@ class Listener:
         self.sink = CsvSink(self.csv_path, fields=PACS_FIELDS)
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
+        self._received_lock = threading.Lock()  # associations run on threads of their own
         self._server = None
         self._scorer = threading.Thread(target=self._score_loop, name="cxr-listen-scorer",
                                         daemon=True)
@@ -112,7 +113,8 @@ class Listener:
         except Exception as exc:  # a dataset that does not decode
             self.log(f"refused a malformed instance from {calling}: {exc}")
             return _CANNOT_UNDERSTAND
-        self.counts["received"] += 1
+        with self._received_lock:
+            self.counts["received"] += 1
         self.queue.put(self._prepare(path, ds, uids))
         return 0x0000
 
