@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(AppSettings(), partial(load_model, args.model))
     window.show()
     if args.image is not None:
-        window.open_image(args.image)
+        window.files.open_image(args.image)
     return app.exec()
 
 

@@ -53,21 +53,22 @@ def main() -> None:
         scratch = Path(tmp)
         factory = partial(load_model, model_dir(scratch))
         window = MainWindow(AppSettings(scratch / "settings.ini"), factory)
-        window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+        window.report.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
         window.resize(1400, 900)
         window.show()
-        wait_until(lambda: window.card is not None or window.model_error is not None)
-        if window.model_error:
-            raise SystemExit(window.model_error)
+        session = window.session
+        wait_until(lambda: session.card is not None or session.model_error is not None)
+        if session.model_error:
+            raise SystemExit(session.model_error)
         image = next(p for p in sorted(SAMPLES.glob("*.jpeg")) if p.with_suffix(".txt").exists())
-        window.open_image(image)
-        wait_until(lambda: window.prediction is not None)
-        window.heatmap_action.setChecked(True)
-        wait_until(lambda: window.viewer.overlay_item.isVisible())
+        window.files.open_image(image)
+        wait_until(lambda: session.prediction is not None)
+        window.heatmap.action.setChecked(True)
+        wait_until(lambda: window.view.viewer.overlay_item.isVisible())
         app.processEvents()
         window.grab().save(str(ROOT / "docs" / "screenshot-main.png"))
 
-        dialog = window.open_batch_scan()
+        dialog = window.batch.open_dialog()
         dialog.folder_edit.setText(str(SAMPLES))
         dialog.csv_edit.setText(str(scratch / "cxr-scan.csv"))
         dialog.start()

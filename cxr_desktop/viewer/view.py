@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -18,8 +16,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
+from cxr_desktop.viewer.drops import accept_file_drag, dropped_paths
+from cxr_desktop.viewer.qimages import gray_qimage, overlay_rgba, rgba_qimage
 from cxr_model.imaging.reader import XrayImage
-from cxr_model.inference.overlay import DEFAULT_OPACITY, colorize
+from cxr_model.inference.overlay import DEFAULT_OPACITY
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 40.0
@@ -32,28 +32,6 @@ PRESETS: dict[str, tuple[float, float] | None] = {
     "Soft tissue": (0.5, 0.45),
     "Bone": (0.75, 0.5),
 }
-
-
-def gray_qimage(gray: np.ndarray) -> QImage:
-    """uint8 (H, W) -> a QImage that owns a copy of the pixels."""
-    gray = np.ascontiguousarray(gray)
-    h, w = gray.shape
-    return QImage(gray.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-
-
-def overlay_rgba(heat: np.ndarray, opacity: float) -> np.ndarray:
-    """Heatmap -> RGBA uint8: colours of `colorize`, alpha = opacity * heat (as in `blend`)."""
-    rgba = np.empty((*heat.shape, 4), dtype=np.uint8)
-    rgba[..., :3] = colorize(heat)
-    alpha = np.clip(opacity, 0.0, 1.0) * np.clip(heat, 0.0, 1.0) * 255.0 + 0.5
-    rgba[..., 3] = alpha.astype(np.uint8)
-    return rgba
-
-
-def rgba_qimage(rgba: np.ndarray) -> QImage:
-    h, w = rgba.shape[:2]
-    rgba = np.ascontiguousarray(rgba)
-    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
 class XrayViewer(QGraphicsView):
@@ -260,18 +238,3 @@ class XrayViewer(QGraphicsView):
         if paths:
             event.acceptProposedAction()
             self.files_dropped.emit(paths)
-
-
-def dropped_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
-    """Local files carried by a drag."""
-    mime = event.mimeData()
-    if not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def accept_file_drag(event: QDragEnterEvent) -> None:
-    if dropped_paths(event):
-        event.acceptProposedAction()
-    else:
-        event.ignore()
