@@ -18,6 +18,7 @@ from cxr_desktop.features.files import FilesFeature
 from cxr_desktop.features.heatmap import HeatmapFeature
 from cxr_desktop.features.help import HelpFeature
 from cxr_desktop.features.inference import InferenceFeature
+from cxr_desktop.features.pacs import PacsFeature
 from cxr_desktop.features.report import ReportFeature
 from cxr_desktop.features.view import ViewFeature
 from cxr_desktop.panels.message_bar import MessageBar
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
                                     self)
         self.batch = BatchFeature(self.session, factory, settings, self.files, self)
         self.help = HelpFeature(self.session, self)
+        self.pacs = PacsFeature(self.session, settings, self.files, self)
 
         self._build_layout()
         self._build_menus()
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.inference.panel)
+        column.addWidget(self.pacs.send_button)
         column.addWidget(self.report.editor, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view.viewer)
@@ -85,7 +88,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        menu.addActions([self.files.open_action, self.report.open_action])
+        menu.addActions([self.files.open_action, self.pacs.open_action,
+                         self.report.open_action])
         menu.addMenu(self.files.recent_menu)
         menu.addSeparator()
         menu.addActions([self.report.save_action, self.report.save_as_action])
@@ -134,6 +138,7 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         self.batch.shutdown()
+        self.pacs.shutdown()
         self.inference.shutdown()
         self.files.shutdown()
         event.accept()

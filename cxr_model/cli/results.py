@@ -21,7 +21,7 @@ def run(args: argparse.Namespace, model: Model) -> int:
         source = read_source(image_path)
         image = model.read(image_path)
         prediction = model.predict(image, report_argument(args.report, image_path))
-        paths = write_objects(result_objects(model, source, image, prediction),
+        paths = write_objects(result_objects(model.card, source, image, prediction),
                               writable_folder(Path(args.out)))
     except CXRError as exc:
         return fail(exc)

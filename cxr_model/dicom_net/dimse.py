@@ -20,7 +20,7 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from cxr_model.dicom_net.node import NetworkError, Node
+from cxr_model.dicom_net.node import Cancelled, NetworkError, Node
 from cxr_model.dicom_net.query import (
     FindResult,
     Study,
@@ -69,15 +69,18 @@ def make_ae(aet: str, timeout: float) -> AE:
     return ae
 
 
-def _associate(ae: AE, node: Node, timeout: float, **kwargs) -> Association:
-    assoc = ae.associate(node.host, node.port, ae_title=node.aet, **kwargs)
+def _associate(ae: AE, node: Node, timeout: float, evt_handlers=(), **kwargs) -> Association:
+    connected = threading.Event()  # TCP connection made: tells "refused" from "silent"
+    handlers = [*evt_handlers, (evt.EVT_CONN_OPEN, lambda _event: connected.set())]
+    assoc = ae.associate(node.host, node.port, ae_title=node.aet, evt_handlers=handlers,
+                         **kwargs)
     if assoc.is_established:
         return assoc
     if assoc.is_rejected:
         raise NetworkError(f"{node} rejected the association: our AE title "
                            f"{ae.ae_title!r} is not known to it or its AE title is not "
                            f"{node.aet!r}; {node.what_to_check()}")
-    if assoc.is_aborted:
+    if connected.is_set():
         raise NetworkError(f"{node} accepted the connection but gave no answer within "
                            f"{timeout:g} s (or aborted); {node.what_to_check()}")
     raise NetworkError(f"cannot connect to {node} (refused, unreachable or no answer within "
@@ -147,14 +150,18 @@ def find(node: Node, query: StudyQuery, aet: str, timeout: float) -> FindResult:
 class _Receiver:
     """The C-STORE handler of a retrieve: saves each instance under OUT by its UIDs."""
 
-    def __init__(self, out_dir: Path, on_file: Callable[[Path], None] | None) -> None:
+    def __init__(self, out_dir: Path, on_file: Callable[[Path], None] | None,
+                 cancelled: Callable[[], bool]) -> None:
         self.out_dir = Path(out_dir)
         self.on_file = on_file
+        self.cancelled = cancelled
         self.files: list[Path] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
 
     def __call__(self, event) -> int:
+        if self.cancelled():  # refuse the rest: the node ends the retrieve quickly
+            return _STORE_OUT_OF_RESOURCES
         try:
             ds = event.dataset
             path = save_dataset(self.out_dir, ds, event.encoded_dataset())
@@ -188,6 +195,9 @@ def _check_retrieve(node: Node, what: str, responses: Iterable, receiver: _Recei
         if not status:
             raise _no_answer(node, what, timeout)
         final = status
+    if receiver.cancelled():
+        raise Cancelled(f"{what} from {node} cancelled after {len(receiver.files)} "
+                        "instance(s)")
     if receiver.errors:
         raise NetworkError(f"{what} from {node}: {receiver.errors[0]}")
     if final is not None and final.Status not in (0x0000, 0xB000, *_PENDING):
@@ -195,14 +205,15 @@ def _check_retrieve(node: Node, what: str, responses: Iterable, receiver: _Recei
 
 
 def get_study(node: Node, study_uid: str, out_dir: Path, aet: str, timeout: float,
-              on_file: Callable[[Path], None] | None = None) -> list[Path]:
+              on_file: Callable[[Path], None] | None = None,
+              cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
     """C-GET a study into OUT/STUDY/SERIES/SOP.dcm; the files written."""
     ae = make_ae(aet, timeout)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
     for sop_class in GET_STORAGE_CLASSES:
         ae.add_requested_context(sop_class, list(GET_TRANSFER_SYNTAXES))
     roles = [build_role(sop_class, scp_role=True) for sop_class in GET_STORAGE_CLASSES]
-    receiver = _Receiver(out_dir, on_file)
+    receiver = _Receiver(out_dir, on_file, cancelled)
     with association(ae, node, timeout, ext_neg=roles,
                      evt_handlers=[(evt.EVT_C_STORE, receiver)]) as assoc:
         responses = assoc.send_c_get(_retrieve_identifier(study_uid),
@@ -221,11 +232,11 @@ def storage_scp_ae(aet: str, timeout: float) -> AE:
 
 
 def move_study(node: Node, study_uid: str, out_dir: Path, aet: str, timeout: float,
-               port: int, bind: str = "",
-               on_file: Callable[[Path], None] | None = None) -> list[Path]:
+               port: int, bind: str = "", on_file: Callable[[Path], None] | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
     """C-MOVE a study to our own temporary C-STORE receiver on `port` (the node must know our
     AE title at this address); the files written."""
-    receiver = _Receiver(out_dir, on_file)
+    receiver = _Receiver(out_dir, on_file, cancelled)
     scp = storage_scp_ae(aet, timeout)
     try:
         server = scp.start_server((bind, port), block=False,

@@ -138,7 +138,7 @@ class Listener:
         from cxr_model.dicom_results.write import result_objects
 
         try:
-            self.forward.send(result_objects(self.model, arrival.source, arrival.image,
+            self.forward.send(result_objects(self.model.card, arrival.source, arrival.image,
                                              prediction))
         except CXRError as exc:
             return f"scored, but forwarding the results failed: {exc}"

@@ -20,6 +20,10 @@ class NetworkError(CXRError):
     """A node could not be reached or refused the request (CLI exit 4)."""
 
 
+class Cancelled(CXRError):
+    """The user cancelled a retrieve; the instances already saved stay."""
+
+
 def valid_aet(value: str) -> str:
     """An AE title: 1-16 printable ASCII characters, not only spaces, no backslash."""
     text = value.strip()

@@ -56,7 +56,7 @@ class PacsScan:
         from cxr_model.dicom_results.write import read_source, result_objects
 
         try:
-            objects = result_objects(self.model, read_source(path), self.model.read(path),
+            objects = result_objects(self.model.card, read_source(path), self.model.read(path),
                                      prediction)
             self.pacs.send(objects)
         except NetworkError as exc:

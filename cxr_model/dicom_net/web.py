@@ -10,7 +10,7 @@ import requests
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from cxr_model.dicom_net.node import NetworkError, Node
+from cxr_model.dicom_net.node import Cancelled, NetworkError, Node
 from cxr_model.dicom_net.query import (
     RETURN_KEYS,
     FindResult,
@@ -83,11 +83,15 @@ def find(node: Node, query: StudyQuery, timeout: float) -> FindResult:
 
 
 def retrieve(node: Node, study_uid: str, out_dir: Path, timeout: float,
-             on_file: Callable[[Path], None] | None = None) -> list[Path]:
+             on_file: Callable[[Path], None] | None = None,
+             cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
     """WADO-RS a study, instance by instance as they stream in; the files written."""
     files = []
     with _errors(node, "WADO-RS retrieve", timeout):
         for ds in client(node, timeout).iter_study(study_uid):
+            if cancelled():
+                raise Cancelled(f"WADO-RS from {node} cancelled after {len(files)} "
+                                "instance(s)")
             try:
                 path = save_dataset(out_dir, ds)
             except InvalidInstance as exc:

@@ -14,8 +14,9 @@ from cxr_model.dicom_results.sc import build_sc
 from cxr_model.dicom_results.sr import build_sr
 from cxr_model.errors import DataError
 from cxr_model.imaging.reader import XrayImage
+from cxr_model.inference.card import ModelCard
 from cxr_model.inference.overlay import overlay_rgb
-from cxr_model.inference.predictor import Model, Prediction
+from cxr_model.inference.predictor import Prediction, scaled_heatmap
 
 
 def read_source(path: Path) -> Dataset:
@@ -26,14 +27,16 @@ def read_source(path: Path) -> Dataset:
         raise DataError(f"not a readable DICOM file ({exc})", path) from exc
 
 
-def result_objects(model: Model, source: Dataset, image: XrayImage,
+def result_objects(card: ModelCard, source: Dataset, image: XrayImage,
                    prediction: Prediction) -> list[Dataset]:
-    """[SR, Secondary Capture] for one prediction, each in the source study, a new series."""
-    identity = ModelIdentity.of(model.card)
+    """[SR, Secondary Capture] for one prediction of the model `card` describes, each in the
+    source study, a new series. Needs no model session: the app builds them on any thread."""
+    identity = ModelIdentity.of(card)
     try:
         sr = build_sr(source, prediction, identity, hd.UID(), hd.UID())
-        overlay = overlay_rgb(image, model.heatmap(prediction, "abnormal"))
-        sc = build_sc(source, overlay, prediction, identity, hd.UID(), hd.UID())
+        heat = scaled_heatmap(prediction, "abnormal", card.input_spec.size)
+        sc = build_sc(source, overlay_rgb(image, heat), prediction, identity, hd.UID(),
+                      hd.UID())
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise DataError(f"cannot build the result objects from this image's header ({exc})",
                         image.source) from exc

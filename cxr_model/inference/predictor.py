@@ -99,6 +99,13 @@ def evidence(prediction: Prediction, target: str) -> float:
     return max(p / t, 0.0)
 
 
+def scaled_heatmap(prediction: Prediction, target: str, input_size: int) -> np.ndarray:
+    """The heatmap of a prediction at its image's resolution, scaled by the evidence for
+    `target` (what the viewer, `--heatmap` and the Secondary Capture show)."""
+    raw = heatmap(prediction.cam_raw, target, input_size, prediction.image_size)
+    return raw * np.float32(evidence(prediction, target))
+
+
 class Model:
     """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread."""
 
@@ -200,8 +207,7 @@ class Model:
         """Heatmap of an existing prediction at its image's original resolution, scaled by
         the evidence for `target` (see `evidence`): full strength only at or past the
         threshold."""
-        raw = heatmap(prediction.cam_raw, target, self.spec.size, prediction.image_size)
-        return raw * np.float32(evidence(prediction, target))
+        return scaled_heatmap(prediction, target, self.spec.size)
 
 
 def load_model(directory: str | Path | None = None, backend: str = "onnx",

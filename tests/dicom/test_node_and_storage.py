@@ -115,8 +115,9 @@ def _image(**values) -> Dataset:
 @pytest.mark.parametrize("ds, phrase", [
     (_image(Modality="CR", ViewPosition="PA"), None),
     (_image(Modality="DX", ViewPosition="AP"), None),
-    (_image(Modality="CR", ViewPosition="LL"), "view position LL"),
-    (_image(Modality="DX"), "view position missing"),
+    (_image(Modality="DX"), None),  # silent header: scored, as `chest_view` rules
+    (_image(Modality="CR", ViewPosition="LL"), "lateral view (ViewPosition LL)"),
+    (_image(Modality="CR", ViewPosition="PA", BodyPartExamined="HAND"), "body part HAND"),
     (_image(Modality="CT", ViewPosition="PA"), "modality CT"),
     (Dataset(), "not an image"),
 ])

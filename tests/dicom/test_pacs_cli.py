@@ -39,6 +39,7 @@ def test_echo_node_down_is_exit_4_naming_the_node(capsys):
         code, _, err = cxr(capsys, "pacs", "echo", node, "--timeout", "3")
         assert code == EXIT_NETWORK
         assert node in err and "check" in err
+        assert "cannot connect" in err
 
 
 def test_association_rejected_for_a_wrong_called_ae(capsys, orthanc):

@@ -52,7 +52,7 @@ def test_every_instance_gets_a_row(scanned):
             assert row["error"] == "" and row["label"] in ("normal", "abnormal")
         else:
             assert row["probability"] == "" and row["error"].startswith(NOT_SCORED)
-            assert ("view position" in row["error"]) == (ds.Modality == "CR")
+            assert ("lateral view" in row["error"]) == (ds.Modality == "CR")
             assert ("not an image" in row["error"]) == (ds.Modality in ("SR", "DOC"))
     assert sum(1 for r in rows if r["probability"]) == 2
 
