@@ -193,3 +193,31 @@ def test_send_result_to_pacs(qtbot, pacs_window, orthanc, tmp_path, fullres_imag
 def test_send_is_off_for_an_image_that_is_not_dicom(qtbot, pacs_window, sample_images):
     open_and_wait(qtbot, pacs_window, next(p for p in sample_images if p.suffix == ".jpeg"))
     assert not pacs_window.pacs.send_button.isEnabled()
+
+
+def test_batch_scan_takes_a_pacs_query_as_its_source(qtbot, pacs_window, orthanc, tmp_path,
+                                                     fullres_images):
+    from cxr_desktop.dialogs.batch_scan import PACS_CSV_NAME, PATH_ROLE
+    from cxr_model.dicom_net.instances import PACS_FIELDS
+    from cxr_model.inference.scan import read_rows
+
+    lateral, frontal = stored_study(orthanc, tmp_path, fullres_images, "CXRT-GUI-BATCH",
+                                    (("CR", "LL"), ("CR", "PA")))
+    dialog = pacs_window.batch.open_dialog()
+    dialog.source.setCurrentIndex(1)
+    assert dialog.pacs_box.isVisibleTo(dialog) and not dialog.recursive.isVisibleTo(dialog)
+    dialog.pacs_patient.setText("CXRT-GUI-BATCH")
+    dialog.folder_edit.setText(str(tmp_path / "kept"))
+    assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    assert dialog.model.rowCount() == 2, dialog.status.text()
+    rows = {r["sop_uid"]: r for r in read_rows(tmp_path / "kept" / PACS_CSV_NAME, PACS_FIELDS)}
+    assert rows[frontal.SOPInstanceUID]["label"] in ("normal", "abnormal")
+    assert rows[lateral.SOPInstanceUID]["error"].startswith("not scored: lateral view")
+    paths = [dialog.model.item(r, 0).data(PATH_ROLE) for r in range(2)]
+    assert all((tmp_path / "kept").joinpath(p).is_file() for p in paths)
+    # a rerun finds the study done: nothing is retrieved or scored again
+    assert dialog.start()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    assert "1 skipped" in dialog.status.text()
+    assert len(read_rows(tmp_path / "kept" / PACS_CSV_NAME, PACS_FIELDS)) == 2
