@@ -71,7 +71,7 @@ def end_to_end(orthanc, work: Path, width: int) -> dict:
     subprocess.run(_cxr("pacs", "scan", orthanc.dimse, "--patient-id", "BENCH-ONE", "--out",
                         str(work / "cold.csv"), "--quiet"), check=True, capture_output=True)
     results["cold_cli_dimse_ms"] = (time.perf_counter() - start) * 1000.0
-    results["image"] = f"{image.relative_to(ROOT.parent).as_posix()} at {width} px wide"
+    results["image"] = f"../{image.relative_to(ROOT.parent).as_posix()} at {width} px wide"
     return results
 
 
@@ -141,7 +141,8 @@ def render(doc: dict) -> str:
         "# PACS benchmarks (issue 10)",
         "",
         f"`python -m benchmarks.pacs` on {facts['cpu_model']} ({facts['logical_cores']} "
-        f"logical cores), {doc['measured_at']}. **{doc['conditions']}**",
+        f"logical cores), {doc['measured_at']}, load average "
+        f"{facts['load_average_at_start'][0]:.1f} at the start. **{doc['conditions']}**",
         "",
         "| figure | measured | target |",
         "|---|---:|---:|",
