@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from helpers_dicom import make_dicom
 from PIL import Image
 from pydicom.uid import generate_uid
@@ -234,7 +235,7 @@ def dciodvfy_errors(path: Path) -> list[str]:
             if line.startswith("Error")]
 
 
-def store_bulk(orthanc: Orthanc, count: int, study_date: str, associations: int = 4) -> None:
+def store_bulk(orthanc: Orthanc, count: int, study_date: str, associations: int = 2) -> None:
     """Store `count` one-document studies (patient BULK-nnnnn) from memory, over a few
     parallel associations: the quickest way to give Orthanc thousands of matches."""
     from concurrent.futures import ThreadPoolExecutor
@@ -258,14 +259,51 @@ def store_bulk(orthanc: Orthanc, count: int, study_date: str, associations: int 
 
     def send(numbers: range) -> None:
         ae = AE("LOADER")
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 300  # a loaded CI machine
         ae.add_requested_context(pdf_class, ExplicitVRLittleEndian)
         assoc = ae.associate("127.0.0.1", orthanc.dicom_port, ae_title=PACS_AET)
         assert assoc.is_established
         try:
             for number in numbers:
-                assert assoc.send_c_store(dataset(number)).Status == 0
+                status = assoc.send_c_store(dataset(number))
+                assert status and status.Status == 0, f"store {number} failed: {status}"
         finally:
             assoc.release()
 
     with ThreadPoolExecutor(associations) as pool:
         list(pool.map(send, [range(k, count, associations) for k in range(associations)]))
+
+
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A study loaded into the test Orthanc (by DCMTK storescu)."""
+
+    patient_id: str
+    study_uid: str
+    files: list[Path]
+
+
+def load_studies(orthanc: Orthanc, xrays: list[np.ndarray], folder: Path,
+                 study_date: str) -> dict[str, LoadedStudy]:
+    """Write and store (DCMTK storescu) four studies of one study date, named for what they
+    hold: frontal (one CR PA), mixed (DX AP + CR lateral), laterals (two laterals only),
+    documents (a text SR and a PDF only). Real X-rays, real-looking headers."""
+    tag = study_date[-4:]
+    made = {
+        "frontal": write_study(folder / "frontal", xrays[0], f"CXRT-FRONTAL-{tag}",
+                               StudyDate=study_date),
+        "mixed": write_study(folder / "mixed", xrays[1], f"CXRT-MIXED-{tag}",
+                             views=(("DX", "AP"), ("CR", "LL")), StudyDate=study_date),
+        "laterals": write_study(folder / "laterals", xrays[2], f"CXRT-LATERALS-{tag}",
+                                views=(("CR", "LL"), ("CR", "RL")), StudyDate=study_date),
+        "documents": write_documents_study(folder / "documents", f"CXRT-DOCUMENTS-{tag}",
+                                           StudyDate=study_date),
+    }
+    files = [path for paths in made.values() for path in paths]
+    result = storescu(orthanc.dicom_port, files)
+    assert result.returncode == 0, result.stderr
+    loaded = {}
+    for name, paths in made.items():
+        ds = pydicom.dcmread(paths[0], stop_before_pixels=True)
+        loaded[name] = LoadedStudy(str(ds.PatientID), str(ds.StudyInstanceUID), paths)
+    return loaded

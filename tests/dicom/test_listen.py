@@ -235,3 +235,25 @@ def test_a_port_in_use_is_a_network_error(model_dir, tmp_path):
                                 timeout=120)
     assert result.returncode == 4
     assert f"cannot listen on port {port}" in result.stderr
+
+
+def test_forward_by_dicomweb_and_to_a_node_that_is_down(listening, orthanc, dcmtk, xray,
+                                                        tmp_path):
+    [web_image] = write_study(tmp_path / "w", xray, "CXRT-LISTEN-WEB")
+    listener = listening("--forward", orthanc.web, out=tmp_path / "web")
+    assert storescu(listener.port, [web_image], called=LISTEN_AET).returncode == 0
+    [row] = listener.wait_rows(1)
+    assert row["error"] == "" and row["probability"]
+    assert listener.stop() == 0
+    uid = pydicom.dcmread(web_image).StudyInstanceUID
+    assert orthanc.series_modalities(uid) == ["OT", "SR"]
+
+    down = f"DOWN@127.0.0.1:{free_port()}"
+    [image] = write_study(tmp_path / "d", xray, "CXRT-LISTEN-DOWN")
+    listener = listening("--forward", down, "--timeout", "2", out=tmp_path / "down")
+    assert storescu(listener.port, [image], called=LISTEN_AET).returncode == 0
+    [row] = listener.wait_rows(1)
+    assert row["probability"]  # scored all the same
+    assert row["error"].startswith("scored, but forwarding the results failed")
+    assert down in row["error"]
+    assert listener.process.poll() is None  # and still listening

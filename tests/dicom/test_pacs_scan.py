@@ -7,7 +7,7 @@ import csv
 
 import pydicom
 import pytest
-from conftest import load_studies
+from helpers_orthanc import load_studies
 
 from cxr_model.cli import main
 from cxr_model.dicom_net.instances import NOT_SCORED, PACS_FIELDS
