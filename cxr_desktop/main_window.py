@@ -12,14 +12,19 @@ from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from cxr_desktop.actions import make_action
+from cxr_desktop.dialogs.about import model_title
 from cxr_desktop.features.batch import BatchFeature
 from cxr_desktop.features.export import ExportFeature
 from cxr_desktop.features.files import FilesFeature
 from cxr_desktop.features.heatmap import HeatmapFeature
 from cxr_desktop.features.help import HelpFeature
 from cxr_desktop.features.inference import InferenceFeature
+from cxr_desktop.features.measure import MeasureFeature
+from cxr_desktop.features.model import ModelFeature
 from cxr_desktop.features.pacs import PacsFeature
 from cxr_desktop.features.report import ReportFeature
+from cxr_desktop.features.study import StudyFeature
+from cxr_desktop.features.tags import TagsFeature
 from cxr_desktop.features.view import ViewFeature
 from cxr_desktop.panels.message_bar import MessageBar
 from cxr_desktop.session import Session
@@ -48,7 +53,13 @@ class MainWindow(QMainWindow):
         self.export = ExportFeature(self.session, self.view.viewer, self.report, settings,
                                     self)
         self.batch = BatchFeature(self.session, factory, settings, self.files, self)
+        self.measure = MeasureFeature(self.session, self.view.viewer, self)
+        self.tags = TagsFeature(self.session, self)
+        self.study = StudyFeature(self.session, factory, self.files, settings, self)
+        self.model = ModelFeature(self.session, self.inference.service, settings, self)
         self.help = HelpFeature(self.session, self)
+        self.model.factory_changed.connect(self.study.set_factory)
+        self.model.factory_changed.connect(self.batch.set_factory)
         self.pacs = PacsFeature(self.session, settings, self.files, self)
 
         self._build_layout()
@@ -59,6 +70,7 @@ class MainWindow(QMainWindow):
         self.files.accept_drops_on(self)
         self.files.accept_drops_on(self.report.editor.edit.viewport())
         self.session.study_changed.connect(self._update_title)
+        self.session.model_changed.connect(self._update_title)
 
         geometry = settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
@@ -85,16 +97,19 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.message)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.study.dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags.dock)
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        menu.addActions([self.files.open_action, self.pacs.open_action,
-                         self.report.open_action])
+        menu.addActions([self.files.open_action, self.study.open_folder_action,
+                         self.pacs.open_action, self.report.open_action])
         menu.addMenu(self.files.recent_menu)
         menu.addSeparator()
         menu.addActions([self.report.save_action, self.report.save_as_action])
         menu.addSeparator()
-        menu.addActions([self.export.image_action, self.export.json_action])
+        menu.addActions([self.export.image_action, self.export.json_action,
+                         self.export.corners_action])
         menu.addSeparator()
         menu.addAction(self.batch.action)
         menu.addSeparator()
@@ -106,6 +121,13 @@ class MainWindow(QMainWindow):
         view.addActions([self.heatmap.action, self.view.invert_action,
                          self.view.reset_window_action])
         view.addMenu(self.view.presets_menu)
+        view.addSeparator()
+        view.addAction(self.view.corners_action)
+        view.addSeparator()
+        view.addActions([*self.measure.tool_actions, self.measure.clear_action])
+        view.addSeparator()
+        view.addActions([self.study.action, self.tags.action])
+        self.menuBar().addMenu("&Model").addAction(self.model.open_action)
         self.menuBar().addMenu("&Help").addAction(self.help.about_action)
 
     def _build_toolbar(self) -> None:
@@ -113,7 +135,8 @@ class MainWindow(QMainWindow):
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
-        bar.addActions([self.files.open_action, self.batch.action])
+        bar.addActions([self.files.open_action, self.study.open_folder_action,
+                        self.batch.action, self.export.image_action])
         bar.addSeparator()
         bar.addActions(self.view.zoom_actions)
         bar.addSeparator()
@@ -121,15 +144,23 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.view.preset_combo)
         bar.addAction(self.view.invert_action)
         bar.addSeparator()
+        bar.addActions([*self.measure.tool_actions, self.measure.clear_action])
+        bar.addSeparator()
+        bar.addActions([self.view.corners_action, self.study.action, self.tags.action])
+        bar.addSeparator()
         bar.addAction(self.heatmap.action)
         bar.addWidget(QLabel(" Opacity "))
         bar.addWidget(self.heatmap.opacity_slider)
         bar.addWidget(QLabel(" Target "))
         bar.addWidget(self.heatmap.target_combo)
+        bar.addWidget(self.heatmap.note)
 
     def _update_title(self) -> None:
-        study = self.session.study
-        self.setWindowTitle(f"CXR Desktop — {study.path.name if study else 'no image'}")
+        study, card = self.session.study, self.session.card
+        parts = ["CXR Desktop", study.path.name if study else "no image"]
+        if card is not None:
+            parts.append(f"model: {model_title(card)}")
+        self.setWindowTitle(" — ".join(parts))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.report.confirm_discard():
@@ -138,6 +169,7 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         self.batch.shutdown()
+        self.study.shutdown()
         self.pacs.shutdown()
         self.inference.shutdown()
         self.files.shutdown()

@@ -1,5 +1,5 @@
 """Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
-PACS nodes and our AE title."""
+the model folder opened last, PACS nodes and our AE title."""
 
 from __future__ import annotations
 
@@ -92,6 +92,14 @@ class AppSettings:
 
     def set_our_aet(self, aet: str) -> None:
         self.store.setValue("pacs/aet", valid_aet(aet))
+
+    def model_dir(self) -> Path | None:
+        """The model folder opened last with Model > Open model folder… (None: the default)."""
+        value = self._get("model/folder")
+        return Path(value) if value else None
+
+    def set_model_dir(self, folder: Path | None) -> None:
+        self.store.setValue("model/folder", str(folder) if folder is not None else "")
 
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")

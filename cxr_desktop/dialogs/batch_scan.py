@@ -37,7 +37,8 @@ CSV_NAME = "cxr-scan.csv"
 PACS_CSV_NAME = "cxr-pacs-scan.csv"
 COLUMNS = (("file", "File"), ("probability", "Probability"),
            ("image_probability", "Image only"), ("text_probability", "Text only"),
-           ("label", "Label"), ("discordant", "Discordant"), ("ood", "OOD"), ("error", "Error"))
+           ("label", "Label"), ("uncertain", "Uncertain"), ("discordant", "Discordant"),
+           ("ood", "OOD"), ("ood_reason", "OOD reason"), ("error", "Error"))
 SORT_ROLE = Qt.ItemDataRole.UserRole
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -97,6 +98,7 @@ class BatchScanDialog(QDialog):
     open_requested = Signal(object)  # Path of an image
     _run = Signal(object, object, bool)
     _run_pacs = Signal(object, object, object, object)
+    _set_factory = Signal(object)
 
     def __init__(self, factory: ModelFactory, settings: Any = None,
                  parent: QWidget | None = None) -> None:
@@ -183,6 +185,7 @@ class BatchScanDialog(QDialog):
         self.worker = ScanWorker(factory)
         self._run.connect(self.worker.run)
         self._run_pacs.connect(self.worker.run_pacs)
+        self._set_factory.connect(self.worker.set_factory)
         self.worker.started.connect(self._on_started)
         self.worker.row_ready.connect(self._on_row)
         self.worker.failed.connect(self._on_failed)
@@ -196,6 +199,10 @@ class BatchScanDialog(QDialog):
         self._skipped = 0
         self._t0 = 0.0
         self._show_source()
+
+    def set_factory(self, factory: ModelFactory) -> None:
+        """Scan with another model (after the scan running now, if any)."""
+        self._set_factory.emit(factory)
 
     # ------------------------------------------------------------------ choosing
     def from_pacs(self) -> bool:

@@ -25,7 +25,9 @@ class BatchFeature(QObject):
         self.files = files
         self.window = window
         self.dialog: BatchScanDialog | None = None
-        self.action = make_action(self, "&Batch folder scan…", self.open_dialog, "Ctrl+B")
+        self.action = make_action(self, "&Batch folder scan…", self.open_dialog, "Ctrl+B",
+                                  tip="score every image of a folder into a CSV",
+                                  icon_name="stack-2")
 
     def open_dialog(self) -> BatchScanDialog:
         if self.dialog is None:
@@ -36,6 +38,12 @@ class BatchFeature(QObject):
         self.dialog.show()
         self.dialog.raise_()
         return self.dialog
+
+    def set_factory(self, factory: ModelFactory) -> None:
+        """Scan with another model (Model > Open model folder…)."""
+        self.factory = factory
+        if self.dialog is not None:
+            self.dialog.set_factory(factory)
 
     def shutdown(self) -> None:
         if self.dialog is not None:

@@ -26,7 +26,11 @@ class ExportFeature(QObject):
         self.report = report
         self.settings = settings
         self.image_action = make_action(self, "&Export image…", self.choose_image_file,
-                                        "Ctrl+E")
+                                        "Ctrl+E", tip="the image as shown, at full resolution",
+                                        icon_name="file-export")
+        self.corners_action = make_action(self, "Corner overlays in exported &image",
+                                          lambda _on: None, checkable=True,
+                                          tip="patient and study text is left out unless asked")
         self.json_action = make_action(self, "Export result as &JSON…", self.choose_json_file,
                                        "Ctrl+J")
         session.study_changed.connect(self._update)
@@ -59,12 +63,14 @@ class ExportFeature(QObject):
         self.session.show_status(f"Exported {path}")
         return True
 
-    def export_image(self, path: Path) -> bool:
-        """Save the image at full resolution as displayed (window/level, invert, heatmap)."""
+    def export_image(self, path: Path, corners: bool | None = None) -> bool:
+        """Save the image at full resolution as displayed (window/level, invert, heatmap,
+        measurements); corner overlays only when asked (`corners`, else the menu's choice)."""
         if self.session.study is None:
             self.session.show_error("Open an image before exporting.")
             return False
-        if not self.viewer.render_image().save(str(path), "PNG"):
+        corners = self.corners_action.isChecked() if corners is None else corners
+        if not self.viewer.render_image(corners).save(str(path), "PNG"):
             self.session.show_error(
                 f"Cannot write {path}: check the folder exists and is writable.")
             return False

@@ -39,7 +39,9 @@ class FilesFeature(QObject):
         self.reader.study_read.connect(self._on_study)
         self.reader.read_failed.connect(self._on_read_failed)
         self.open_action = make_action(self, "&Open image…", self.choose_image,
-                                       QKeySequence.StandardKey.Open)
+                                       QKeySequence.StandardKey.Open,
+                                       tip="an X-ray file: PNG, JPEG, TIFF, BMP or DICOM",
+                                       icon_name="folder-open")
         self.recent_menu = QMenu("Open &recent")
         self.drop_filter = FileDropFilter(self.open_files, self)
         self._pending_report: Path | None = None

@@ -35,6 +35,7 @@ class InferenceFeature(QObject):
         self.service = PredictService(factory, self)
         self.service.model_ready.connect(self._on_model_ready)
         self.service.model_failed.connect(self._on_model_failed)
+        self.service.model_switched.connect(self._on_model_ready)
         self.service.predicted.connect(session.set_prediction)
         self.service.predict_failed.connect(self._on_predict_failed)
         session.prediction_changed.connect(self._on_prediction)
@@ -49,7 +50,7 @@ class InferenceFeature(QObject):
 
     def _on_model_ready(self, card: Any) -> None:
         self.session.set_model(card)
-        self.panel.set_demo(card.is_demo)
+        self.panel.set_card(card)
         self.panel.show_message("Open an X-ray to get a prediction.")
         self.request()
 

@@ -1,4 +1,5 @@
-"""The model on its own thread: loading, predictions and heatmaps."""
+"""The model on its own thread: loading, switching to another model folder, predictions and
+heatmaps."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class PredictWorker(QObject):
 
     model_ready = Signal(object)  # the model's ModelCard
     model_failed = Signal(str)
+    model_switched = Signal(object)  # the new model's ModelCard
+    switch_failed = Signal(str)  # the current model stays
     predicted = Signal(int, object)  # request id, Prediction
     predict_failed = Signal(int, str)
     heatmap_ready = Signal(int, str, object)  # request id, target, ndarray (H, W)
@@ -35,16 +38,32 @@ class PredictWorker(QObject):
         self.latest = 0
         self._cache: tuple[Path, Any] | None = None
 
+    def _make(self, factory: ModelFactory) -> tuple[Any, str]:
+        """(model, "") or (None, why it could not be made)."""
+        try:
+            return factory(), ""
+        except CXRError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - thread boundary: report, never hang
+            return None, f"the model could not be loaded ({type(exc).__name__}: {exc})"
+
     @Slot()
     def load(self) -> None:
-        try:
-            self.model = self.factory()
-        except CXRError as exc:
-            self.model_failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - thread boundary: report, never hang
-            self.model_failed.emit(f"the model could not be loaded ({type(exc).__name__}: {exc})")
+        self.model, error = self._make(self.factory)
+        if self.model is None:
+            self.model_failed.emit(error)
         else:
             self.model_ready.emit(self.model.card)
+
+    @Slot(object)
+    def switch(self, factory: ModelFactory) -> None:
+        """Use the model `factory` makes; if it cannot be made, keep the current one."""
+        model, error = self._make(factory)
+        if model is None:
+            self.switch_failed.emit(error)
+            return
+        self.model, self.factory, self._cache = model, factory, None
+        self.model_switched.emit(model.card)
 
     def _model_input(self, path: Path) -> Any:
         """The image read and preprocessed for the model, cached for re-runs on report edits."""
@@ -77,11 +96,14 @@ class PredictService(QObject):
 
     model_ready = Signal(object)
     model_failed = Signal(str)
+    model_switched = Signal(object)
+    switch_failed = Signal(str)
     predicted = Signal(object)
     predict_failed = Signal(str)
     heatmap_ready = Signal(str, object)
     _predict = Signal(int, object, object)
     _heatmap = Signal(int, object, str)
+    _switch = Signal(object)
 
     def __init__(self, factory: ModelFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -90,12 +112,19 @@ class PredictService(QObject):
         self._last_heatmap = (0, 0)  # (heatmap id, prediction id it belongs to)
         self._predict.connect(self.worker.predict)
         self._heatmap.connect(self.worker.heatmap)
+        self._switch.connect(self.worker.switch)
         self.worker.model_ready.connect(self.model_ready)
         self.worker.model_failed.connect(self.model_failed)
+        self.worker.model_switched.connect(self.model_switched)
+        self.worker.switch_failed.connect(self.switch_failed)
         self.worker.predicted.connect(self._on_predicted)
         self.worker.predict_failed.connect(self._on_predict_failed)
         self.worker.heatmap_ready.connect(self._on_heatmap)
         self.thread = start_in_thread(self.worker, "cxr-predict", self.worker.load)
+
+    def switch(self, factory: ModelFactory) -> None:
+        """Load another model on the worker; model_switched or switch_failed answers."""
+        self._switch.emit(factory)
 
     def predict(self, path: Path, report: str | None) -> int:
         """Queue a prediction; it supersedes every earlier one (their answers are dropped)."""

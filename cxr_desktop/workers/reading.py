@@ -9,29 +9,35 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
+from cxr_model.imaging.dicom_header import HeaderElement, read_header
 from cxr_model.imaging.reader import XrayImage, read_image
 from cxr_model.inference.scan import read_sibling_report, report_path
 
 
 @dataclass(frozen=True)
 class Study:
-    """A file read for display: full-resolution image plus the report found beside it."""
+    """A file read for display: full-resolution image, the report found beside it, and the
+    full DICOM header (empty for other formats)."""
 
     path: Path
     image: XrayImage
     report: str | None
     report_path: Path | None
     report_error: str | None
+    header: tuple[HeaderElement, ...] = ()
 
 
 def read_study(path: Path) -> Study:
-    """Read an image at full resolution and its `x.txt` report if one sits beside it."""
+    """Read an image at full resolution, its `x.txt` report if one sits beside it and, for
+    DICOM, its header."""
     image = read_image(path)
+    header = read_header(path) if image.format == "DICOM" else ()
     try:
         report = read_sibling_report(path)
     except CXRError as exc:
-        return Study(path, image, None, None, str(exc))
-    return Study(path, image, report, report_path(path) if report is not None else None, None)
+        return Study(path, image, None, None, str(exc), header)
+    return Study(path, image, report, report_path(path) if report is not None else None, None,
+                 header)
 
 
 class ReadWorker(QObject):

@@ -32,6 +32,11 @@ class ScanWorker(QObject):
         self.model: Any = None
         self.cancel = threading.Event()
 
+    @Slot(object)
+    def set_factory(self, factory: ModelFactory) -> None:
+        """Scan with another model from the next scan on."""
+        self.factory, self.model = factory, None
+
     def _guarded(self, body) -> None:
         """Run a scan body: `failed` on an error, else `finished` (cancelled or not)."""
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 
 from cxr_desktop.main_window import MainWindow
@@ -79,3 +81,10 @@ def open_and_wait(qtbot, window: MainWindow, path: Path, result: bool = True) ->
                     timeout=WAIT_MS)
     if result and window.session.card is not None:
         qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
+
+
+def qimage_array(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
+                                                              image.bytesPerLine())
+    return data[:, :image.width() * 4].reshape(image.height(), image.width(), 4).copy()

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from desktop_helpers import WAIT_MS, new_window, open_and_wait, showing, used_report
+from desktop_helpers import (
+    WAIT_MS,
+    new_window,
+    open_and_wait,
+    qimage_array,
+    showing,
+    used_report,
+)
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QWheelEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cxr_desktop.dialogs.about import about_html
@@ -20,13 +27,6 @@ from cxr_model.imaging.reader import read_image, read_report
 from cxr_model.inference.overlay import blend, colorize
 
 Button = QMessageBox.StandardButton
-
-
-def qimage_array(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
-                                                              image.bytesPerLine())
-    return data[:, :image.width() * 4].reshape(image.height(), image.width(), 4).copy()
 
 
 def test_open_fullres_shows_full_resolution_and_a_result(qtbot, window, fullres, model):
