@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,34 @@ def read_sibling_report(image: Path) -> str | None:
     return read_report(sibling) if sibling.is_file() else None
 
 
-def _load(path: Path, model: Model) -> tuple[Prepared, str | None]:
-    """Decode and preprocess one study (runs on a pool thread)."""
-    return model.prepare(model.read(path)), read_sibling_report(path)
+#: One study ready for the network: the preprocessed image and its report (or None).
+Study = tuple[Prepared, str | None]
+
+
+def load_study(model: Model, path: Path, data: bytes | None = None) -> Study:
+    """Decode and preprocess one image and read its report. `data` holds the image file's
+    bytes when the caller has already read them (the cluster engine); else the file is read."""
+    image = model.read(path) if data is None else model.read_bytes(data, str(path))
+    return model.prepare(image), read_sibling_report(path)
+
+
+def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
+                ) -> list[dict]:
+    """Result rows for one batch, in order: `studies` pairs each file name with a call that
+    loads it (`load_study`); a load that raises CXRError becomes that file's error row, the
+    others are scored in one forward pass."""
+    loaded, rows = [], {}
+    for name, load in studies:
+        try:
+            loaded.append((name, *load()))
+        except CXRError as exc:
+            rows[name] = result_row(name, error=str(exc))
+    if loaded:
+        predictions = model.predict_batch([image for _, image, _ in loaded],
+                                          [report for _, _, report in loaded])
+        for (name, _, _), prediction in zip(loaded, predictions, strict=True):
+            rows[name] = result_row(name, prediction)
+    return [rows[name] for name, _ in studies]
 
 
 def _format(value) -> str:
@@ -160,6 +185,13 @@ def plan_scan(folder: str | Path, recursive: bool = False,
     return ScanPlan(folder, files, unreadable, len(images) - len(files))
 
 
+def folder_error_rows(plan: ScanPlan) -> Iterator[dict]:
+    """One error row per subfolder the plan could not read."""
+    for path, reason in plan.unreadable:
+        name = path.relative_to(plan.folder).as_posix()
+        yield result_row(name, error=f"{name}: {reason}")
+
+
 def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
          cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
     """Yield one result row per planned image (file relative to the folder) as batches finish.
@@ -169,31 +201,18 @@ def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
     goes on. Stops between batches when `cancelled()` is true.
     """
     folder, files = plan.folder, plan.files
-    for path, reason in plan.unreadable:
-        name = path.relative_to(folder).as_posix()
-        yield result_row(name, error=f"{name}: {reason}")
+    yield from folder_error_rows(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_load, path, model) for path in files[:batch_size * 2]]
+        futures = [pool.submit(load_study, model, path) for path in files[:batch_size * 2]]
         for start in range(0, len(files), batch_size):
             if cancelled():
                 for future in futures:
                     future.cancel()
                 return
             chunk = files[start:start + batch_size]
-            loaded, rows = [], {}
-            for offset, path in enumerate(chunk):
-                name = path.relative_to(folder).as_posix()
-                try:
-                    loaded.append((name, *futures[offset].result()))
-                except CXRError as exc:
-                    rows[name] = result_row(name, error=str(exc))
+            studies = [(path.relative_to(folder).as_posix(), future.result)
+                       for path, future in zip(chunk, futures, strict=False)]
             futures = futures[len(chunk):]
             following = files[start + batch_size * 2:start + batch_size * 3]
-            futures += [pool.submit(_load, path, model) for path in following]
-            if loaded:
-                predictions = model.predict_batch([image for _, image, _ in loaded],
-                                                  [report for _, _, report in loaded])
-                for (name, _, _), prediction in zip(loaded, predictions, strict=True):
-                    rows[name] = result_row(name, prediction)
-            for path in chunk:
-                yield rows[path.relative_to(folder).as_posix()]
+            futures += [pool.submit(load_study, model, path) for path in following]
+            yield from score_batch(model, studies)
