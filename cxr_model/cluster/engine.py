@@ -147,6 +147,8 @@ def _actor_rows(model: Model, plan: ScanPlan, files: list[Path], size: int,
     dataset = ray.data.read_binary_files(
         [os.path.abspath(path) for path in files], include_paths=True,
         num_cpus=READ_TASK_CPUS,
+    ).repartition(  # blocks of one batch: else an actor's rows leave when its whole block is done
+        target_num_rows_per_block=batch_size,
     ).map_batches(
         ScanActor, fn_constructor_kwargs=actor_args, batch_size=batch_size,
         batch_format="pyarrow", compute=ActorPoolStrategy(size=size), num_cpus=actor_cpus,
