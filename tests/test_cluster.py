@@ -88,7 +88,7 @@ def read_csv(path: Path) -> list[dict]:
 def test_ray_rows_equal_local_rows(model, studies, ray_address):
     plan = plan_scan(studies, recursive=True)
     local = list(scan(model, plan))
-    remote = list(ray_scan(model, plan))
+    remote = list(ray_scan(model, plan, batch_size=4))  # several batches, errors among them
     assert_same_rows(local, remote)
     rows = {r["file"]: r for r in remote}
     # the folder holds what the test claims: reports, DICOM, broken files, a dead link
@@ -101,17 +101,23 @@ def test_ray_rows_equal_local_rows(model, studies, ray_address):
     assert sum(r["error"] is None for r in remote) >= 18
 
 
-def test_cli_ray_csv_matches_local_csv(model_dir, studies, ray_address, tmp_path, monkeypatch,
-                                       capsys):
+def test_cli_ray_csv_and_local_parquet_match_local_csv(model_dir, studies, ray_address,
+                                                       tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CXR_MODEL_DIR", str(model_dir))
     monkeypatch.chdir(studies.parent)  # a relative folder: names and messages as written
     assert main(["scan", "studies", "--recursive", "--out", str(tmp_path / "local.csv")]) == 0
+    assert main(["scan", "studies", "--recursive", "--out", str(tmp_path / "local.parquet")]) == 0
     capsys.readouterr()
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # the progress bar shows
     assert main(["scan", "studies", "--recursive", "--engine", "ray", "--out",
                  str(tmp_path / "ray.csv")]) == 0
     local, remote = read_csv(tmp_path / "local.csv"), read_csv(tmp_path / "ray.csv")
     assert_same_rows(local, remote)
+    as_csv = {True: "true", False: "false", None: ""}  # the CSV's spelling of parquet values
+    local_parquet = [{k: as_csv.get(v, v) if not isinstance(v, float) else v
+                      for k, v in row.items()}
+                     for row in pq.read_table(tmp_path / "local.parquet").to_pylist()]
+    assert_same_rows(local, local_parquet)
     err = capsys.readouterr().err
     assert f"{len(local)}/{len(local)}" in err and "img/s" in err
     assert "cxr: studies/corpus/empty.png: file is empty" in err

@@ -62,10 +62,11 @@ def open_output(out: Path) -> tuple[set[str], Sink]:
 def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Iterator[dict]:
     """The rows of the chosen engine, as they finish."""
     if args.engine == "local":
-        return scan(model, plan, batch_size=args.batch_size)
+        return scan(model, plan, batch_size=args.batch_size or 8)
     engine = _cluster("engine", "--engine ray")
     return engine.ray_scan(model, plan, address=args.address, actors=args.actors,
-                           actor_cpus=args.actor_cpus or 1.0, batch_size=args.batch_size)
+                           actor_cpus=args.actor_cpus or 1.0,
+                           batch_size=args.batch_size or engine.BATCH_SIZE)
 
 
 def run(args: argparse.Namespace, model: Model) -> int:
@@ -119,8 +120,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", metavar="FILE.csv|FILE.parquet",
                    help="append rows here (default: stdout); .parquet writes a folder of parts")
     s.add_argument("--recursive", action="store_true")
-    s.add_argument("--batch-size", type=_positive, default=8, metavar="N",
-                   help="images per forward pass (default: 8)")
+    s.add_argument("--batch-size", type=_positive, metavar="N",
+                   help="images per forward pass (default: 8 local, 32 ray)")
     s.add_argument("--engine", choices=ENGINES, default="local",
                    help="local: this machine (default); ray: a Ray cluster (cluster extra)")
     ray = s.add_argument_group("ray engine (docs/cluster.md)")

@@ -22,6 +22,10 @@ from cxr_model.errors import ClusterError, CXRError
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import ScanPlan, folder_error_rows, load_study, score_batch
 
+#: Images per actor call, and per Ray block: each block costs the driver the same to
+#: schedule and receive whatever its size (benchmarks/cluster.md), so they are larger than
+#: the local engine's 8.
+BATCH_SIZE = 32
 #: CPUs kept free of actors so that files can always be read.
 READ_RESERVE_CPUS = 1.0
 #: CPUs one read task asks for: reading bytes mostly waits on storage, so several run at once
@@ -106,7 +110,7 @@ def _readable(path: os.PathLike) -> bool:
 
 def ray_scan(model: Model, plan: ScanPlan, *, address: str | None = None,
              actors: int | None = None, actor_cpus: float = 1.0,
-             batch_size: int = 8) -> Iterator[dict]:
+             batch_size: int = BATCH_SIZE) -> Iterator[dict]:
     """Yield one result row per planned image, as the actors finish their batches.
 
     Rows equal `cxr_model.inference.scan.scan`'s (names relative to the folder, the same
