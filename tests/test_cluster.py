@@ -223,6 +223,13 @@ def test_parquet_output_refuses_what_it_did_not_write(tmp_path):
     sink.close()
     assert scored_parquet(ours) == set()
     assert pq.read_table(ours).to_pylist()[0]["error"] == "a.png: file is empty"
+    gone = tmp_path / "gone.parquet"  # the folder vanishes under a running scan
+    sink = ParquetSink(gone, flush_rows=1)
+    gone.rmdir()
+    gone.write_text("not a folder any more")
+    with pytest.raises(DataError, match="cannot write a parquet part"):
+        sink.add(dict.fromkeys(RESULT_FIELDS) | {"file": "b.png"})
+    sink.close()  # the failed rows are not retried: no second error
 
 
 def test_app_never_imports_ray_and_cli_says_what_is_missing(model_dir, studies):

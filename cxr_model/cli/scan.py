@@ -65,7 +65,7 @@ def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Itera
         return scan(model, plan, batch_size=args.batch_size or 8)
     engine = _cluster("engine", "--engine ray")
     return engine.ray_scan(model, plan, address=args.address, actors=args.actors,
-                           actor_cpus=args.actor_cpus or 1.0,
+                           actor_cpus=1.0 if args.actor_cpus is None else args.actor_cpus,
                            batch_size=args.batch_size or engine.BATCH_SIZE)
 
 

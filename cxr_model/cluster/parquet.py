@@ -10,6 +10,7 @@ and Ray read the folder as one table.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -91,6 +92,9 @@ class ParquetSink:
                 os.fsync(fh.fileno())
             os.replace(temporary, final)
         except OSError as exc:
+            self._rows = []  # not written: a rerun scores them again; close() does not retry
+            with contextlib.suppress(OSError):
+                temporary.unlink()
             raise DataError(f"cannot write a parquet part ({exc.strerror or exc})",
                             final) from exc
         self._rows = []
