@@ -146,6 +146,8 @@ def main() -> None:
         result["skipped"] = f"cannot construct {where}: {type(exc).__name__}: {exc}"
         finish(0)
     result["constructed_as"] = call
+    state = getattr(window, "session", window)  # the window's shared state (study, result)
+    files = getattr(window, "files", window)  # the feature that opens files
     result["constructed_s"] = time.monotonic() - t0
 
     class FirstPaint(QObject):
@@ -171,24 +173,24 @@ def main() -> None:
     def wait_for_model() -> None:
         """Open the X-ray once the window says its model is loaded (`card`), or after 20 s."""
         now = time.monotonic() - t0
-        if getattr(window, "card", None) is not None or getattr(window, "model_error", None):
+        if getattr(state, "card", None) is not None or getattr(state, "model_error", None):
             result["model_ready_s"] = now
             result["rss_model_ready_mb"] = status_mb("VmRSS")
-        elif now < result["first_frame_s"] + 20.0 and hasattr(window, "card"):
+        elif now < result["first_frame_s"] + 20.0 and hasattr(state, "card"):
             QTimer.singleShot(20, wait_for_model)
             return
         open_image()
 
     def open_image() -> None:
-        method = next((getattr(window, name) for name in OPEN_METHODS
-                       if callable(getattr(window, name, None))), None)
+        method = next((getattr(owner, name) for owner in (files, window)
+                       for name in OPEN_METHODS if callable(getattr(owner, name, None))), None)
         if method is None:
             result["open_skipped"] = f"MainWindow has none of {OPEN_METHODS}"
             finish(0)
         result["open_method"] = method.__name__
         try:
-            from cxr_desktop.result_panel import ResultPanel
-            from cxr_desktop.viewer import XrayViewer
+            from cxr_desktop.panels.result_panel import ResultPanel
+            from cxr_desktop.viewer.view import XrayViewer
         except Exception:
             viewers, panels = [], []
         else:
@@ -203,12 +205,12 @@ def main() -> None:
             if "image_shown_s" not in marks and any(v.image is not None for v in viewers):
                 marks["image_shown_s"] = now
             if "prediction_shown_s" not in marks and (
-                    getattr(window, "prediction", None) is not None
+                    getattr(state, "prediction", None) is not None
                     or any(getattr(p, "prediction", None) is not None for p in panels)):
                 marks["prediction_shown_s"] = now
             if "heatmap_shown_s" not in marks and any(v.heat is not None for v in viewers):
                 marks["heatmap_shown_s"] = now
-            action = getattr(window, "heatmap_action", None)
+            action = getattr(getattr(window, "heatmap", None), "action", None)
             if ("prediction_shown_s" in marks and "heatmap_shown_s" not in marks
                     and action is not None and not action.isChecked()):
                 action.trigger()  # the user presses H: the app computes heatmaps on demand

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from cxr_desktop.main_window import MainWindow
+from cxr_desktop.model_factory import model_factory, startup_model_dir
 from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
-from cxr_model.inference.predictor import load_model
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -20,7 +19,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Chest X-ray viewer with an AI second reader. Not a medical device.")
     parser.add_argument("image", nargs="?", type=Path, help="X-ray to open")
     parser.add_argument("--model", type=Path, default=None,
-                        help="model folder (default: $CXR_MODEL_DIR or the shipped model)")
+                        help="model folder (default: $CXR_MODEL_DIR, else the folder opened "
+                        "last with Model > Open model folder…, else the shipped model)")
     parser.add_argument("--selftest", action="store_true",
                         help="check the installation headlessly, print one line and exit")
     return parser.parse_args(argv)
@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(AppSettings(), partial(load_model, args.model))
+    settings = AppSettings()
+    window = MainWindow(settings, model_factory(startup_model_dir(args.model, settings)))
     window.show()
     if args.image is not None:
-        window.open_image(args.image)
+        window.files.open_image(args.image)
     return app.exec()
 
 

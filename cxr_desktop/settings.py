@@ -1,4 +1,5 @@
-"""Settings kept between runs (QSettings): geometry, recent files, last folders, opacity."""
+"""Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
+the model folder opened last."""
 
 from __future__ import annotations
 
@@ -57,6 +58,14 @@ class AppSettings:
 
     def set_opacity(self, value: float) -> None:
         self.store.setValue("overlay/opacity", float(value))
+
+    def model_dir(self) -> Path | None:
+        """The model folder opened last with Model > Open model folder… (None: the default)."""
+        value = self._get("model/folder")
+        return Path(value) if value else None
+
+    def set_model_dir(self, folder: Path | None) -> None:
+        self.store.setValue("model/folder", str(folder) if folder is not None else "")
 
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")

@@ -1,58 +1,61 @@
-"""Metrics against scikit-learn as the oracle, and the seed-style report."""
+"""Metrics on cases worked out by hand (scikit-learn computes most of them), and the
+seed-style report."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cxr_model.training.evaluate import classification_report
-from cxr_model.training.metrics import (
+pytest.importorskip("sklearn", reason="the metrics need scikit-learn (the train extra)")
+
+from cxr_model.training.evaluate import classification_report  # noqa: E402
+from cxr_model.training.metrics import (  # noqa: E402
     best_threshold,
     confusion,
     expected_calibration_error,
     per_class,
     roc_auc,
     roc_curve,
+    summary,
 )
 
-sklearn_metrics = pytest.importorskip("sklearn.metrics")
+# 5 studies: true 0 0 1 1 1, scored so that at 0.5 one of each class is wrong.
+LABELS = np.array([0, 0, 1, 1, 1])
+PROBS = np.array([0.2, 0.6, 0.7, 0.9, 0.4])
+PREDICTED = (PROBS >= 0.5).astype(int)  # 0 1 1 1 0
 
 
-@pytest.fixture
-def scores():
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 2, 500)
-    probs = np.clip(labels * 0.3 + rng.random(500) * 0.7, 0, 1).round(2)  # ties on purpose
-    return labels, probs
-
-
-def test_auc_matches_sklearn_with_ties(scores):
-    labels, probs = scores
-    assert roc_auc(labels, probs) == pytest.approx(sklearn_metrics.roc_auc_score(labels, probs))
+def test_auc_by_hand_with_ties():
+    # pairs (positive, negative): 6; positive ranked above in 4 (0.7>0.2, 0.7>0.6, 0.9 twice)
+    # plus 0.4 > 0.2: 5 of 6
+    assert roc_auc(LABELS, PROBS) == pytest.approx(5 / 6)
+    assert roc_auc(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.5)  # tie: half
     assert np.isnan(roc_auc(np.ones(5), np.linspace(0, 1, 5)))
 
 
-def test_roc_curve_endpoints_and_area(scores):
-    labels, probs = scores
-    fpr, tpr = roc_curve(labels, np.asarray(probs) + np.arange(500) * 1e-9)
+def test_roc_curve_endpoints_and_area():
+    fpr, tpr = roc_curve(LABELS, PROBS)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0, 0, 1, 1)
-    assert np.trapezoid(tpr, fpr) == pytest.approx(
-        sklearn_metrics.roc_auc_score(labels, np.asarray(probs) + np.arange(500) * 1e-9),
-        abs=1e-9)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(5 / 6)
 
 
-def test_per_class_and_confusion_match_sklearn(scores):
-    labels, probs = scores
-    predicted = (probs >= 0.5).astype(int)
-    ours = per_class(labels, predicted)
-    p, r, f, s = sklearn_metrics.precision_recall_fscore_support(labels, predicted)
-    for cls in (0, 1):
-        assert ours[cls]["precision"] == pytest.approx(p[cls])
-        assert ours[cls]["recall"] == pytest.approx(r[cls])
-        assert ours[cls]["f1"] == pytest.approx(f[cls])
-        assert ours[cls]["support"] == s[cls]
-    np.testing.assert_array_equal(confusion(labels, predicted),
-                                  sklearn_metrics.confusion_matrix(labels, predicted))
+def test_per_class_and_confusion_by_hand():
+    ours = per_class(LABELS, PREDICTED)
+    assert ours[1] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3,
+                                     "support": 3})
+    assert ours[0] == pytest.approx({"precision": 1 / 2, "recall": 1 / 2, "f1": 1 / 2,
+                                     "support": 2})
+    np.testing.assert_array_equal(confusion(LABELS, PREDICTED), [[1, 1], [1, 2]])
+    never = per_class(LABELS, np.zeros(5, dtype=int))  # no positive prediction: 0, not NaN
+    assert never[1]["precision"] == 0.0 and never[1]["f1"] == 0.0
+    np.testing.assert_array_equal(confusion(np.zeros(3), np.zeros(3)), [[3, 0], [0, 0]])
+
+
+def test_summary_by_hand():
+    figures = summary(LABELS, PROBS, 0.5)
+    assert figures["accuracy"] == pytest.approx(3 / 5)
+    assert figures["precision"] == pytest.approx(2 / 3) and figures["n"] == 5
+    assert figures["auc"] == pytest.approx(5 / 6)
 
 
 def test_ece():
@@ -70,12 +73,9 @@ def test_best_threshold_maximises_accuracy():
     assert ((probs >= t) == labels).all()
 
 
-def test_classification_report_lines(scores):
-    labels, probs = scores
-    predicted = (probs >= 0.5).astype(int)
-    text = classification_report(labels, predicted)
-    accuracy = (predicted == labels).mean()
-    assert f"{accuracy:.4f}" in text
+def test_classification_report_lines():
+    text = classification_report(LABELS, PREDICTED)
     assert "normal" in text and "abnormal" in text and "weighted avg" in text
-    expected_f1 = sklearn_metrics.f1_score(labels, predicted, average="weighted")
-    assert f"Overall F1 (weighted):        {expected_f1:.4f}" in text
+    assert "Accuracy:                     0.6000" in text
+    weighted_f1 = (2 * 0.5 + 3 * (2 / 3)) / 5
+    assert f"Overall F1 (weighted):        {weighted_f1:.4f}" in text

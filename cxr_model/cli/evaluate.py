@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from cxr_model.cli.common import add_quiet, fail
+from cxr_model.cli.common import EXIT_NO_MODEL, add_quiet, fail
 from cxr_model.errors import CXRError
 from cxr_model.inference.card import CARD_NAME, record_metrics
 from cxr_model.inference.predictor import Model
 
 
 def run(args: argparse.Namespace, model: Model) -> int:
-    from cxr_model.training.evaluate import evaluate
-
+    try:
+        from cxr_model.training.evaluate import evaluate
+    except ImportError as exc:
+        return fail(f"evaluation needs the 'train' extra ({exc})", EXIT_NO_MODEL)
     try:
         text, metrics = evaluate(model, args.data, args.split, args.out, quiet=args.quiet)
     except CXRError as exc:

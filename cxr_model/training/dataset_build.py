@@ -611,10 +611,13 @@ def _read_labels(labels_csv: Path) -> tuple[list[dict[str, str]], bool, bool]:
         with open(labels_csv, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             header = [h.strip().lower() for h in next(reader, [])]
+            if "image" not in header and "filename" in header:  # NIH-style labels files
+                header[header.index("filename")] = "image"
             missing = [c for c in ("image", "label") if c not in header]
             if missing:
                 raise DataError(f"cannot read the labels file: missing column(s) "
-                                f"{', '.join(missing)} (need image, label)", labels_csv)
+                                f"{', '.join(missing)} (need image or filename, and label)",
+                                labels_csv)
             rows = [dict(zip(header, (v.strip() for v in values), strict=False))
                     for values in reader if any(v.strip() for v in values)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

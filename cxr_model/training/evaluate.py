@@ -13,7 +13,6 @@ from cxr_model.progress import progress
 from cxr_model.training.dataset import read_examples
 from cxr_model.training.metrics import (
     confusion,
-    per_class,
     reliability,
     roc_auc,
     roc_curve,
@@ -43,27 +42,19 @@ def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int 
 
 def classification_report(labels: np.ndarray, predicted: np.ndarray,
                           names: tuple[str, str] = ("normal", "abnormal")) -> str:
-    """The seed's report: per-class precision/recall/F1/support, accuracy, averages."""
-    stats = per_class(labels, predicted)
-    total = len(labels)
-    lines = [f"{'':>14}{'precision':>10}{'recall':>10}{'f1-score':>10}{'support':>10}", ""]
-    for cls, name in enumerate(names):
-        s = stats[cls]
-        lines.append(f"{name:>14}{s['precision']:>10.4f}{s['recall']:>10.4f}{s['f1']:>10.4f}"
-                     f"{s['support']:>10d}")
-    accuracy = float((labels == predicted).mean())
-    lines += ["", f"{'accuracy':>14}{'':>10}{'':>10}{accuracy:>10.4f}{total:>10d}"]
-    for kind in ("macro avg", "weighted avg"):
-        weights = ([0.5, 0.5] if kind == "macro avg"
-                   else [stats[c]["support"] / max(total, 1) for c in (0, 1)])
-        values = [sum(w * stats[c][m] for c, w in enumerate(weights))
-                  for m in ("precision", "recall", "f1")]
-        lines.append(f"{kind:>14}" + "".join(f"{v:>10.4f}" for v in values) + f"{total:>10d}")
-    lines += ["", f"Overall precision (weighted): {values[0]:.4f}",
-              f"Overall recall (weighted):    {values[1]:.4f}",
-              f"Overall F1 (weighted):        {values[2]:.4f}",
-              f"Accuracy:                     {accuracy:.4f}"]
-    return "\n".join(lines)
+    """The seed's report: scikit-learn's classification report, then the weighted figures."""
+    from sklearn import metrics as sk
+
+    labels, predicted = np.asarray(labels).astype(int), np.asarray(predicted).astype(int)
+    report = sk.classification_report(labels, predicted, labels=[0, 1], target_names=names,
+                                      digits=4, zero_division=0.0)
+    precision, recall, f1, _ = sk.precision_recall_fscore_support(
+        labels, predicted, labels=[0, 1], average="weighted", zero_division=0.0)
+    accuracy = sk.accuracy_score(labels, predicted)
+    return "\n".join([report.rstrip(), "", f"Overall precision (weighted): {precision:.4f}",
+                      f"Overall recall (weighted):    {recall:.4f}",
+                      f"Overall F1 (weighted):        {f1:.4f}",
+                      f"Accuracy:                     {accuracy:.4f}"])
 
 
 def head_metrics(model: Model, scores: dict[str, np.ndarray]) -> dict[str, dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMessageBox
 
 from cxr_desktop.main_window import MainWindow
@@ -49,21 +51,40 @@ class SlowModel:
 def new_window(qtbot, settings: AppSettings, factory, wait_model: bool = True) -> MainWindow:
     window = MainWindow(settings, factory)
     # At teardown: never prompt, so the window always closes and stops its threads.
-    qtbot.addWidget(window, before_close_func=lambda w: w.editor.edit.document().setModified(
-        False))
+    qtbot.addWidget(window, before_close_func=lambda w: w.report.editor.edit.document()
+                    .setModified(False))
     # Unsaved-report prompt: discard unless a test says otherwise (never a modal box).
-    window.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
+    window.report.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
     window.show()
     if wait_model:
-        qtbot.waitUntil(lambda: window.card is not None or window.model_error is not None,
+        session = window.session
+        qtbot.waitUntil(lambda: session.card is not None or session.model_error is not None,
                         timeout=WAIT_MS)
     return window
 
 
+def showing(window: MainWindow, path: Path) -> bool:
+    """True when the window's open study is `path`."""
+    return window.session.study is not None and window.session.study.path == Path(path)
+
+
+def used_report(window: MainWindow) -> bool | None:
+    """Whether the window's current result used the report (None: no result yet)."""
+    prediction = window.session.prediction
+    return None if prediction is None else prediction.used_report
+
+
 def open_and_wait(qtbot, window: MainWindow, path: Path, result: bool = True) -> None:
     """Open an image and wait until it shows (and its prediction, when a model is loaded)."""
-    assert window.open_image(path)
-    qtbot.waitUntil(lambda: window.study is not None and window.study.path == Path(path),
+    assert window.files.open_image(path)
+    qtbot.waitUntil(lambda: showing(window, Path(path)),
                     timeout=WAIT_MS)
-    if result and window.card is not None:
-        qtbot.waitUntil(lambda: window.prediction is not None, timeout=WAIT_MS)
+    if result and window.session.card is not None:
+        qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
+
+
+def qimage_array(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
+                                                              image.bytesPerLine())
+    return data[:, :image.width() * 4].reshape(image.height(), image.width(), 4).copy()

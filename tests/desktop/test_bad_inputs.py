@@ -33,17 +33,17 @@ def make_bad(kind: str, folder: Path, real: Path) -> Path:
 
 
 def snapshot(window) -> tuple:
-    return (window.study.path, window.viewer.gray.copy(), window.editor.text(),
-            window.prediction, window.panel.probability.text())
+    return (window.session.study.path, window.view.viewer.gray.copy(), window.report.editor.text(),
+            window.session.prediction, window.inference.panel.probability.text())
 
 
 def assert_unchanged(window, before: tuple) -> None:
     path, gray, text, prediction, shown = before
-    assert window.study.path == path
-    assert np.array_equal(window.viewer.gray, gray)
-    assert window.editor.text() == text
-    assert window.prediction is prediction
-    assert window.panel.probability.text() == shown
+    assert window.session.study.path == path
+    assert np.array_equal(window.view.viewer.gray, gray)
+    assert window.report.editor.text() == text
+    assert window.session.prediction is prediction
+    assert window.inference.panel.probability.text() == shown
 
 
 @pytest.mark.parametrize("kind", ["zero-byte", "truncated", "text-named-png", "missing",
@@ -52,7 +52,7 @@ def test_bad_image_keeps_state(qtbot, window, sample_with_report, tmp_path, kind
     open_and_wait(qtbot, window, sample_with_report)
     before = snapshot(window)
     bad = make_bad(kind, tmp_path, sample_with_report)
-    window.open_files([bad])
+    window.files.open_files([bad])
     qtbot.waitUntil(window.message.isVisible, timeout=WAIT_MS)
     message = window.message.text()
     assert bad.name in message and "Cannot open" in message
@@ -69,10 +69,10 @@ def test_bad_report_keeps_state(qtbot, window, sample_with_report, tmp_path, con
     bad = tmp_path / "binary.txt"
     bad.write_bytes(content)
     if not content:
-        assert window.open_report(bad)  # an empty report is a valid (empty) report
-        assert window.editor.text() == ""
+        assert window.report.open_report(bad)  # an empty report is a valid (empty) report
+        assert window.report.editor.text() == ""
         return
-    assert not window.open_report(bad)
+    assert not window.report.open_report(bad)
     assert "Cannot load the report binary.txt" in window.message.text()
     assert_unchanged(window, before)
 
@@ -84,4 +84,4 @@ def test_unreadable_report_beside_image_still_opens_image(qtbot, window, sample_
     image.with_suffix(".txt").write_bytes(b"\x00\xff\x00\xfe" * 1000)
     open_and_wait(qtbot, window, image)
     assert "its report could not be read" in window.message.text()
-    assert window.editor.text() == "" and not window.prediction.used_report
+    assert window.report.editor.text() == "" and not window.session.prediction.used_report

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from desktop_helpers import WAIT_MS, SlowModel
+from desktop_helpers import WAIT_MS, SlowModel, showing
 from PySide6.QtCore import Qt
 
-from cxr_desktop.batch_scan import COLUMNS, CSV_NAME, BatchScanDialog
+from cxr_desktop.dialogs.batch_scan import COLUMNS, CSV_NAME, BatchScanDialog
 from cxr_model.inference.scan import CsvSink, plan_scan, scan
 
 
@@ -91,7 +91,7 @@ def test_scan_matches_cxr_scan_and_rescan_skips(qtbot, make_dialog, factory, mod
 
 
 def test_table_sorts_filters_and_opens_a_study(qtbot, window, scan_folder, sample_with_report):
-    dialog = window.open_batch_scan()
+    dialog = window.batch.open_dialog()
     run_scan(qtbot, dialog, scan_folder)
     proxy = dialog.proxy
     dialog.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
@@ -105,11 +105,11 @@ def test_table_sorts_filters_and_opens_a_study(qtbot, window, scan_folder, sampl
     qtbot.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     target = scan_folder / sample_with_report.name
-    qtbot.waitUntil(lambda: window.study is not None and window.study.path == target,
+    qtbot.waitUntil(lambda: showing(window, target),
                     timeout=WAIT_MS)
-    assert window.editor.path == target.with_suffix(".txt")
-    qtbot.waitUntil(lambda: window.prediction is not None, timeout=WAIT_MS)
-    assert window.prediction.used_report
+    assert window.report.editor.path == target.with_suffix(".txt")
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
+    assert window.session.prediction.used_report
 
 
 def test_cancel_stops_the_scan(qtbot, make_dialog, model_dir, tmp_path, shared_data):

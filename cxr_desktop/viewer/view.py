@@ -1,11 +1,10 @@
-"""The X-ray viewer: full-depth window/level, invert, zoom/pan and the heatmap overlay."""
+"""The X-ray viewer: full-depth window/level, invert, zoom/pan, the heatmap overlay, corner
+texts and distance/angle measurements."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -18,8 +17,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
 
+from cxr_desktop.viewer.corners import CornerTexts, corner_texts, paint_corners
+from cxr_desktop.viewer.drops import accept_file_drag, dropped_paths
+from cxr_desktop.viewer.measure import TOOLS, Measurement, tool_cursor
+from cxr_desktop.viewer.qimages import gray_qimage, overlay_rgba, rgba_qimage
+from cxr_model.imaging.dicom_meta import pixel_spacing_mm
 from cxr_model.imaging.reader import XrayImage
-from cxr_model.inference.overlay import DEFAULT_OPACITY, colorize
+from cxr_model.inference.overlay import DEFAULT_OPACITY
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 40.0
@@ -34,34 +38,17 @@ PRESETS: dict[str, tuple[float, float] | None] = {
 }
 
 
-def gray_qimage(gray: np.ndarray) -> QImage:
-    """uint8 (H, W) -> a QImage that owns a copy of the pixels."""
-    gray = np.ascontiguousarray(gray)
-    h, w = gray.shape
-    return QImage(gray.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-
-
-def overlay_rgba(heat: np.ndarray, opacity: float) -> np.ndarray:
-    """Heatmap -> RGBA uint8: colours of `colorize`, alpha = opacity * heat (as in `blend`)."""
-    rgba = np.empty((*heat.shape, 4), dtype=np.uint8)
-    rgba[..., :3] = colorize(heat)
-    alpha = np.clip(opacity, 0.0, 1.0) * np.clip(heat, 0.0, 1.0) * 255.0 + 0.5
-    rgba[..., 3] = alpha.astype(np.uint8)
-    return rgba
-
-
-def rgba_qimage(rgba: np.ndarray) -> QImage:
-    h, w = rgba.shape[:2]
-    rgba = np.ascontiguousarray(rgba)
-    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+CORNER_FONT_PX = 12
 
 
 class XrayViewer(QGraphicsView):
-    """Shows one XrayImage; right-drag (or Ctrl+left-drag) sets window/level."""
+    """Shows one XrayImage; right-drag (or Ctrl+left-drag) sets window/level; the left button
+    pans, or measures with the distance and angle tools."""
 
     files_dropped = Signal(list)  # list[Path]
     window_changed = Signal(float, float)
     zoom_changed = Signal(float)
+    measured = Signal(str)  # the text of a finished measurement
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +57,8 @@ class XrayViewer(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        # corner texts are drawn in viewport coordinates: repaint all of it when panning
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.setAcceptDrops(True)
         self.image_item = QGraphicsPixmapItem()
         self.image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
@@ -88,6 +77,11 @@ class XrayViewer(QGraphicsView):
         self._range = (0.0, 1.0)
         self._fit = True
         self._wl_drag: tuple[QPoint, tuple[float, float]] | None = None
+        self.corners_visible = False
+        self.tool = "pan"
+        self.spacing: tuple[float, float] | None = None
+        self.measurements: list[Measurement] = []
+        self._drawing: Measurement | None = None
 
     # ------------------------------------------------------------------ image
     def set_image(self, image: XrayImage) -> None:
@@ -99,6 +93,8 @@ class XrayViewer(QGraphicsView):
         self._range = (float(low), float(max(high, low + 1e-6)))
         self.window = image.window
         self.inverted = False
+        self.spacing = pixel_spacing_mm(image.meta)
+        self.clear_measurements()
         self.set_heatmap(None)
         self._render()
         self.scene().setSceneRect(QRectF(self.image_item.pixmap().rect()))
@@ -163,15 +159,89 @@ class XrayViewer(QGraphicsView):
             self.overlay_item.setPixmap(QPixmap.fromImage(rgba_qimage(rgba)))
         self.overlay_item.setVisible(self.overlay_wanted and self.heat is not None)
 
-    def render_image(self) -> QImage:
-        """The image at full resolution as displayed: window/level, invert, visible overlay."""
+    def render_image(self, corners: bool = False) -> QImage:
+        """The image at full resolution as displayed: window/level, invert, visible heatmap,
+        measurements; the corner texts only when `corners`."""
         rect = self.image_item.boundingRect()
         out = QImage(int(rect.width()), int(rect.height()), QImage.Format.Format_RGB32)
         out.fill(Qt.GlobalColor.black)
         painter = QPainter(out)
         self.scene().render(painter, QRectF(out.rect()), rect)
+        texts = self.corner_texts(zoom=1.0)
+        if corners and texts is not None:
+            paint_corners(painter, QRectF(out.rect()), texts, max(CORNER_FONT_PX,
+                                                                  out.height() // 45))
         painter.end()
         return out
+
+    # ------------------------------------------------------------------ corner texts
+    def corner_texts(self, zoom: float | None = None) -> CornerTexts | None:
+        """The corner texts of the image as shown (None without an image)."""
+        if self.image is None:
+            return None
+        return corner_texts(self.image, self.window, self.scale_factor() if zoom is None
+                            else zoom)
+
+    def set_corners_visible(self, visible: bool) -> None:
+        self.corners_visible = bool(visible)
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+        texts = self.corner_texts() if self.corners_visible else None
+        if texts is not None:
+            painter.save()
+            painter.resetTransform()
+            paint_corners(painter, QRectF(self.viewport().rect()), texts, CORNER_FONT_PX)
+            painter.restore()
+
+    # ------------------------------------------------------------------ measurements
+    def set_tool(self, tool: str) -> None:
+        """"pan" (left-drag pans), "distance" or "angle" (left clicks measure)."""
+        if tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r}")
+        self._discard_drawing()
+        self.tool = tool
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag if tool == "pan"
+                         else QGraphicsView.DragMode.NoDrag)
+        self.viewport().setCursor(tool_cursor(tool))
+
+    def clear_measurements(self) -> None:
+        self._discard_drawing()
+        for item in self.measurements:
+            self.scene().removeItem(item)
+        self.measurements.clear()
+
+    def _discard_drawing(self) -> None:
+        if self._drawing is not None:
+            self.scene().removeItem(self._drawing)
+            self._drawing = None
+
+    def _image_point(self, event: QMouseEvent) -> QPointF:
+        """The event's position in image pixels, kept inside the image."""
+        point = self.mapToScene(event.position().toPoint())
+        rect = self.image_item.boundingRect()
+        return QPointF(min(max(point.x(), 0.0), rect.width()),
+                       min(max(point.y(), 0.0), rect.height()))
+
+    def _measure_press(self, point: QPointF) -> None:
+        if self._drawing is None:
+            self._drawing = Measurement(self.tool, self.spacing, point)
+            self.scene().addItem(self._drawing)
+        elif self._drawing.kind == "angle":
+            self._drawing.move_last(point)
+            if self._drawing.complete:
+                self._finish_measurement()
+            else:
+                self._drawing.add_point(point)
+
+    def _finish_measurement(self) -> None:
+        item, self._drawing = self._drawing, None
+        first, last = item.points[0], item.points[-1]
+        if item.kind == "distance" and first == last:
+            self.scene().removeItem(item)  # a click, not a drag
+            return
+        self.measurements.append(item)
+        self.measured.emit(f"{item.kind.capitalize()}: {item.text()}")
 
     # ------------------------------------------------------------------ zoom / pan
     def scale_factor(self) -> float:
@@ -224,7 +294,19 @@ class XrayViewer(QGraphicsView):
             self._wl_drag = (event.position().toPoint(), self.window)
             event.accept()
             return
+        if (self.image is not None and self.tool != "pan"
+                and event.button() == Qt.MouseButton.LeftButton):
+            self._measure_press(self._image_point(event))
+            event.accept()
+            return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        """Quick clicks of the angle tool are points, not a double click."""
+        if self._drawing is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.mousePressEvent(event)
+            return
+        super().mouseDoubleClickEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._wl_drag is not None:
@@ -236,11 +318,20 @@ class XrayViewer(QGraphicsView):
                             max(width + delta.x() * per_pixel, span / 1000.0))
             event.accept()
             return
+        if self._drawing is not None:
+            self._drawing.move_last(self._image_point(event))
+            event.accept()
+            return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._wl_drag is not None:
             self._wl_drag = None
+            event.accept()
+            return
+        if self._drawing is not None and self._drawing.kind == "distance":
+            self._drawing.move_last(self._image_point(event))
+            self._finish_measurement()
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -260,18 +351,3 @@ class XrayViewer(QGraphicsView):
         if paths:
             event.acceptProposedAction()
             self.files_dropped.emit(paths)
-
-
-def dropped_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
-    """Local files carried by a drag."""
-    mime = event.mimeData()
-    if not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-
-def accept_file_drag(event: QDragEnterEvent) -> None:
-    if dropped_paths(event):
-        event.acceptProposedAction()
-    else:
-        event.ignore()

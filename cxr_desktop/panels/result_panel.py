@@ -1,4 +1,9 @@
-"""The result panel: fused probability, per-modality probabilities, warnings, disclaimers."""
+"""The result panel: fused probability, per-modality probabilities, warnings, disclaimers.
+
+The label reads NORMAL/ABNORMAL only when the prediction earns one: "uncertain" within the
+card's margin of the threshold, and "no label" (numbers greyed) for a patient outside the
+model's training population by age.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ NO_MODEL_HELP = (
     "No model is installed, so there is no AI result; the viewer works without one. "
     "To get a model, train one with <code>cxr train</code> (see README) and put it in "
     "<code>resources/model</code>, start with <code>cxr-desktop --model DIR</code>, "
-    "or set <code>CXR_MODEL_DIR</code>.")
+    "open one with Model &gt; Open model folder…, or set <code>CXR_MODEL_DIR</code>.")
+COLOURS = {"abnormal": "#c0392b", "normal": "#1e8449", "uncertain": "#b36b00",
+           "none": "#8a8a8a"}
 
 
 def _label(text: str = "", name: str = "", style: str = "") -> QLabel:
@@ -38,6 +45,56 @@ def percent(value: float | None) -> str:
     return f"{100.0 * value:.1f}%"
 
 
+def age_group(years: float) -> str:
+    """infant (< 1), child (1-12), adolescent (13-17) or adult (18 and over)."""
+    if years < 1:
+        return "infant"
+    if years < 13:
+        return "child"
+    return "adolescent" if years < 18 else "adult"
+
+
+def age_text(years: float) -> str:
+    """45 years, 1 year, 8 months, 3 weeks, 5 days."""
+    if years >= 1:
+        whole = int(years)
+        return f"{whole} year{'s' * (whole != 1)}"
+    for unit, per_year in (("month", 12), ("week", 52.18), ("day", 365.25)):
+        count = int(years * per_year)
+        if count >= 1:
+            return f"{count} {unit}{'s' * (count != 1)}"
+    return "newborn"
+
+
+def out_of_population_text(prediction: Any) -> str:
+    """"outside the model's training population (adult, 45 years): no label"."""
+    age = prediction.patient_age
+    who = f"{age_group(age)}, {age_text(age)}" if age is not None else "age unknown"
+    return f"outside the model's training population ({who}): no label"
+
+
+def verdict(prediction: Any) -> str:
+    """What the label reads: "abnormal", "normal", "uncertain" or "none" (out of the
+    training population by age)."""
+    if prediction.ood_reason == "age":
+        return "none"
+    return "uncertain" if prediction.uncertain else prediction.label
+
+
+def verdict_text(prediction: Any) -> str:
+    """Short, for lists (study panel): "73.1% ABNORMAL", "47.0% uncertain", "53.1% no label
+    (age)"; the percent is P(abnormal)."""
+    word = {"none": "no label (age)", "uncertain": "uncertain"}.get(
+        verdict(prediction), prediction.label.upper())
+    return f"{percent(prediction.probability)} {word}"
+
+
+def population_summary(card: Any) -> str:
+    """The card's one-line intended population, or ""."""
+    population = card.data.get("population", {}) if card is not None else {}
+    return str(population.get("summary", "")) if isinstance(population, dict) else ""
+
+
 class ResultPanel(QFrame):
     """Shows one Prediction; never shows numbers without a model."""
 
@@ -52,13 +109,14 @@ class ResultPanel(QFrame):
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(14)
-        self.probability = _label("", "probability", "font-size:22px;font-weight:bold;")
-        self.label = _label("", "label", "font-size:16px;font-weight:bold;")
+        self.probability = _label("", "probability")
+        self.label = _label("", "label")
         for big in (self.probability, self.label):
             big.setWordWrap(False)
         self.image_only = _label("", "imageOnly")
         self.text_only = _label("", "textOnly")
         self.note = _label("", "note", "color:#555;")
+        self.population_warning = _label("", "populationWarning", warn)
         self.discordant = _label(
             "⚠ Image and report disagree: image-only and report-only point to different "
             "labels.", "discordant", "background:#b36b00;color:white;padding:4px;")
@@ -66,6 +124,7 @@ class ResultPanel(QFrame):
             "⚠ This does not look like a chest X-ray the model knows: do not trust the label.",
             "ood", "background:#7a1f1f;color:white;padding:4px;")
         self.latency = _label("", "latency", "color:#555;")
+        self.population = _label("", "population", "color:#555;font-size:11px;")
         self.disclaimer = _label(NOT_A_DEVICE, "disclaimer", "color:#7a1f1f;font-weight:bold;")
         numbers = QGridLayout()
         numbers.addWidget(self.probability, 0, 0)
@@ -78,9 +137,11 @@ class ResultPanel(QFrame):
         layout.addWidget(self.demo)
         layout.addWidget(self.status)
         layout.addLayout(numbers)
-        for widget in (self.note, self.discordant, self.ood, self.latency, self.disclaimer):
+        for widget in (self.note, self.population_warning, self.discordant, self.ood,
+                       self.latency, self.population, self.disclaimer):
             layout.addWidget(widget)
         self.demo.hide()
+        self.population.hide()
         self.prediction: Any = None
         self.show_message("Loading the model…")
 
@@ -89,8 +150,8 @@ class ResultPanel(QFrame):
                        self.note, self.latency):
             widget.setVisible(visible)
         if not visible:
-            self.discordant.hide()
-            self.ood.hide()
+            for warning in (self.population_warning, self.discordant, self.ood):
+                warning.hide()
 
     def show_message(self, text: str) -> None:
         """Only a message (no model, loading, no image, error): no numbers at all."""
@@ -100,11 +161,16 @@ class ResultPanel(QFrame):
         self._show_numbers(False)
 
     def show_no_model(self, reason: str) -> None:
+        self.set_card(None)
         self.show_message(f"<b>No model installed.</b> {NO_MODEL_HELP}"
                           f"<br><small>{reason}</small>")
 
-    def set_demo(self, demo: bool) -> None:
-        self.demo.setVisible(demo)
+    def set_card(self, card: Any) -> None:
+        """The model in use: demo banner and its intended population."""
+        self.demo.setVisible(bool(card is not None and card.is_demo))
+        summary = population_summary(card)
+        self.population.setText(f"Trained for: {summary}." if summary else "")
+        self.population.setVisible(bool(summary))
 
     def show_pending(self) -> None:
         """A prediction is running; dim the previous numbers."""
@@ -115,17 +181,30 @@ class ResultPanel(QFrame):
         self.prediction = prediction
         self.status.hide()
         self._show_numbers(True)
+        shown = verdict(prediction)
+        colour = COLOURS[shown]
+        grey = "color:#9a9a9a;" if shown == "none" else ""
         self.bar.setValue(round(prediction.probability * 1000))
-        abnormal = prediction.label == "abnormal"
-        colour = "#c0392b" if abnormal else "#1e8449"
         self.bar.setStyleSheet(f"QProgressBar::chunk{{background:{colour};}}")
+        self.probability.setStyleSheet(f"font-size:22px;font-weight:bold;{grey}")
         self.probability.setText(f"P(abnormal) {percent(prediction.probability)}")
-        self.label.setText(f"<span style='color:{colour}'>{prediction.label.upper()}</span>")
+        bold = "font-weight:bold;" if shown in ("normal", "abnormal") else "font-style:italic;"
+        words = {"none": "no label", "uncertain": "uncertain"}
+        self.label.setStyleSheet(f"font-size:16px;{bold}")
+        self.label.setText(f"<span style='color:{colour}'>"
+                           f"{words.get(shown, prediction.label.upper())}</span>")
+        for widget in (self.image_only, self.text_only):
+            widget.setStyleSheet(grey)
         self.image_only.setText(f"Image only: {percent(prediction.image_probability)}")
         self.text_only.setText(f"Report only: {percent(prediction.text_probability)}")
         source = ("Fused image + report." if prediction.used_report
                   else "No report used: image-only prediction.")
-        self.note.setText(f"{source} Threshold {percent(prediction.threshold)}.")
-        self.discordant.setVisible(bool(prediction.discordant))
-        self.ood.setVisible(bool(prediction.ood))
+        band = (" Within the uncertainty margin of the threshold: read it as uncertain."
+                if shown == "uncertain" else "")
+        self.note.setText(f"{source} Threshold {percent(prediction.threshold)}.{band}")
+        self.population_warning.setText(f"⚠ {out_of_population_text(prediction).capitalize()}."
+                                        if shown == "none" else "")
+        self.population_warning.setVisible(shown == "none")
+        self.discordant.setVisible(bool(prediction.discordant) and shown != "none")
+        self.ood.setVisible(prediction.ood_reason == "image")
         self.latency.setText(f"Last prediction took {prediction.latency_ms:.0f} ms.")

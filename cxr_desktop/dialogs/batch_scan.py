@@ -1,13 +1,12 @@
-"""Batch folder scan: the core scan on its own thread, streaming into a table and a CSV."""
+"""Batch folder scan dialog: rows of the scan worker stream into a table (and its CSV)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,14 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cxr_desktop.workers import ModelFactory, stop_thread
-from cxr_model.errors import CXRError
-from cxr_model.inference.scan import CsvSink, plan_scan, scan, scored_files
+from cxr_desktop.workers.prediction import ModelFactory
+from cxr_desktop.workers.scanning import ScanWorker
+from cxr_desktop.workers.threads import start_in_thread, stop_thread
 
 CSV_NAME = "cxr-scan.csv"
 COLUMNS = (("file", "File"), ("probability", "Probability"),
            ("image_probability", "Image only"), ("text_probability", "Text only"),
-           ("label", "Label"), ("discordant", "Discordant"), ("ood", "OOD"), ("error", "Error"))
+           ("label", "Label"), ("uncertain", "Uncertain"), ("discordant", "Discordant"),
+           ("ood", "OOD"), ("ood_reason", "OOD reason"), ("error", "Error"))
 SORT_ROLE = Qt.ItemDataRole.UserRole
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -58,46 +58,6 @@ def output_problem(csv_path: Path) -> str | None:
 
 def _under_a_file(path: Path) -> bool:
     return any(parent.is_file() for parent in path.parents) or path.is_file()
-
-
-class ScanWorker(QObject):
-    """Runs scans in its thread with its own model (made by `factory` there, then reused)."""
-
-    started = Signal(int, int)  # files to score, files skipped (already in the CSV)
-    row_ready = Signal(dict)
-    failed = Signal(str)
-    finished = Signal(bool)  # cancelled
-
-    def __init__(self, factory: ModelFactory) -> None:
-        super().__init__()
-        self.factory = factory
-        self.model: Any = None
-        self.cancel = threading.Event()
-
-    @Slot(object, object, bool)
-    def run(self, folder: Path, csv_path: Path, recursive: bool) -> None:
-        try:
-            if self.model is None:
-                self.model = self.factory()
-            skip = scored_files(csv_path)
-            plan = plan_scan(folder, recursive, skip)
-            self.started.emit(len(plan.files) + len(plan.unreadable), plan.skipped)
-            sink = CsvSink(csv_path)
-            try:
-                for row in scan(self.model, plan, cancelled=self.cancel.is_set):
-                    sink.add(row)
-                    self.row_ready.emit(row)
-                    if self.cancel.is_set():
-                        break
-            finally:
-                sink.close()
-        except CXRError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - the thread boundary: report, never hang
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
-            return
-        self.finished.emit(self.cancel.is_set())
 
 
 def _item(text: str, sort_value: Any = None) -> QStandardItem:
@@ -131,6 +91,7 @@ class BatchScanDialog(QDialog):
 
     open_requested = Signal(object)  # Path of an image
     _run = Signal(object, object, bool)
+    _set_factory = Signal(object)
 
     def __init__(self, factory: ModelFactory, settings: Any = None,
                  parent: QWidget | None = None) -> None:
@@ -196,16 +157,13 @@ class BatchScanDialog(QDialog):
         layout.addWidget(self.table, 1)
 
         self.worker = ScanWorker(factory)
-        self.thread = QThread()
-        self.thread.setObjectName("cxr-scan")
-        self.worker.moveToThread(self.thread)
-        self.thread.finished.connect(self.worker.deleteLater)
         self._run.connect(self.worker.run)
+        self._set_factory.connect(self.worker.set_factory)
         self.worker.started.connect(self._on_started)
         self.worker.row_ready.connect(self._on_row)
         self.worker.failed.connect(self._on_failed)
         self.worker.finished.connect(self._on_finished)
-        self.thread.start()
+        self.thread = start_in_thread(self.worker, "cxr-scan")
         self.running = False
         self.folder: Path | None = None
         self.csv_path: Path | None = None
@@ -213,6 +171,10 @@ class BatchScanDialog(QDialog):
         self._done = 0
         self._skipped = 0
         self._t0 = 0.0
+
+    def set_factory(self, factory: ModelFactory) -> None:
+        """Scan with another model (after the scan running now, if any)."""
+        self._set_factory.emit(factory)
 
     # ------------------------------------------------------------------ choosing
     def choose_folder(self) -> None:

@@ -1,0 +1,1 @@
+"""Windows of their own: About, batch folder scan."""

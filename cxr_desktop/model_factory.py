@@ -1,0 +1,27 @@
+"""How the app makes its model: the one place that turns a model folder into a factory
+(called on the worker threads, each of which owns its model)."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+
+from cxr_desktop.settings import AppSettings
+from cxr_desktop.workers.prediction import ModelFactory
+from cxr_model.inference.card import CARD_NAME
+from cxr_model.inference.predictor import load_model
+
+
+def model_factory(directory: Path | None) -> ModelFactory:
+    """load_model(directory) on ONNX Runtime; None: $CXR_MODEL_DIR or the shipped model."""
+    return partial(load_model, directory)
+
+
+def startup_model_dir(given: Path | None, settings: AppSettings) -> Path | None:
+    """`--model` when given; else, unless $CXR_MODEL_DIR says otherwise, the folder opened
+    last if it still holds a model card; else None (the default)."""
+    if given is not None or os.environ.get("CXR_MODEL_DIR"):
+        return given
+    remembered = settings.model_dir()
+    return remembered if remembered and (remembered / CARD_NAME).is_file() else None

@@ -1,0 +1,1 @@
+"""Widgets beside the image: the AI result, the report editor, the message bar."""

@@ -1,0 +1,1 @@
+"""The image viewer: window/level, zoom/pan, heatmap overlay."""

@@ -1,0 +1,157 @@
+"""The model on its own thread: loading, switching to another model folder, predictions and
+heatmaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from cxr_desktop.workers.threads import start_in_thread, stop_thread
+from cxr_model.errors import CXRError
+
+ModelFactory = Callable[[], Any]
+"""Returns a model-like object (load_model(...) or a test double); called in the worker."""
+
+
+class PredictWorker(QObject):
+    """Owns the model (made by `factory` in the worker thread) and runs every prediction.
+
+    `latest` is set from the GUI thread to the newest request id: queued requests older than
+    it are skipped without running the model.
+    """
+
+    model_ready = Signal(object)  # the model's ModelCard
+    model_failed = Signal(str)
+    model_switched = Signal(object)  # the new model's ModelCard
+    switch_failed = Signal(str)  # the current model stays
+    predicted = Signal(int, object)  # request id, Prediction
+    predict_failed = Signal(int, str)
+    heatmap_ready = Signal(int, str, object)  # request id, target, ndarray (H, W)
+
+    def __init__(self, factory: ModelFactory) -> None:
+        super().__init__()
+        self.factory = factory
+        self.model: Any = None
+        self.latest = 0
+        self._cache: tuple[Path, Any] | None = None
+
+    def _make(self, factory: ModelFactory) -> tuple[Any, str]:
+        """(model, "") or (None, why it could not be made)."""
+        try:
+            return factory(), ""
+        except CXRError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - thread boundary: report, never hang
+            return None, f"the model could not be loaded ({type(exc).__name__}: {exc})"
+
+    @Slot()
+    def load(self) -> None:
+        self.model, error = self._make(self.factory)
+        if self.model is None:
+            self.model_failed.emit(error)
+        else:
+            self.model_ready.emit(self.model.card)
+
+    @Slot(object)
+    def switch(self, factory: ModelFactory) -> None:
+        """Use the model `factory` makes; if it cannot be made, keep the current one."""
+        model, error = self._make(factory)
+        if model is None:
+            self.switch_failed.emit(error)
+            return
+        self.model, self.factory, self._cache = model, factory, None
+        self.model_switched.emit(model.card)
+
+    def _model_input(self, path: Path) -> Any:
+        """The image read and preprocessed for the model, cached for re-runs on report edits."""
+        if self._cache is None or self._cache[0] != path:
+            self._cache = (path, self.model.prepare(self.model.read(path)))
+        return self._cache[1]
+
+    @Slot(int, object, object)
+    def predict(self, request_id: int, path: Path, report: str | None) -> None:
+        if self.model is None or request_id < self.latest:
+            return
+        try:
+            prediction = self.model.predict(self._model_input(Path(path)), report)
+        except CXRError as exc:
+            self.predict_failed.emit(request_id, str(exc))
+        except Exception as exc:  # noqa: BLE001 - thread boundary: report, never hang
+            self.predict_failed.emit(request_id, f"unexpected error: {type(exc).__name__}: {exc}")
+        else:
+            self.predicted.emit(request_id, prediction)
+
+    @Slot(int, object, str)
+    def heatmap(self, request_id: int, prediction: Any, target: str) -> None:
+        if self.model is None:
+            return
+        self.heatmap_ready.emit(request_id, target, self.model.heatmap(prediction, target))
+
+
+class PredictService(QObject):
+    """GUI-side handle of the predict worker: hands out ids, drops stale answers."""
+
+    model_ready = Signal(object)
+    model_failed = Signal(str)
+    model_switched = Signal(object)
+    switch_failed = Signal(str)
+    predicted = Signal(object)
+    predict_failed = Signal(str)
+    heatmap_ready = Signal(str, object)
+    _predict = Signal(int, object, object)
+    _heatmap = Signal(int, object, str)
+    _switch = Signal(object)
+
+    def __init__(self, factory: ModelFactory, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = PredictWorker(factory)
+        self._last_predict = 0
+        self._last_heatmap = (0, 0)  # (heatmap id, prediction id it belongs to)
+        self._predict.connect(self.worker.predict)
+        self._heatmap.connect(self.worker.heatmap)
+        self._switch.connect(self.worker.switch)
+        self.worker.model_ready.connect(self.model_ready)
+        self.worker.model_failed.connect(self.model_failed)
+        self.worker.model_switched.connect(self.model_switched)
+        self.worker.switch_failed.connect(self.switch_failed)
+        self.worker.predicted.connect(self._on_predicted)
+        self.worker.predict_failed.connect(self._on_predict_failed)
+        self.worker.heatmap_ready.connect(self._on_heatmap)
+        self.thread = start_in_thread(self.worker, "cxr-predict", self.worker.load)
+
+    def switch(self, factory: ModelFactory) -> None:
+        """Load another model on the worker; model_switched or switch_failed answers."""
+        self._switch.emit(factory)
+
+    def predict(self, path: Path, report: str | None) -> int:
+        """Queue a prediction; it supersedes every earlier one (their answers are dropped)."""
+        self._last_predict += 1
+        self.worker.latest = self._last_predict
+        self._predict.emit(self._last_predict, Path(path), report)
+        return self._last_predict
+
+    def heatmap(self, prediction: Any, target: str) -> int:
+        """Queue a heatmap of the latest prediction; a newer prediction makes it stale."""
+        heat_id = self._last_heatmap[0] + 1
+        self._last_heatmap = (heat_id, self._last_predict)
+        self._heatmap.emit(heat_id, prediction, target)
+        return heat_id
+
+    def _on_predicted(self, request_id: int, prediction: Any) -> None:
+        if request_id == self._last_predict:
+            self.predicted.emit(prediction)
+
+    def _on_predict_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._last_predict:
+            self.predict_failed.emit(message)
+
+    def _on_heatmap(self, request_id: int, target: str, heat: Any) -> None:
+        if self._last_heatmap == (request_id, self._last_predict):
+            self.heatmap_ready.emit(target, heat)
+
+    def shutdown(self) -> None:
+        """Stop the thread (quit + wait); safe to call twice."""
+        stop_thread(self.thread)
