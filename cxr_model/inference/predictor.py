@@ -11,7 +11,7 @@ import numpy as np
 
 from cxr_model.imaging.dicom_meta import patient_age_years
 from cxr_model.imaging.preprocess import preprocess, resize_float
-from cxr_model.imaging.reader import XrayImage, read_image
+from cxr_model.imaging.reader import XrayImage, read_image, read_image_bytes
 from cxr_model.inference.backends import RawOutputs, backend_class
 from cxr_model.inference.card import ModelCard, load_card
 from cxr_model.text.inputs import report_inputs
@@ -190,6 +190,10 @@ class Model:
     def read(self, path: str | Path) -> XrayImage:
         """Read a file the way the model always sees it (JPEG decoded near model size)."""
         return read_image(path, max_side=self.spec.size)
+
+    def read_bytes(self, data: bytes, source: str) -> XrayImage:
+        """`read` for a file's bytes already in memory; `source` names the file."""
+        return read_image_bytes(data, source, max_side=self.spec.size)
 
     def predict(self, image: XrayImage | Prepared | str | Path,
                 report: str | None = None) -> Prediction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,44 @@ def read_sibling_report(image: Path) -> str | None:
     return read_report(sibling) if sibling.is_file() else None
 
 
-def _load(path: Path, model: Model) -> tuple[Prepared, str | None]:
-    """Decode and preprocess one study (runs on a pool thread)."""
-    return model.prepare(model.read(path)), read_sibling_report(path)
+#: One study ready for the network: the preprocessed image and its report (or None).
+Study = tuple[Prepared, str | None]
+
+
+def load_study(model: Model, path: Path, data: bytes | None = None) -> Study:
+    """Decode and preprocess one image and read its report. `data` holds the image file's
+    bytes when the caller has already read them (the cluster engine); else the file is read."""
+    image = model.read(path) if data is None else model.read_bytes(data, str(path))
+    return model.prepare(image), read_sibling_report(path)
+
+
+#: One scored file: (name relative to the folder, prediction or None, error or None).
+Scored = tuple[str, Prediction | None, str | None]
+
+
+def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
+                  ) -> list[Scored]:
+    """Score one batch, in order: `studies` pairs each file name with a call that loads it
+    (`load_study`); a load that raises CXRError becomes that file's error, the others are
+    scored in one forward pass."""
+    loaded, results = [], {}
+    for name, load in studies:
+        try:
+            loaded.append((name, *load()))
+        except CXRError as exc:
+            results[name] = (name, None, str(exc))
+    if loaded:
+        predictions = model.predict_batch([image for _, image, _ in loaded],
+                                          [report for _, _, report in loaded])
+        for (name, _, _), prediction in zip(loaded, predictions, strict=True):
+            results[name] = (name, prediction, None)
+    return [results[name] for name, _ in studies]
+
+
+def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
+                ) -> list[dict]:
+    """`score_studies` as result rows."""
+    return [result_row(*scored) for scored in score_studies(model, studies)]
 
 
 def _format(value) -> str:
@@ -167,9 +202,20 @@ def plan_scan(folder: str | Path, recursive: bool = False,
     return ScanPlan(folder, files, unreadable, len(images) - len(files))
 
 
+def _folder_errors(plan: ScanPlan) -> Iterator[Scored]:
+    for path, reason in plan.unreadable:
+        name = path.relative_to(plan.folder).as_posix()
+        yield name, None, f"{name}: {reason}"
+
+
+def folder_error_rows(plan: ScanPlan) -> Iterator[dict]:
+    """One error row per subfolder the plan could not read."""
+    for scored in _folder_errors(plan):
+        yield result_row(*scored)
+
+
 def scan_predictions(model: Model, plan: ScanPlan, *, batch_size: int = 8,
-                     cancelled: Callable[[], bool] = lambda: False
-                     ) -> Iterator[tuple[str, Prediction | None, str | None]]:
+                     cancelled: Callable[[], bool] = lambda: False) -> Iterator[Scored]:
     """Yield (file relative to the folder, prediction or None, error or None) per planned
     image, in order, as batches finish.
 
@@ -178,40 +224,26 @@ def scan_predictions(model: Model, plan: ScanPlan, *, batch_size: int = 8,
     between batches when `cancelled()` is true.
     """
     folder, files = plan.folder, plan.files
-    for path, reason in plan.unreadable:
-        name = path.relative_to(folder).as_posix()
-        yield name, None, f"{name}: {reason}"
+    yield from _folder_errors(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_load, path, model) for path in files[:batch_size * 2]]
+        futures = [pool.submit(load_study, model, path) for path in files[:batch_size * 2]]
         for start in range(0, len(files), batch_size):
             if cancelled():
                 for future in futures:
                     future.cancel()
                 return
             chunk = files[start:start + batch_size]
-            loaded, results = [], {}
-            for offset, path in enumerate(chunk):
-                name = path.relative_to(folder).as_posix()
-                try:
-                    loaded.append((name, *futures[offset].result()))
-                except CXRError as exc:
-                    results[name] = (name, None, str(exc))
+            studies = [(path.relative_to(folder).as_posix(), future.result)
+                       for path, future in zip(chunk, futures, strict=False)]
             futures = futures[len(chunk):]
             following = files[start + batch_size * 2:start + batch_size * 3]
-            futures += [pool.submit(_load, path, model) for path in following]
-            if loaded:
-                predictions = model.predict_batch([image for _, image, _ in loaded],
-                                                  [report for _, _, report in loaded])
-                for (name, _, _), prediction in zip(loaded, predictions, strict=True):
-                    results[name] = (name, prediction, None)
-            for path in chunk:
-                yield results[path.relative_to(folder).as_posix()]
+            futures += [pool.submit(load_study, model, path) for path in following]
+            yield from score_studies(model, studies)
 
 
 def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
          cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
     """Yield one result row per planned image (file relative to the folder) as batches finish
     (see `scan_predictions`)."""
-    for name, prediction, error in scan_predictions(model, plan, batch_size=batch_size,
-                                                    cancelled=cancelled):
-        yield result_row(name, prediction, error)
+    for scored in scan_predictions(model, plan, batch_size=batch_size, cancelled=cancelled):
+        yield result_row(*scored)

@@ -34,7 +34,7 @@ MAX_BUNDLE_BYTES = 250 * 1000 * 1000
 BUILD_TIMEOUT_S = 25 * 60
 RUN_TIMEOUT_S = 300
 FORBIDDEN = ("torch", "torchvision", "triton", "scipy", "cv2", "matplotlib", "sklearn",
-             "tensorflow", "safetensors", "pytorch_grad_cam", "onnxscript", "tkinter")
+             "tensorflow", "safetensors", "pytorch_grad_cam", "onnxscript", "tkinter", "ray")
 
 pytestmark = pytest.mark.slow
 
