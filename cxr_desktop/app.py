@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
-from cxr_model.inference.predictor import load_model
+from cxr_desktop.workers import model_factory
+from cxr_model.inference.card import PRECISIONS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -21,6 +21,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("image", nargs="?", type=Path, help="X-ray to open")
     parser.add_argument("--model", type=Path, default=None,
                         help="model folder (default: $CXR_MODEL_DIR or the shipped model)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="model precision (default: the saved setting, else auto: int8 "
+                        "when its accuracy gates passed); saved for the next runs")
     parser.add_argument("--selftest", action="store_true",
                         help="check the installation headlessly, print one line and exit")
     return parser.parse_args(argv)
@@ -32,11 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.selftest:  # headless: no Qt object is created
         from cxr_model.cli import run_selftest
 
-        return run_selftest(args.model)
+        return run_selftest(args.model, args.precision or "auto")
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(AppSettings(), partial(load_model, args.model))
+    settings = AppSettings()
+    if args.precision is not None:
+        settings.set_precision(args.precision)
+    window = MainWindow(settings, model_factory(args.model, settings.precision()))
     window.show()
     if args.image is not None:
         window.open_image(args.image)

@@ -509,7 +509,9 @@ class MainWindow(QMainWindow):
         return self.batch
 
     def show_about(self) -> AboutDialog:
-        self.about = AboutDialog(self.card, self.model_error, self)
+        model = self.service.predict_worker.model  # set once in its thread, then only read
+        self.about = AboutDialog(self.card, self.model_error, self,
+                                 getattr(model, "precision", None))
         self.about.show()
         return self.about
 

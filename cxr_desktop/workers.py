@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,16 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import XrayImage, read_image
+from cxr_model.inference.predictor import load_model
 from cxr_model.inference.scan import read_sibling_report, report_path
 
 ModelFactory = Callable[[], Any]
 """Returns a model-like object (load_model(...) or a test double); called in the worker."""
+
+
+def model_factory(model_dir: Path | None, precision: str = "auto") -> ModelFactory:
+    """Loads the model folder (None: the default one) at `precision` (see AppSettings)."""
+    return partial(load_model, model_dir, precision=precision)
 
 
 @dataclass(frozen=True)
