@@ -262,7 +262,8 @@ def _app_section(doc: dict[str, Any]) -> list[str]:
     app = doc.get("app")
     if app is None:
         return []
-    lines = ["## App start (offscreen, QT_QPA_PLATFORM=offscreen)", ""]
+    lines = [f"## App start (offscreen, QT_QPA_PLATFORM=offscreen; the app runs "
+             f"{default_precision(doc)})", ""]
     if app.get("skipped"):
         return [*lines, f"Skipped: {app['skipped']}", ""]
     for run in app.get("launches", []):
