@@ -208,7 +208,7 @@ def test_auto_runs_int8_only_while_the_card_vouches_for_it(quantized, tmp_path):
         data["thresholds"]["image"] = 0.25
 
     for change, reason in ((fail_one, "ood_agreement_test"), (other_source, "other weights"),
-                           (new_threshold, "thresholds or OOD limit changed")):
+                           (new_threshold, "calibration or OOD guard changed")):
         copy = _with_card(folder, tmp_path, change)
         assert load_model(copy).precision == "fp32"
         forced = load_model(copy, precision="int8")  # asked for: runs, and says why not vouched

@@ -95,8 +95,9 @@ class ModelCard:
         return bool(self.data.get("demo", False))
 
     def decision_inputs(self) -> dict:
-        """What turns outputs into decisions (thresholds, OOD limit): int8 gates hold for these."""
-        return {"thresholds": self.data["thresholds"], "ood_threshold": self.ood_threshold}
+        """What turns network outputs into decisions (thresholds, calibration, the OOD guard's
+        section): the int8 gates hold for these."""
+        return {key: self.data.get(key) for key in ("thresholds", "calibration", "ood")}
 
     def int8_unusable(self) -> str | None:
         """Why `auto` must not run the int8 model, or None when it may.
@@ -116,8 +117,8 @@ class ModelCard:
         if any(files.get(name) != digest for name, digest in section.get("source", {}).items()):
             return "the int8 model was made from other weights; run `cxr quantize` again"
         if section.get("decision_inputs") != self.decision_inputs():
-            return ("the thresholds or OOD limit changed since the int8 gates were measured; "
-                    "run `cxr quantize` again")
+            return ("the thresholds, calibration or OOD guard changed since the int8 gates were "
+                    "measured; run `cxr quantize` again")
         return None
 
     def verified_file(self, name: str) -> Path:
