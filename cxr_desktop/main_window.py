@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self.tags = TagsFeature(self.session, self)
         self.study = StudyFeature(self.session, factory, self.files, settings, self)
         self.model = ModelFeature(self.session, self.inference.service, settings, self)
-        self.help = HelpFeature(self.session, self)
+        self.help = HelpFeature(self.session, self.inference.service, self)
         self.model.factory_changed.connect(self.study.set_factory)
         self.model.factory_changed.connect(self.batch.set_factory)
         self.pacs = PacsFeature(self.session, settings, self.files, self)
@@ -127,7 +127,8 @@ class MainWindow(QMainWindow):
         view.addActions([*self.measure.tool_actions, self.measure.clear_action])
         view.addSeparator()
         view.addActions([self.study.action, self.tags.action])
-        self.menuBar().addMenu("&Model").addAction(self.model.open_action)
+        self.menuBar().addMenu("&Model").addActions([self.model.open_action,
+                                                     self.model.fp32_action])
         self.menuBar().addMenu("&Help").addAction(self.help.about_action)
 
     def _build_toolbar(self) -> None:

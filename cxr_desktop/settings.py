@@ -1,5 +1,5 @@
 """Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
-the model folder opened last, PACS nodes and our AE title."""
+the model folder opened last and its precision, PACS nodes and our AE title."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
+from cxr_model.inference.card import PRECISIONS
 from cxr_model.inference.overlay import DEFAULT_OPACITY
 
 ORGANIZATION = "cxr-desktop"
@@ -60,6 +61,16 @@ class AppSettings:
 
     def set_opacity(self, value: float) -> None:
         self.store.setValue("overlay/opacity", float(value))
+
+    def precision(self) -> str:
+        """Model precision: "auto" (int8 when its accuracy gates passed), "int8" or "fp32"."""
+        value = self._get("model/precision", "auto")
+        return value if value in PRECISIONS else "auto"
+
+    def set_precision(self, value: str) -> None:
+        if value not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {value!r}")
+        self.store.setValue("model/precision", value)
 
     def pacs_nodes(self) -> list[dict[str, str]]:
         """Saved PACS nodes: [{"name": ..., "address": AET@HOST:PORT or a DICOMweb URL}]."""

@@ -107,11 +107,18 @@ def scaled_heatmap(prediction: Prediction, target: str, input_size: int) -> np.n
 
 
 class Model:
-    """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread."""
+    """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread.
 
-    def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2) -> None:
+    `precision` is what runs ("int8" or "fp32"); `precision_warning` says why an int8 run that
+    was asked for is not vouched for by the card's gates (None otherwise).
+    """
+
+    def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2,
+                 precision: str = "auto") -> None:
         self.card = card
-        self.backend = backend_class(backend)(card, threads=threads)
+        self.backend = backend_class(backend)(card, threads=threads, precision=precision)
+        self.precision: str = self.backend.precision
+        self.precision_warning: str | None = self.backend.warning
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
 
@@ -215,6 +222,9 @@ class Model:
 
 
 def load_model(directory: str | Path | None = None, backend: str = "onnx",
-               threads: int = 2) -> Model:
-    """Load a model folder (default: the shipped `resources/model`), verifying checksums."""
-    return Model(load_card(directory), backend=backend, threads=threads)
+               threads: int = 2, precision: str = "auto") -> Model:
+    """Load a model folder (default: the shipped `resources/model`), verifying checksums.
+
+    precision: "auto" (int8 when the card's int8 gates passed, else fp32), "int8" or "fp32".
+    """
+    return Model(load_card(directory), backend=backend, threads=threads, precision=precision)

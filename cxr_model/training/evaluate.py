@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from cxr_model.inference.card import HEADS
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.predictor import Model, Prediction
 from cxr_model.progress import progress
-from cxr_model.training.dataset import read_examples
+from cxr_model.training.dataset import Example, read_examples
 from cxr_model.training.metrics import (
     confusion,
     reliability,
@@ -20,24 +21,42 @@ from cxr_model.training.metrics import (
 )
 
 
+def predict_examples(models: Sequence[Model], examples: Sequence[Example],
+                     batch_size: int = 16, quiet: bool = True,
+                     desc: str = "evaluate") -> list[list[Prediction]]:
+    """Each model's predictions (with the examples' reports) for every example, in order.
+
+    Every image is read and preprocessed once, by the first model, and fed to all of them
+    (they must share the input spec), so several models compare on identical inputs.
+    """
+    results: list[list[Prediction]] = [[] for _ in models]
+    starts = range(0, len(examples), batch_size)
+    for start in progress(starts, total=len(starts), desc=desc, unit="batch", quiet=quiet):
+        chunk = examples[start:start + batch_size]
+        prepared = [models[0].prepare(models[0].read(e.image)) for e in chunk]
+        for model, out in zip(models, results, strict=True):
+            out.extend(model.predict_batch(prepared, [e.report for e in chunk]))
+    return results
+
+
+def head_scores(predictions: Sequence[Prediction],
+                examples: Sequence[Example]) -> dict[str, np.ndarray]:
+    """Labels and the three heads' probabilities (text NaN where no report was used)."""
+    return {
+        "fused": np.array([p.probability for p in predictions]),
+        "image": np.array([p.image_probability for p in predictions]),
+        "text": np.array([np.nan if p.text_probability is None else p.text_probability
+                          for p in predictions]),
+        "label": np.array([e.label for e in examples]),
+    }
+
+
 def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int = 16,
                 quiet: bool = True) -> dict[str, np.ndarray]:
     """Labels and the three heads' probabilities for every example of a split."""
     examples = read_examples(csv_path, split)
-    probs: dict[str, list[float]] = {head: [] for head in HEADS}
-    starts = range(0, len(examples), batch_size)
-    for start in progress(starts, total=len(starts), desc=f"evaluate {split}", unit="batch",
-                          quiet=quiet):
-        chunk = examples[start:start + batch_size]
-        predictions = model.predict_batch([model.read(e.image) for e in chunk],
-                                          [e.report for e in chunk])
-        for p in predictions:
-            probs["fused"].append(p.probability)
-            probs["image"].append(p.image_probability)
-            probs["text"].append(np.nan if p.text_probability is None else p.text_probability)
-    result = {head: np.array(values) for head, values in probs.items()}
-    result["label"] = np.array([e.label for e in examples])
-    return result
+    [predictions] = predict_examples([model], examples, batch_size, quiet, f"evaluate {split}")
+    return head_scores(predictions, examples)
 
 
 def classification_report(labels: np.ndarray, predicted: np.ndarray,
