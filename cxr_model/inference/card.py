@@ -95,9 +95,10 @@ class ModelCard:
         return bool(self.data.get("demo", False))
 
     def decision_inputs(self) -> dict:
-        """What turns network outputs into decisions (thresholds, calibration, the OOD guard's
-        section): the int8 gates hold for these."""
-        return {key: self.data.get(key) for key in ("thresholds", "calibration", "ood")}
+        """What turns network outputs into decisions (thresholds, calibration, uncertainty band,
+        the image guard's section): the int8 gates hold for these."""
+        return {key: self.data.get(key)
+                for key in ("thresholds", "calibration", "uncertainty", "ood")}
 
     def int8_unusable(self) -> str | None:
         """Why `auto` must not run the int8 model, or None when it may.

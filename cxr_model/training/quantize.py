@@ -5,7 +5,8 @@ onnxruntime.quantization).
    each BatchNormalization into its Conv (without this int8 cannot fuse Conv + ReLU).
 2. `precision_plan`: the image trunk, i.e. every node that the spatially pooled feature maps
    depend on, is quantised; every other node stays fp32: the pooling itself and all that
-   follows it (heads, OOD statistics), the CAM, the text branch, and the "taps" (the
+   follows it (heads, OOD statistics, spatial standard deviations of a map), the CAM, the
+   text branch, and the "taps" (the
    activation and residual Add between the last Convs and each pooled map), so that the
    feature maps the CAM, the heads and the OOD guard read are computed in fp32 from the int8
    convolutions.
@@ -135,6 +136,22 @@ def _ancestors(producers: dict[str, onnx.NodeProto], tensors: Iterable[str]) -> 
     return seen
 
 
+def _descendants(model: onnx.ModelProto, nodes: Iterable[onnx.NodeProto]) -> set[str]:
+    """Names of the nodes and of every node that depends on their outputs."""
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for tensor in node.input:
+            consumers.setdefault(tensor, []).append(node)
+    seen: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if node.name not in seen:
+            seen.add(node.name)
+            stack.extend(c for output in node.output for c in consumers.get(output, ()))
+    return seen
+
+
 def _taps(producers: dict[str, onnx.NodeProto], tensors: Iterable[str]) -> set[str]:
     """The nodes that make each pooled map out of Conv outputs: unary activations back to
     (and including) the residual Add or the Conv's own output; the skip input is not followed."""
@@ -156,7 +173,10 @@ def precision_plan(model: onnx.ModelProto) -> tuple[list[str], list[str]]:
         raise ModelError("the graph has no spatially pooled feature maps to quantise up to")
     producers = {out: node for node in model.graph.node for out in node.output}
     maps = [pool.input[0] for pool in pools]
-    trunk = _ancestors(producers, maps) - _taps(producers, maps)
+    # Statistics over a map (a spatial standard deviation: the map minus its pooled mean,
+    # squared, pooled again) follow a pool, so they stay fp32 with it.
+    trunk = (_ancestors(producers, maps) - _taps(producers, maps)
+             - _descendants(model, pools))
     names = [node.name for node in model.graph.node]
     return [n for n in names if n in trunk], [n for n in names if n not in trunk]
 
