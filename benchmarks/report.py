@@ -26,36 +26,49 @@ def _get(doc: Any, *keys: str) -> Any:
     return doc
 
 
-def speedups(doc: dict[str, Any]) -> dict[str, float | None]:
-    """Baseline median / ours median, end to end (predict + heatmap from the file)."""
+def default_precision(doc: dict[str, Any]) -> str:
+    """The precision the CLI and the app run by default (int8 when its gates passed)."""
+    return doc.get("model", {}).get("default_precision", "fp32")
+
+
+def speedups(doc: dict[str, Any], precision: str) -> dict[str, float | None]:
+    """Baseline median / ours median, end to end (predict + heatmap from the file), and scan
+    rates over the baseline's and over fp32's (today's) in the same run."""
     out = {}
     for kind in ("jpeg224", "jpeg_fullres"):
-        ours = _get(doc, "single", "images", kind, "end_to_end", "median")
+        ours = _get(doc, "single", precision, "images", kind, "end_to_end", "median")
         base = _get(doc, "baseline_single", "images", kind, "end_to_end", "median")
         out[kind] = base / ours if ours and base else None
-    ours = _get(doc, "scan", "test", "images_per_s", "median")
+    ours = _get(doc, "scan", precision, "test", "images_per_s", "median")
     base = _get(doc, "baseline_scan", "test", "images_per_s", "median")
+    fp32 = _get(doc, "scan", "fp32", "test", "images_per_s", "median")
     out["scan_test"] = ours / base if ours and base else None
+    out["scan_test_vs_fp32"] = ours / fp32 if ours and fp32 else None
     return out
 
 
 def evaluate_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per target: measured value, limit and pass (None where not measured)."""
-    ratio = speedups(doc)
-    rss = [_get(doc, "scan", name, "peak_rss_mb") for name in ("test", "fullres")]
+    """One row per target, for the default precision: measured value, limit and pass (None
+    where not measured)."""
+    precision = default_precision(doc)
+    ratio = speedups(doc, precision)
+    rss = [_get(doc, "scan", p, name, "peak_rss_mb")
+           for p in doc.get("scan", {}) for name in ("test", "fullres")]
     rows = [
-        ("predict + heatmap, one 224 px image (end to end, median)", "ms", "<=", 40.0,
-         _get(doc, "single", "images", "jpeg224", "end_to_end", "median")),
-        ("scan throughput, test split (median of runs)", "img/s", ">=", 40.0,
-         _get(doc, "scan", "test", "images_per_s", "median")),
-        ("scan throughput, full-resolution set (median of runs)", "img/s", ">=", 15.0,
-         _get(doc, "scan", "fullres", "images_per_s", "median")),
+        (f"predict + heatmap, one 224 px image (end to end, median), {precision}", "ms", "<=",
+         40.0, _get(doc, "single", precision, "images", "jpeg224", "end_to_end", "median")),
+        (f"scan throughput, test split (median of runs), {precision}", "img/s", ">=", 40.0,
+         _get(doc, "scan", precision, "test", "images_per_s", "median")),
+        (f"scan throughput, full-resolution set (median of runs), {precision}", "img/s", ">=",
+         15.0, _get(doc, "scan", precision, "fullres", "images_per_s", "median")),
         ("peak RSS of the scanning process (max of all scans)", "MB", "<=", 400.0,
          max((r for r in rss if r is not None), default=None)),
-        ("speed-up vs seed baseline, predict + heatmap, 224 px", "x", ">=", 6.0,
+        (f"speed-up vs seed baseline, predict + heatmap, 224 px, {precision}", "x", ">=", 10.0,
          ratio["jpeg224"]),
-        ("speed-up vs seed baseline, predict + heatmap, full-res JPEG", "x", ">=", 6.0,
-         ratio["jpeg_fullres"]),
+        (f"speed-up vs seed baseline, predict + heatmap, full-res JPEG, {precision}", "x", ">=",
+         6.0, ratio["jpeg_fullres"]),
+        (f"scan rate, test split, {precision} over fp32 (today's) in the same run", "x", ">=",
+         2.0, ratio["scan_test_vs_fp32"]),
         ("app start to first painted window (median)", "s", "<=", 1.5,
          _get(doc, "app", "first_frame_s", "median")),
     ]
@@ -92,6 +105,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     model = doc["model"]
     lines = ["# CXR Desktop benchmark results", ""]
+    flags = ", ".join(m.get("cpu_flags") or []) or "none listed"
     if doc["mode"] == "quick":
         lines += ["> **QUICK MODE**: few repeats on a subset of the images, to check the "
                   "suite. These figures are **not valid** measurements.", ""]
@@ -99,13 +113,19 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"- Date: {m['date']}; suite wall time {_num(doc.get('suite_wall_s'), 0)} s",
         f"- CPU: {m['cpu_model']}; {m['logical_cores']} logical cores "
         f"({m['usable_cores']} usable); {m['memory_gb']} GB RAM",
+        f"- Instruction sets ONNX Runtime can use for int8 here: {flags} (without VNNI or AMX "
+        "x86 int8 kernels multiply-add in 16 bit, which limits the int8 speed-up)",
         f"- Load average at start / end: {m.get('load_average_at_start')} / "
         f"{m.get('load_average_at_end')}",
         f"- Python {m['python']}, onnxruntime {m['onnxruntime']}, torch {m['torch']}, "
         f"numpy {m['numpy']}, Pillow {m['pillow']}, PySide6 {m['pyside6']}; {m['os']}",
         f"- Threads: {m['threads']} (ONNX Runtime intra-op; torch.set_num_threads)",
         f"- Model: `{model['dir']}` (demo/untrained: {model['demo']}, text mode "
-        f"{model['text_mode']}, onnx sha256 {model['onnx_sha256_prefix']}…)",
+        f"{model['text_mode']}, onnx sha256 {model['onnx_sha256_prefix']}…, int8 sha256 "
+        f"{model.get('int8_sha256_prefix')}…); precisions measured: "
+        f"{', '.join(model.get('precisions', ['fp32']))}; default (what `cxr` and the app "
+        f"run): {default_precision(doc)}"
+        + (f" ({model['int8_not_default']})" if model.get("int8_not_default") else ""),
         f"- Repeats: {doc['settings']['repeats']} timed after {doc['settings']['warmup']} "
         f"warm-up per single-image figure; {doc['settings']['scan_runs']} scan run(s) per set, "
         "each in a fresh process; MB = 10^6 bytes",
@@ -123,46 +143,79 @@ def render_markdown(doc: dict[str, Any]) -> str:
                      f"{measured} | {_verdict(t['pass'])} |")
     lines += [""]
     lines += _single_tables(doc)
+    lines += _session_table(doc)
     lines += _scan_table(doc)
     lines += _app_section(doc)
     return "\n".join(lines) + "\n"
+
+
+def _precisions(doc: dict[str, Any], part: str) -> list[str]:
+    """Precisions measured by a part, fp32 first."""
+    return sorted(doc.get(part) or {}, key=lambda p: p != "fp32")
 
 
 def _single_tables(doc: dict[str, Any]) -> list[str]:
     if "single" not in doc and "baseline_single" not in doc:
         return []
     lines = ["## Single image (ms: median [min – max])", ""]
-    lines += _error_lines("cxr_model single-image worker", doc.get("single"))
+    for precision in _precisions(doc, "single"):
+        lines += _error_lines(f"cxr_model single-image worker ({precision})",
+                              doc["single"][precision])
     lines += _error_lines("baseline single-image worker", doc.get("baseline_single"))
     inputs = doc["inputs"]["single"]
     kinds = [k for k in IMAGE_KINDS if k in inputs]
     header = " | ".join(f"{IMAGE_KINDS[k]} ({'x'.join(map(str, inputs[k]['size']))})"
                         for k in kinds)
-    lines += [f"| cxr_model (ONNX Runtime) | {header} |",
-              "|---" * (len(kinds) + 1) + "|"]
 
-    def cell(part: str, kind: str, op: str) -> str:
-        stats = _get(doc, part, "images", kind, op)
+    def cell(*path: str) -> str:
+        stats = _get(doc, *path)
         if not stats:
             return "n/a"
         return f"{stats['median']:.1f} [{stats['min']:.1f} – {stats['max']:.1f}]"
 
-    for op, label in SINGLE_OPS.items():
-        lines.append(f"| {label} | " + " | ".join(cell("single", k, op) for k in kinds) + " |")
+    for precision in _precisions(doc, "single"):
+        lines += [f"| cxr_model (ONNX Runtime, {precision}) | {header} |",
+                  "|---" * (len(kinds) + 1) + "|"]
+        for op, label in SINGLE_OPS.items():
+            lines.append(f"| {label} | " + " | ".join(
+                cell("single", precision, "images", k, op) for k in kinds) + " |")
+        lines.append("")
     if "baseline_single" not in doc:
-        return [*lines, ""]
+        return lines
     weights = _get(doc, "baseline_single", "weights") or "n/a"
-    lines += ["", f"Seed baseline (torch eager, hooks Grad-CAM; weights: {weights}); "
-              "speed-up = baseline median / cxr_model median (end to end).", "",
+    lines += [f"Seed baseline (torch eager, hooks Grad-CAM; weights: {weights}); "
+              "speed-up = baseline median / cxr_model median (end to end), same run.", "",
               "| Seed baseline | 224 px JPEG | full-res JPEG |", "|---|---|---|"]
     base_ops = {"predict_report": "predict with report, from the file (no grad)",
                 "end_to_end": "predict + Grad-CAM at full resolution, from the file"}
     for op, label in base_ops.items():
-        lines.append(f"| {label} | {cell('baseline_single', 'jpeg224', op)} | "
-                     f"{cell('baseline_single', 'jpeg_fullres', op)} |")
-    ratio = speedups(doc)
-    lines.append(f"| **speed-up, end to end** | {_times(ratio['jpeg224'])} | "
-                 f"{_times(ratio['jpeg_fullres'])} |")
+        lines.append(f"| {label} | {cell('baseline_single', 'images', 'jpeg224', op)} | "
+                     f"{cell('baseline_single', 'images', 'jpeg_fullres', op)} |")
+    for precision in _precisions(doc, "single"):
+        ratio = speedups(doc, precision)
+        lines.append(f"| **speed-up, end to end, {precision}** | {_times(ratio['jpeg224'])} | "
+                     f"{_times(ratio['jpeg_fullres'])} |")
+    return [*lines, ""]
+
+
+def _session_table(doc: dict[str, Any]) -> list[str]:
+    part = doc.get("sessions")
+    if part is None:
+        return []
+    lines = ["## ONNX Runtime session options (forward pass only, 224 px input)", ""]
+    if "error" in part:
+        return [*lines, *_error_lines("session options worker", part), ""]
+    variants = part["variants"]
+    base = variants.get("fp32 (shipped options)", {}).get("ms_per_image", {})
+    lines += [f"Median over {part['rounds']} interleaved rounds of each round's median; "
+              "ratio = fp32 with the shipped options / this variant, same batch size.", "",
+              "| Variant | session created (s) | batch 1 ms | ratio | batch 8 ms/image | ratio |",
+              "|---|---|---|---|---|---|"]
+    for name, entry in variants.items():
+        ms = entry["ms_per_image"]
+        ratios = [base[b] / ms[b] if base.get(b) and ms.get(b) else None for b in ("1", "8")]
+        lines.append(f"| {name} | {entry['session_s']:.2f} | {ms['1']:.2f} | "
+                     f"{_times(ratios[0])} | {ms['8']:.2f} | {_times(ratios[1])} |")
     return [*lines, ""]
 
 
@@ -173,10 +226,14 @@ def _scan_table(doc: dict[str, Any]) -> list[str]:
              "| Scan | Images (with report) | img/s median [min – max] | Model load s "
              "| Peak RSS MB |", "|---|---|---|---|---|"]
     inputs = doc["inputs"]
-    rows = [("cxr_model scan, test split", _get(doc, "scan", "test"), "scan_test"),
-            ("cxr_model scan, full-res set", _get(doc, "scan", "fullres"), "scan_fullres"),
-            ("seed baseline, test split, one at a time", _get(doc, "baseline_scan", "test"),
-             "scan_test")]
+    rows = []
+    for precision in _precisions(doc, "scan"):
+        rows += [(f"cxr_model scan, test split, {precision}",
+                  _get(doc, "scan", precision, "test"), "scan_test"),
+                 (f"cxr_model scan, full-res set, {precision}",
+                  _get(doc, "scan", precision, "fullres"), "scan_fullres")]
+    rows.append(("seed baseline, test split, one at a time", _get(doc, "baseline_scan", "test"),
+                 "scan_test"))
     errors = []
     for label, part, key in rows:
         if part is None:
@@ -192,9 +249,12 @@ def _scan_table(doc: dict[str, Any]) -> list[str]:
             errors.append(f"- **{label}**: {part['errors']} file(s) failed to score")
         lines.append(f"| {label} | {count} | {rate['median']:.1f} [{rate['min']:.1f} – "
                      f"{rate['max']:.1f}] | {part['load_s']:.2f} | {part['peak_rss_mb']:.0f} |")
-    ratio = speedups(doc)["scan_test"]
-    if ratio is not None:
-        lines += ["", f"Scan speed-up over the baseline (test split): {ratio:.2f}x"]
+    lines.append("")
+    for precision in _precisions(doc, "scan"):
+        ratio = speedups(doc, precision)
+        if ratio["scan_test"] is not None:
+            lines.append(f"- Scan rate, test split, {precision}: {ratio['scan_test']:.2f}x the "
+                         f"baseline's, {_times(ratio['scan_test_vs_fp32'])} fp32's")
     return [*lines, *errors, ""]
 
 
@@ -202,7 +262,8 @@ def _app_section(doc: dict[str, Any]) -> list[str]:
     app = doc.get("app")
     if app is None:
         return []
-    lines = ["## App start (offscreen, QT_QPA_PLATFORM=offscreen)", ""]
+    lines = [f"## App start (offscreen, QT_QPA_PLATFORM=offscreen; the app runs "
+             f"{default_precision(doc)})", ""]
     if app.get("skipped"):
         return [*lines, f"Skipped: {app['skipped']}", ""]
     for run in app.get("launches", []):

@@ -3,8 +3,11 @@
     python -m benchmarks.run [--quick] [--model DIR | --fixture] [--out benchmarks/results.json]
 
 Every part runs in a fresh Python process (ONNX Runtime and torch never share one, peak RSS
-is per process). `--quick` is for checking the suite itself: few repeats, a subset of the
-images, and it writes results.quick.json / RESULTS.quick.md unless --out is given.
+is per process). The single-image and scan parts run once per precision the model folder
+has (fp32, and int8 when `cxr quantize` made one), beside the seed-style baseline, so every
+ratio comes from one run on one machine. `--quick` is for checking the suite itself: few
+repeats, a subset of the images, and it writes results.quick.json / RESULTS.quick.md unless
+--out is given.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from benchmarks.common import ROOT, machine_facts, run_worker, worker_env, write_json
 from benchmarks.data import Inputs, build_inputs
 from benchmarks.report import evaluate_targets, render_markdown
+from cxr_model.inference.card import INT8_NAME, load_card
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MODEL = ROOT / "resources" / "model"
@@ -33,9 +37,9 @@ def settings(quick: bool) -> dict[str, int]:
     """Repeat counts of a full or a quick run."""
     if quick:
         return {"warmup": 1, "repeats": 3, "scan_runs": 1, "baseline_scan_runs": 1,
-                "app_launches": 2}
+                "app_launches": 2, "session_rounds": 2}
     return {"warmup": 3, "repeats": 30, "scan_runs": 3, "baseline_scan_runs": 1,
-            "app_launches": 7}
+            "app_launches": 7, "session_rounds": 7}
 
 
 def log(message: str) -> None:
@@ -49,22 +53,28 @@ def image_args(images: dict[str, Path]) -> list[str]:
 
 
 def model_facts(model_dir: Path) -> dict[str, Any]:
-    """Which model was measured (path, demo flag, ONNX digest prefix)."""
-    card = json.loads((model_dir / "model_card.json").read_text(encoding="utf-8"))
-    onnx = model_dir / "model.onnx"
-    digest = hashlib.sha256(onnx.read_bytes()).hexdigest()[:16] if onnx.is_file() else None
-    return {"dir": str(model_dir), "demo": bool(card.get("demo", False)),
-            "text_mode": card.get("architecture", {}).get("text_mode"),
-            "onnx_sha256_prefix": digest,
-            "has_weights": (model_dir / "weights.safetensors").is_file()}
+    """Which model was measured (path, demo flag, ONNX digest prefixes, precisions)."""
+    card = load_card(model_dir)
+
+    def digest(name: str) -> str | None:
+        path = model_dir / name
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+
+    unusable = card.int8_unusable()
+    return {"dir": str(model_dir), "demo": card.is_demo, "text_mode": card.text_mode,
+            "onnx_sha256_prefix": digest("model.onnx"), "int8_sha256_prefix": digest(INT8_NAME),
+            "has_weights": (model_dir / "weights.safetensors").is_file(),
+            "precisions": ["fp32"] + (["int8"] if INT8_NAME in card.data["files"] else []),
+            "default_precision": "fp32" if unusable else "int8", "int8_not_default": unusable}
 
 
 def scan_series(module: str, extra: list[str], folder: Path, runs: int, work: Path,
                 model_dir: Path) -> dict[str, Any]:
     """`runs` scans of `folder`, each in a fresh process; median/min/max images per second."""
     results = []
+    tag = "-".join([module.rsplit(".", 1)[-1], *(e.lstrip("-") for e in extra)])
     for i in range(runs):
-        csv_path = work / f"{folder.name}-{module.rsplit('.', 1)[-1]}-{i}.csv"
+        csv_path = work / f"{folder.name}-{tag}-{i}.csv"
         results.append(run_worker(module, [*extra, "--model", str(model_dir), "--folder",
                                            str(folder), "--csv", str(csv_path)],
                                   timeout=1800, env=worker_env()))
@@ -141,21 +151,36 @@ def run_suite(model_dir: Path, quick: bool, work: Path, parts: set[str]) -> dict
     }
     reps = ["--warmup", str(conf["warmup"]), "--repeats", str(conf["repeats"])]
     plain = {k: v for k, v in inputs.single.items() if k != "dicom16"}  # what PIL opens
+    precisions = doc["model"]["precisions"]
     if "single" in parts:
-        log("single image: cxr_model (ONNX Runtime)")
-        doc["single"] = run_worker("benchmarks.single", ["--model", str(model_dir), *reps,
-                                   *image_args(inputs.single)], timeout=1800, env=worker_env())
+        doc["single"] = {}
+        for precision in precisions:
+            log(f"single image: cxr_model (ONNX Runtime, {precision})")
+            doc["single"][precision] = run_worker(
+                "benchmarks.single", ["--model", str(model_dir), "--precision", precision,
+                                      *reps, *image_args(inputs.single)],
+                timeout=1800, env=worker_env())
     if "baseline" in parts:
         log("single image: seed baseline (torch eager)")
         doc["baseline_single"] = run_worker(
             "benchmarks.baseline", ["single", "--model", str(model_dir), *reps,
                                     *image_args(plain)], timeout=3600, env=worker_env())
+    if "sessions" in parts:
+        log(f"session options, forward pass only, {conf['session_rounds']} interleaved rounds")
+        doc["sessions"] = run_worker(
+            "benchmarks.sessions", ["--model", str(model_dir), "--image",
+                                    str(inputs.single["jpeg224"]),
+                                    "--rounds", str(conf["session_rounds"])],
+            timeout=1800, env=worker_env())
     if "scan" in parts:
-        doc["scan"] = {}
-        for name, folder in (("test", inputs.test_folder), ("fullres", inputs.fullres_folder)):
-            log(f"scan {name}: cxr_model.inference.scan x{conf['scan_runs']}")
-            doc["scan"][name] = scan_series("benchmarks.scan_worker", [], folder,
-                                            conf["scan_runs"], work, model_dir)
+        doc["scan"] = {precision: {} for precision in precisions}
+        for precision in precisions:
+            for name, folder in (("test", inputs.test_folder),
+                                 ("fullres", inputs.fullres_folder)):
+                log(f"scan {name}, {precision}: cxr_model.inference.scan x{conf['scan_runs']}")
+                doc["scan"][precision][name] = scan_series(
+                    "benchmarks.scan_worker", ["--precision", precision], folder,
+                    conf["scan_runs"], work, model_dir)
     if "baseline" in parts and "scan" in parts:
         log("scan test: seed baseline, one image at a time")
         doc["baseline_scan"] = {"test": scan_series(
@@ -183,8 +208,8 @@ def main() -> None:
                         help="measure an untrained fixture model built in a temp folder")
     parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results.json)")
     parser.add_argument("--md", type=Path, help="Markdown table (default: RESULTS.md beside it)")
-    parser.add_argument("--only", default="single,baseline,scan,app",
-                        help="comma-separated parts: single,baseline,scan,app")
+    parser.add_argument("--only", default="single,baseline,sessions,scan,app",
+                        help="comma-separated parts: single,baseline,sessions,scan,app")
     args = parser.parse_args()
     suffix = ".quick" if args.quick else ""
     out = args.out or HERE / f"results{suffix}.json"

@@ -1,6 +1,7 @@
 """Worker: one core `scan` of a folder in a fresh process, like `cxr scan --out`.
 
-`python -m benchmarks.scan_worker --model DIR --folder F --csv OUT --json-out F`. Rows go to
+`python -m benchmarks.scan_worker --model DIR [--precision int8|fp32] --folder F --csv OUT
+--json-out F`. Rows go to
 a `CsvSink` (flushed and fsynced per row, as the CLI does). The model load is timed apart
 from the scan; peak RSS is read at the end (VmHWM; ru_maxrss is kept for reference).
 """
@@ -16,13 +17,14 @@ from typing import Any
 from benchmarks.common import THREADS, peak_rss_mb, status_mb, write_json
 
 
-def run_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
+def run_scan(model_dir: Path, folder: Path, csv_path: Path,
+             precision: str = "auto") -> dict[str, Any]:
     """Scan `folder` once; throughput excludes the model load."""
     from cxr_model.inference.predictor import load_model
     from cxr_model.inference.scan import CsvSink, plan_scan, scan
 
     start = time.perf_counter()
-    model = load_model(model_dir, backend="onnx", threads=THREADS)
+    model = load_model(model_dir, backend="onnx", threads=THREADS, precision=precision)
     load_s = time.perf_counter() - start
     csv_path.unlink(missing_ok=True)
     sink = CsvSink(csv_path)
@@ -38,6 +40,7 @@ def run_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
     scan_s = time.perf_counter() - start
     sink.close()
     return {
+        "precision": model.precision,
         "images": images,
         "errors": errors,
         "load_s": load_s,
@@ -53,11 +56,12 @@ def run_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--precision", default="auto", choices=("auto", "int8", "fp32"))
     parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("--csv", type=Path, required=True)
     parser.add_argument("--json-out", type=Path, required=True)
     args = parser.parse_args()
-    write_json(args.json_out, run_scan(args.model, args.folder, args.csv))
+    write_json(args.json_out, run_scan(args.model, args.folder, args.csv, args.precision))
 
 
 if __name__ == "__main__":

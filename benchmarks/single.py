@@ -1,7 +1,7 @@
-"""Worker: single-image latencies of `cxr_model` (ONNX Runtime, 2 threads).
+"""Worker: single-image latencies of `cxr_model` (ONNX Runtime, 2 threads) at one precision.
 
-`python -m benchmarks.single --model DIR --image KIND=PATH ... --json-out F`. Each image has
-a same-stem .txt report. Per image it times:
+`python -m benchmarks.single --model DIR [--precision int8|fp32] --image KIND=PATH ...
+--json-out F`. Each image has a same-stem .txt report. Per image it times:
 
 - read_preprocess: `Model.read(path)` + `Model.prepare` (or `preprocess` on an older core),
   a fresh read each run
@@ -22,14 +22,14 @@ from benchmarks.common import THREADS, peak_rss_mb, status_mb, time_op, write_js
 
 
 def measure(model_dir: Path, images: dict[str, Path], warmup: int,
-            repeats: int) -> dict[str, Any]:
+            repeats: int, precision: str = "auto") -> dict[str, Any]:
     """Time every operation on every image; returns {"load_s", "images": {kind: {op: stats}}}."""
     from cxr_model.imaging.preprocess import preprocess
     from cxr_model.imaging.reader import read_report
     from cxr_model.inference.predictor import load_model
 
     start = time.perf_counter()
-    model = load_model(model_dir, backend="onnx", threads=THREADS)
+    model = load_model(model_dir, backend="onnx", threads=THREADS, precision=precision)
     load_s = time.perf_counter() - start
     results: dict[str, Any] = {}
     for kind, path in images.items():
@@ -62,20 +62,23 @@ def measure(model_dir: Path, images: dict[str, Path], warmup: int,
             "original_size": list(image.original_size),
             "used_report": prediction.used_report,
         }
-    return {"load_s": load_s, "images": results, "peak_rss_mb": peak_rss_mb(),
+    return {"load_s": load_s, "precision": model.precision, "images": results,
+            "peak_rss_mb": peak_rss_mb(),
             "rss_mb": status_mb("VmRSS")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--precision", default="auto", choices=("auto", "int8", "fp32"))
     parser.add_argument("--image", action="append", default=[], metavar="KIND=PATH")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--json-out", type=Path, required=True)
     args = parser.parse_args()
     images = {kind: Path(path) for kind, path in (item.split("=", 1) for item in args.image)}
-    write_json(args.json_out, measure(args.model, images, args.warmup, args.repeats))
+    write_json(args.json_out, measure(args.model, images, args.warmup, args.repeats,
+                                      args.precision))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`cxr-desktop [IMAGE] [--model DIR]`: start the desktop app."""
+"""`cxr-desktop [IMAGE] [--model DIR] [--precision P]`: start the desktop app."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.model_factory import model_factory, startup_model_dir
 from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
+from cxr_model.inference.card import PRECISIONS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -21,6 +22,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=None,
                         help="model folder (default: $CXR_MODEL_DIR, else the folder opened "
                         "last with Model > Open model folder…, else the shipped model)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="model precision (default: the saved setting, else auto: int8 "
+                        "when its accuracy gates passed); saved for the next runs")
     parser.add_argument("--selftest", action="store_true",
                         help="check the installation headlessly, print one line and exit")
     return parser.parse_args(argv)
@@ -32,12 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.selftest:  # headless: no Qt object is created
         from cxr_model.cli import run_selftest
 
-        return run_selftest(args.model)
+        return run_selftest(args.model, args.precision or "auto")
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     settings = AppSettings()
-    window = MainWindow(settings, model_factory(startup_model_dir(args.model, settings)))
+    if args.precision is not None:
+        settings.set_precision(args.precision)
+    window = MainWindow(settings, model_factory(startup_model_dir(args.model, settings),
+                                                settings.precision()))
     window.show()
     if args.image is not None:
         window.files.open_image(args.image)

@@ -21,6 +21,7 @@ from cxr_desktop.features.help import HelpFeature
 from cxr_desktop.features.inference import InferenceFeature
 from cxr_desktop.features.measure import MeasureFeature
 from cxr_desktop.features.model import ModelFeature
+from cxr_desktop.features.pacs import PacsFeature
 from cxr_desktop.features.report import ReportFeature
 from cxr_desktop.features.study import StudyFeature
 from cxr_desktop.features.tags import TagsFeature
@@ -56,9 +57,10 @@ class MainWindow(QMainWindow):
         self.tags = TagsFeature(self.session, self)
         self.study = StudyFeature(self.session, factory, self.files, settings, self)
         self.model = ModelFeature(self.session, self.inference.service, settings, self)
-        self.help = HelpFeature(self.session, self)
+        self.help = HelpFeature(self.session, self.inference.service, self)
         self.model.factory_changed.connect(self.study.set_factory)
         self.model.factory_changed.connect(self.batch.set_factory)
+        self.pacs = PacsFeature(self.session, settings, self.files, self)
 
         self._build_layout()
         self._build_menus()
@@ -81,6 +83,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.inference.panel)
+        column.addWidget(self.pacs.send_button)
         column.addWidget(self.report.editor, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view.viewer)
@@ -100,7 +103,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
         menu.addActions([self.files.open_action, self.study.open_folder_action,
-                         self.report.open_action])
+                         self.pacs.open_action, self.report.open_action])
         menu.addMenu(self.files.recent_menu)
         menu.addSeparator()
         menu.addActions([self.report.save_action, self.report.save_as_action])
@@ -124,7 +127,8 @@ class MainWindow(QMainWindow):
         view.addActions([*self.measure.tool_actions, self.measure.clear_action])
         view.addSeparator()
         view.addActions([self.study.action, self.tags.action])
-        self.menuBar().addMenu("&Model").addAction(self.model.open_action)
+        self.menuBar().addMenu("&Model").addActions([self.model.open_action,
+                                                     self.model.fp32_action])
         self.menuBar().addMenu("&Help").addAction(self.help.about_action)
 
     def _build_toolbar(self) -> None:
@@ -167,6 +171,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.batch.shutdown()
         self.study.shutdown()
+        self.pacs.shutdown()
         self.inference.shutdown()
         self.files.shutdown()
         event.accept()

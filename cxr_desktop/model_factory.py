@@ -13,9 +13,10 @@ from cxr_model.inference.card import CARD_NAME
 from cxr_model.inference.predictor import load_model
 
 
-def model_factory(directory: Path | None) -> ModelFactory:
-    """load_model(directory) on ONNX Runtime; None: $CXR_MODEL_DIR or the shipped model."""
-    return partial(load_model, directory)
+def model_factory(directory: Path | None, precision: str = "auto") -> ModelFactory:
+    """load_model(directory) on ONNX Runtime at `precision` (see AppSettings.precision);
+    None: $CXR_MODEL_DIR or the shipped model."""
+    return partial(load_model, directory, precision=precision)
 
 
 def startup_model_dir(given: Path | None, settings: AppSettings) -> Path | None:

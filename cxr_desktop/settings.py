@@ -1,12 +1,15 @@
 """Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
-the model folder opened last."""
+the model folder opened last and its precision, PACS nodes and our AE title."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
+from cxr_model.inference.card import PRECISIONS
 from cxr_model.inference.overlay import DEFAULT_OPACITY
 
 ORGANIZATION = "cxr-desktop"
@@ -58,6 +61,48 @@ class AppSettings:
 
     def set_opacity(self, value: float) -> None:
         self.store.setValue("overlay/opacity", float(value))
+
+    def precision(self) -> str:
+        """Model precision: "auto" (int8 when its accuracy gates passed), "int8" or "fp32"."""
+        value = self._get("model/precision", "auto")
+        return value if value in PRECISIONS else "auto"
+
+    def set_precision(self, value: str) -> None:
+        if value not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {value!r}")
+        self.store.setValue("model/precision", value)
+
+    def pacs_nodes(self) -> list[dict[str, str]]:
+        """Saved PACS nodes: [{"name": ..., "address": AET@HOST:PORT or a DICOMweb URL}]."""
+        try:
+            nodes = json.loads(self._get("pacs/nodes", "[]"))
+        except ValueError:
+            return []
+        return [{"name": str(n["name"]), "address": str(n["address"])} for n in nodes
+                if isinstance(n, dict) and "name" in n and "address" in n]
+
+    def set_pacs_nodes(self, nodes: list[dict[str, str]]) -> None:
+        self.store.setValue("pacs/nodes", json.dumps(nodes))
+
+    def our_aet(self) -> str:
+        """Our AE title on the network (CXRDESKTOP unless changed)."""
+        try:
+            return valid_aet(self._get("pacs/aet", DEFAULT_AET))
+        except ValueError:
+            return DEFAULT_AET
+
+    def pacs_timeout(self) -> float:
+        """Seconds to wait for a PACS at each step."""
+        try:
+            return max(1.0, float(self.store.value("pacs/timeout", DEFAULT_TIMEOUT)))
+        except (TypeError, ValueError):
+            return DEFAULT_TIMEOUT
+
+    def set_pacs_timeout(self, seconds: float) -> None:
+        self.store.setValue("pacs/timeout", float(seconds))
+
+    def set_our_aet(self, aet: str) -> None:
+        self.store.setValue("pacs/aet", valid_aet(aet))
 
     def model_dir(self) -> Path | None:
         """The model folder opened last with Model > Open model folder… (None: the default)."""

@@ -28,3 +28,7 @@ class ModelError(CXRError):
 
 class DataError(CXRError):
     """A dataset CSV / folder is malformed."""
+
+
+class ClusterError(CXRError):
+    """A Ray cluster cannot be reached, is too small for the scan, or failed it."""

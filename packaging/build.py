@@ -41,38 +41,38 @@ def _is_elf(path: Path) -> bool:
         return fh.read(4) == b"\x7fELF"
 
 
-def _elf_has_vendored_rpath(path: Path) -> bool:
-    """True for libraries patched by auditwheel (RPATH into a *.libs folder): never strip them."""
-    result = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True,
-                            check=False)
-    return result.returncode != 0 or any(
-        ("RPATH" in line or "RUNPATH" in line) and ".libs" in line
-        for line in result.stdout.splitlines())
+def _loads(path: Path) -> bool:
+    """True when the dynamic loader accepts the shared object (dlopen in a fresh process)."""
+    result = subprocess.run([sys.executable, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])",
+                             str(path)], capture_output=True, check=False)
+    return result.returncode == 0
 
 
-def strip_debug_symbols(bundle: Path) -> int:
-    """`strip --strip-debug` the bundle's shared objects where it is safe; returns bytes saved.
+def strip_symbols(bundle: Path) -> int:
+    """`strip --strip-unneeded` the bundle's shared objects where it is safe; returns bytes saved.
 
-    PyInstaller's own strip option is not used: stripping the auditwheel-patched libraries of
-    the wheels (numpy.libs/, pillow.libs/, ...) breaks them ("ELF load command address/offset
-    not page-aligned"). Files inside a *.libs folder or with an RPATH into one are left alone,
-    and so are the executables (their archive is appended to the ELF file).
+    Debug sections and the static symbol table go; the dynamic symbols the loader and Python
+    need stay. PyInstaller's own strip option is not used: stripping the auditwheel-patched
+    libraries of the wheels (numpy.libs/, pillow.libs/, ...) breaks them ("ELF load command
+    address/offset not page-aligned"). Files inside a *.libs folder are left alone, and so are
+    the executables (their archive is appended to the ELF file). Every other file is stripped
+    only if it loads (dlopen) before and after: else its original is put back.
     """
     if not sys.platform.startswith("linux") or shutil.which("strip") is None:
         return 0
     saved = 0
     for path in sorted((bundle / "_internal").rglob("*.so*")):
-        if (path.is_symlink() or not path.is_file()
-                or any(part.endswith(".libs") for part in path.parts)
-                or not _is_elf(path) or _elf_has_vendored_rpath(path)):
+        if (path.is_symlink() or not path.is_file() or not _is_elf(path)
+                or any(part.endswith(".libs") for part in path.parts) or not _loads(path)):
             continue
-        before = path.stat().st_size
+        original = path.read_bytes()
         mode = path.stat().st_mode
-        result = subprocess.run(["strip", "--strip-debug", str(path)], capture_output=True,
+        result = subprocess.run(["strip", "--strip-unneeded", str(path)], capture_output=True,
                                 check=False)
+        if result.returncode != 0 or not _loads(path):
+            path.write_bytes(original)
         path.chmod(mode)
-        if result.returncode == 0:
-            saved += before - path.stat().st_size
+        saved += len(original) - path.stat().st_size
     return saved
 
 
@@ -105,8 +105,8 @@ def build(model_dir: Path, clean: bool = False) -> int:
         if not (BUNDLE / exe_name(name)).is_file():
             print(f"build.py: {BUNDLE / exe_name(name)} is missing", file=sys.stderr)
             return 1
-    saved = strip_debug_symbols(BUNDLE)
-    print(f"build.py: stripped debug symbols ({saved / 1e6:.1f} MB)")
+    saved = strip_symbols(BUNDLE)
+    print(f"build.py: stripped debug sections and symbol tables ({saved / 1e6:.1f} MB)")
     size = folder_size(BUNDLE) / 1e6
     print(f"build.py: built {BUNDLE} ({size:.1f} MB) in {time.monotonic() - started:.0f}s "
           f"with the model from {model_dir}")

@@ -1,4 +1,5 @@
-"""Measure the frozen bundle: size, start-up to selftest done, start-up to the first painted window.
+"""Measure the frozen bundle: size, start-up to selftest done, start-up to the first painted window,
+and which of its files the programs open (packaging/file_use.py, with strace).
 
 `python packaging/measure.py [--bundle dist/cxr-desktop] [--runs 5] [--out benchmarks/bundle.json]`
 
@@ -12,6 +13,7 @@ disturbs other work); `first_run_s` keeps the first, coldest run apart.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -91,6 +93,15 @@ def time_first_paint(program: Path, runs: int) -> dict:
     return _summary(times, {"in_process_median_s": round(statistics.median(inside), 3)})
 
 
+def file_use(bundle: Path) -> dict:
+    """packaging/file_use.py's figures (loaded by path: packaging/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("cxr_file_use", ROOT / "packaging" /
+                                                  "file_use.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.file_use(bundle)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
@@ -105,11 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     result = {
-        "bundle": str(args.bundle),
+        "bundle": os.path.relpath(args.bundle, ROOT),  # no machine path in a committed file
         "size": bundle_size(args.bundle),
         "cli_selftest": time_selftest([str(cli), "selftest"], args.runs),
         "desktop_selftest": time_selftest([str(gui), "--selftest"], args.runs),
         "first_paint": time_first_paint(gui, args.runs),
+        "file_use": file_use(args.bundle),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "loadavg_before": load_before,
                     "loadavg_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
@@ -122,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         result["size"]["tarball_mb"] = round(path.stat().st_size / 1e6, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k != "size"} |
-                     {"size_mb": result["size"]["mb"]}, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("size", "file_use")} |
+                     {"size_mb": result["size"]["mb"],
+                      "never_opened_mb": result["file_use"].get("never_opened_mb")}, indent=2))
     print(f"measure.py: wrote {args.out}")
     return 0
 

@@ -85,3 +85,17 @@ def model(model_dir):
     from cxr_model.inference.predictor import load_model
 
     return load_model(model_dir)
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory):
+    """A real Orthanc (DIMSE + DICOMweb) on 127.0.0.1 ports chosen free, one per session,
+    stopped by its PID at the end (tests/helpers_orthanc.py)."""
+    from helpers_orthanc import DICOMWEB_PLUGIN, ORTHANC, start_orthanc
+
+    if ORTHANC is None or not DICOMWEB_PLUGIN.is_file():
+        pytest.skip("Orthanc or its DICOMweb plugin is not installed "
+                    "(apt-get install orthanc orthanc-dicomweb; .ci/run does it)")
+    server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
+    yield server
+    server.stop()

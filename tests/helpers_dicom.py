@@ -18,6 +18,7 @@ from pydicom.uid import (
 )
 
 CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
+DX_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image - For Presentation
 
 
 def _load_gray(src: Path | np.ndarray) -> np.ndarray:
@@ -67,6 +68,7 @@ def make_dicom(
     window: tuple[float, float] | None = None,
     frames: int = 1,
     rescale: tuple[float, float] = (1.0, 0.0),
+    **header: object,
 ) -> Path:
     """Write ``src`` (an image file or a 2-D array) as an uncompressed CR DICOM at ``dst``.
 
@@ -79,6 +81,8 @@ def make_dicom(
     - ``frames``: number of frames; frame 1 is the image, frame k is it rolled by 7*(k-1)
       columns (distinct frames, so "first frame" is checkable).
     - ``rescale``: (slope, intercept) written as RescaleSlope/RescaleIntercept.
+    - ``header``: DICOM keywords set last (e.g. PatientID, StudyInstanceUID, Modality,
+      ViewPosition, PatientAge, AccessionNumber); ``Modality="DX"`` makes it a DX image.
     """
     if not 1 <= bits <= 16:
         raise ValueError("bits must be within 1..16")
@@ -94,15 +98,16 @@ def make_dicom(
         raw += b"\x00"
 
     dst = Path(dst)
+    sop_class = DX_IMAGE_STORAGE if header.get("Modality") == "DX" else CR_IMAGE_STORAGE
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CR_IMAGE_STORAGE
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = str(header.get("SOPInstanceUID") or generate_uid())
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
 
     ds = FileDataset(str(dst), {}, file_meta=meta, preamble=b"\x00" * 128)
     now = _dt.datetime.now()
-    ds.SOPClassUID = CR_IMAGE_STORAGE
+    ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = generate_uid()
     ds.SeriesInstanceUID = generate_uid()
@@ -133,5 +138,7 @@ def make_dicom(
         ds.WindowWidth = f"{float(window[1]):g}"
     ds.PixelData = raw
     ds["PixelData"].VR = "OB" if ds.BitsAllocated == 8 else "OW"
+    for keyword, value in header.items():
+        setattr(ds, keyword, value)
     ds.save_as(dst, enforce_file_format=True)
     return dst

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from corpus import build_corpus
+from helpers_scan import kill_after_lines
 
 from cxr_model.cli import main
 from cxr_model.inference.scan import RESULT_FIELDS
@@ -67,19 +66,8 @@ def test_killed_scan_keeps_every_finished_row(model_dir, shared_data, tmp_path):
         (folder / image.name).symlink_to(image)
     out = tmp_path / "scan.csv"
     env = {**os.environ, "CXR_MODEL_DIR": str(model_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "cxr_model.cli", "scan", str(folder),
-                                "--out", str(out)], env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if out.is_file() and out.read_text().count("\n") > 20:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    text = out.read_text(encoding="utf-8")
-    assert text.endswith("\n"), "a row was cut in half"
-    with open(out, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = kill_after_lines([sys.executable, "-m", "cxr_model.cli", "scan", str(folder),
+                             "--out", str(out)], env, out, 20, timeout=240)
     assert 20 <= len(rows) < len(images), "the scan was not killed mid-way"
     assert all(r["label"] in ("normal", "abnormal") and r["error"] == "" for r in rows)
     # a rescan into the same CSV finishes the rest without scoring anything twice

@@ -4,54 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from cxr_model.imaging.reader import XrayImage
+from cxr_model.inference.card import INT8_NAME, load_card
+from cxr_model.inference.predictor import load_model
 from cxr_model.training.dataset import read_examples
+from cxr_model.training.non_xrays import as_image, non_xrays
 
-skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the photographs")
+pytest.importorskip("skimage.data", reason="scikit-image ships the photographs")
 
 
-@pytest.fixture(scope="module")
-def trained(model):
-    if model.card.ood_threshold is None:
+@pytest.fixture(scope="module", params=["fp32", "int8"])
+def trained(request, model_dir):
+    """The model in use at each precision (int8 where the folder has one)."""
+    card = load_card(model_dir)
+    if card.ood_threshold is None:
         pytest.skip("the model in use has no fitted OOD threshold (untrained fixture model)")
-    return model
-
-
-def as_image(pixels: np.ndarray, name: str) -> XrayImage:
-    pixels = np.asarray(pixels)
-    if pixels.ndim == 3:
-        pixels = np.asarray(Image.fromarray(pixels[..., :3]).convert("L"))
-    pixels = pixels.astype(np.uint8)
-    return XrayImage(pixels=pixels, window=(127.5, 255.0), bits=8, source=name, format="PNG",
-                     original_size=(pixels.shape[1], pixels.shape[0]), warnings=())
-
-
-def rendered_text() -> np.ndarray:
-    canvas = Image.new("L", (600, 800), 255)
-    draw = ImageDraw.Draw(canvas)
-    for line in range(30):
-        draw.text((20, 20 + line * 25), "Patient consent form - please sign below " * 2, fill=0)
-    return np.asarray(canvas)
-
-
-def non_xrays(xray: np.ndarray) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(0)
-    return {
-        "astronaut": skimage_data.astronaut(),
-        "camera": skimage_data.camera(),
-        "coffee": skimage_data.coffee(),
-        "chelsea (cat)": skimage_data.chelsea(),
-        "rocket": skimage_data.rocket(),
-        "text page": rendered_text(),
-        "checkerboard": skimage_data.checkerboard(),
-        "noise": rng.integers(0, 256, (512, 512)),
-        "blank white": np.full((512, 512), 255),
-        "blank black": np.zeros((512, 512)),
-        "inverted x-ray": 255 - xray,
-        "x-ray rotated 90": np.rot90(xray).copy(),
-    }
+    if request.param == "int8" and INT8_NAME not in card.data["files"]:
+        pytest.skip("the model in use has no int8 model (`cxr quantize` makes one)")
+    return load_model(model_dir, precision=request.param)
 
 
 def test_non_xray_images_are_flagged(trained, fullres_images):

@@ -12,6 +12,12 @@ torch = pytest.importorskip("torch", reason="the torch backend needs the train e
 
 
 @pytest.fixture(scope="module")
+def model(model_dir):
+    """The fp32 graph: the torch reference is fp32 (int8 has its gates, tests/test_int8.py)."""
+    return load_model(model_dir, precision="fp32")
+
+
+@pytest.fixture(scope="module")
 def torch_model(model_dir):
     return load_model(model_dir, backend="torch")
 

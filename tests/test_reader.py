@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from corpus import build_corpus
 from helpers_dicom import make_dicom
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from cxr_model.imaging.reader import (
     is_dicom_file,
     is_supported,
     read_image,
+    read_image_bytes,
     read_report,
 )
 
@@ -936,3 +938,25 @@ def test_regression_inputs(path: Path) -> None:
         assert exc.reason
     else:
         assert isinstance(result, XrayImage)
+
+
+def test_bytes_entry_point_matches_the_file_reader(tmp_path: Path, xray_jpeg: Path) -> None:
+    """read_image_bytes gives what read_image gives, for every corpus file, good or bad."""
+    expected = build_corpus(tmp_path, xray_jpeg)
+    for name, reason in expected.items():
+        path = tmp_path / name
+        data = path.read_bytes()
+        if reason is not None:
+            with pytest.raises(ImageReadError) as from_file:
+                read_image(path, max_side=224)
+            with pytest.raises(ImageReadError) as from_bytes:
+                read_image_bytes(data, str(path), max_side=224)
+            assert str(from_bytes.value) == str(from_file.value), name
+            assert reason in from_bytes.value.reason.lower(), name
+            continue
+        a = read_image(path, max_side=224)
+        b = read_image_bytes(data, str(path), max_side=224)
+        assert np.array_equal(a.pixels, b.pixels) and a.pixels.dtype == b.pixels.dtype, name
+        assert (a.window, a.bits, a.source, a.format, a.original_size, a.warnings,
+                dict(a.meta)) == (b.window, b.bits, b.source, b.format, b.original_size,
+                                  b.warnings, dict(b.meta)), name

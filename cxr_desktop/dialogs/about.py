@@ -77,8 +77,10 @@ def population_html(card: Any) -> str:
     return "".join(parts) + "</ul>"
 
 
-def about_html(card: Any | None, model_error: str | None = None) -> str:
-    """The About text for a ModelCard (or None when no model is installed)."""
+def about_html(card: Any | None, model_error: str | None = None,
+               precision: str | None = None) -> str:
+    """The About text for a ModelCard (or None when no model is installed) and the precision
+    the loaded model runs at ("int8"/"fp32", None when unknown)."""
     parts = ["<h2>CXR Desktop</h2>",
              "<p>Chest X-ray viewer with an AI second reader.</p>",
              f"<p style='color:#7a1f1f'><b>{_escape(NOT_A_DEVICE)}</b></p>",
@@ -95,6 +97,7 @@ def about_html(card: Any | None, model_error: str | None = None) -> str:
             + (f"Lineage: {_escape(parent)}<br>" if parent else "")
             + f"Text mode: {_escape(card.text_mode)}<br>"
             f"Thresholds: {_escape(thresholds)}<br>"
+            f"Runs at: {_escape(precision or 'unknown')} precision<br>"
             f"Folder: {_escape(card.directory)}</p>")
         if card.is_demo:
             parts.append("<p style='color:#7a1f1f'><b>Untrained demo model</b>: its outputs "
@@ -113,13 +116,13 @@ class AboutDialog(QDialog):
     """Shows `about_html` in a scrollable browser."""
 
     def __init__(self, card: Any | None, model_error: str | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, precision: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About CXR Desktop")
         self.resize(620, 620)
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(True)
-        self.browser.setHtml(about_html(card, model_error))
+        self.browser.setHtml(about_html(card, model_error, precision))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

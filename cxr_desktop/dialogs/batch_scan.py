@@ -1,4 +1,5 @@
-"""Batch folder scan dialog: rows of the scan worker stream into a table (and its CSV)."""
+"""Batch scan dialog: rows of the scan worker stream into a table (and its CSV). The source
+is a folder, or a PACS query whose studies are retrieved and scored."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QGridLayout,
@@ -24,11 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cxr_desktop.dialogs.pacs_dialog import node_picker
+from cxr_desktop.workers.pacs import pacs_for
 from cxr_desktop.workers.prediction import ModelFactory
 from cxr_desktop.workers.scanning import ScanWorker
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
+from cxr_model.dicom_net.query import StudyQuery, parse_modalities
 
 CSV_NAME = "cxr-scan.csv"
+PACS_CSV_NAME = "cxr-pacs-scan.csv"
 COLUMNS = (("file", "File"), ("probability", "Probability"),
            ("image_probability", "Image only"), ("text_probability", "Text only"),
            ("label", "Label"), ("uncertain", "Uncertain"), ("discordant", "Discordant"),
@@ -91,6 +97,7 @@ class BatchScanDialog(QDialog):
 
     open_requested = Signal(object)  # Path of an image
     _run = Signal(object, object, bool)
+    _run_pacs = Signal(object, object, object, object)
     _set_factory = Signal(object)
 
     def __init__(self, factory: ModelFactory, settings: Any = None,
@@ -104,6 +111,21 @@ class BatchScanDialog(QDialog):
         self.csv_edit = QLineEdit()
         self.csv_edit.setPlaceholderText(f"Output CSV (default <folder>/{CSV_NAME})")
         self.recursive = QCheckBox("Include subfolders")
+        self.source = QComboBox()
+        self.source.addItems(["Folder", "PACS query"])
+        self.source.currentIndexChanged.connect(self._show_source)
+        self.node_combo = node_picker(settings) if settings is not None else QComboBox()
+        self.pacs_patient = QLineEdit()
+        self.pacs_patient.setPlaceholderText("Patient ID (wildcards * ?)")
+        self.pacs_date = QLineEdit()
+        self.pacs_date.setPlaceholderText("Study date YYYYMMDD or YYYYMMDD-YYYYMMDD")
+        self.pacs_modality = QLineEdit("CR,DX")
+        self.pacs_box = QWidget()
+        pacs_row = QHBoxLayout(self.pacs_box)
+        pacs_row.setContentsMargins(0, 0, 0, 0)
+        for widget in (QLabel("Node"), self.node_combo, self.pacs_patient, self.pacs_date,
+                       QLabel("Modalities"), self.pacs_modality):
+            pacs_row.addWidget(widget)
         folder_button = QPushButton("Browse…")
         folder_button.clicked.connect(self.choose_folder)
         csv_button = QPushButton("Browse…")
@@ -138,13 +160,17 @@ class BatchScanDialog(QDialog):
         self.table.setToolTip("Double-click a row to open the study in the viewer")
 
         form = QGridLayout()
-        form.addWidget(QLabel("Folder"), 0, 0)
-        form.addWidget(self.folder_edit, 0, 1)
-        form.addWidget(folder_button, 0, 2)
-        form.addWidget(QLabel("Output CSV"), 1, 0)
-        form.addWidget(self.csv_edit, 1, 1)
-        form.addWidget(csv_button, 1, 2)
-        form.addWidget(self.recursive, 2, 1)
+        form.addWidget(QLabel("Source"), 0, 0)
+        form.addWidget(self.source, 0, 1)
+        form.addWidget(self.pacs_box, 1, 1)
+        self.folder_label = QLabel("Folder")
+        form.addWidget(self.folder_label, 2, 0)
+        form.addWidget(self.folder_edit, 2, 1)
+        form.addWidget(folder_button, 2, 2)
+        form.addWidget(QLabel("Output CSV"), 3, 0)
+        form.addWidget(self.csv_edit, 3, 1)
+        form.addWidget(csv_button, 3, 2)
+        form.addWidget(self.recursive, 4, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
@@ -158,6 +184,7 @@ class BatchScanDialog(QDialog):
 
         self.worker = ScanWorker(factory)
         self._run.connect(self.worker.run)
+        self._run_pacs.connect(self.worker.run_pacs)
         self._set_factory.connect(self.worker.set_factory)
         self.worker.started.connect(self._on_started)
         self.worker.row_ready.connect(self._on_row)
@@ -171,12 +198,25 @@ class BatchScanDialog(QDialog):
         self._done = 0
         self._skipped = 0
         self._t0 = 0.0
+        self._show_source()
 
     def set_factory(self, factory: ModelFactory) -> None:
         """Scan with another model (after the scan running now, if any)."""
         self._set_factory.emit(factory)
 
     # ------------------------------------------------------------------ choosing
+    def from_pacs(self) -> bool:
+        return self.source.currentIndex() == 1
+
+    def _show_source(self) -> None:
+        pacs = self.from_pacs()
+        self.pacs_box.setVisible(pacs)
+        self.recursive.setVisible(not pacs)
+        self.folder_label.setText("Keep images in" if pacs else "Folder")
+        self.folder_edit.setPlaceholderText(
+            "Folder for the retrieved studies" if pacs
+            else "Folder of X-ray images (x.txt beside x.png = report)")
+
     def choose_folder(self) -> None:
         start = self.settings.last_folder("scan") if self.settings else ""
         folder = QFileDialog.getExistingDirectory(self, "Folder to scan", start)
@@ -196,8 +236,11 @@ class BatchScanDialog(QDialog):
             return False
         text = self.folder_edit.text().strip()
         if not text:
-            return self._refuse("Choose a folder to scan.")
+            return self._refuse("Choose a folder to scan." if not self.from_pacs()
+                                else "Choose a folder for the retrieved studies.")
         folder = Path(text).expanduser()
+        if self.from_pacs():
+            return self._start_pacs(folder)
         if not folder.is_dir():
             return self._refuse(f"{folder} is not a folder.")
         csv_path = Path(self.csv_edit.text().strip() or folder / CSV_NAME).expanduser()
@@ -206,6 +249,34 @@ class BatchScanDialog(QDialog):
             return self._refuse(problem)
         if self.settings is not None:
             self.settings.set_last_folder("scan", folder)
+        self._begin(folder, csv_path, "Loading the model and listing files…")
+        self._run.emit(folder, csv_path, self.recursive.isChecked())
+        return True
+
+    def _start_pacs(self, folder: Path) -> bool:
+        """Scan the studies a PACS query finds, keeping them in `folder`."""
+        address = self.node_combo.currentData()
+        if not address:
+            return self._refuse("Add a PACS node first (File > Open from PACS, Add…).")
+        try:
+            pacs = pacs_for(self.settings, address)
+            query = StudyQuery(patient_id=self.pacs_patient.text().strip() or None,
+                               study_date=self.pacs_date.text().strip() or None,
+                               modalities=parse_modalities(self.pacs_modality.text()))
+            folder.mkdir(parents=True, exist_ok=True)
+        except ValueError as exc:
+            return self._refuse(str(exc))
+        except OSError as exc:
+            return self._refuse(f"cannot use {folder}: {exc.strerror or exc}")
+        csv_path = Path(self.csv_edit.text().strip() or folder / PACS_CSV_NAME).expanduser()
+        problem = output_problem(csv_path)
+        if problem:
+            return self._refuse(problem)
+        self._begin(folder, csv_path, f"Searching {pacs.node} and loading the model…")
+        self._run_pacs.emit(pacs, query, folder, csv_path)
+        return True
+
+    def _begin(self, folder: Path, csv_path: Path, text: str) -> None:
         if self.csv_path != csv_path or self.folder != folder:
             self.model.removeRows(0, self.model.rowCount())
         self.folder, self.csv_path = folder, csv_path
@@ -213,9 +284,7 @@ class BatchScanDialog(QDialog):
         self.worker.cancel.clear()
         self.running = True
         self._set_running(True)
-        self.status.setText("Loading the model and listing files…")
-        self._run.emit(folder, csv_path, self.recursive.isChecked())
-        return True
+        self.status.setText(text)
 
     def _refuse(self, message: str) -> bool:
         self.status.setText(f"<span style='color:#b00'>{message}</span>")

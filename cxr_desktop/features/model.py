@@ -1,5 +1,6 @@
-"""Model > Open model folder…: use another model folder (made on the worker thread); a bad
-folder is refused with the reason and the current model stays. Remembered in settings."""
+"""Model > Open model folder… and Full precision (fp32): use another model folder or precision
+(made on the worker thread); a bad folder is refused with the reason and the current model
+stays. Both are remembered in settings."""
 
 from __future__ import annotations
 
@@ -32,7 +33,12 @@ class ModelFeature(QObject):
         self.open_action = make_action(self, "&Open model folder…", self.choose_folder,
                                        tip="use another model folder (model_card.json and "
                                            "its weights)", icon_name="brain")
-        self._pending: Path | None = None
+        self.fp32_action = make_action(
+            self, "&Full precision (fp32)", self.set_full_precision, checkable=True,
+            tip="run the model in fp32 instead of int8 (int8 runs only while the model card "
+                "says its accuracy gates passed)")
+        self.fp32_action.setChecked(settings.precision() == "fp32")
+        self._pending: tuple[Path | None, bool] | None = None  # (folder, remember it)
         service.model_switched.connect(self._on_switched)
         service.switch_failed.connect(self._on_failed)
 
@@ -45,21 +51,34 @@ class ModelFeature(QObject):
 
     def open_folder(self, folder: Path) -> None:
         """Load the model in `folder` on the worker thread."""
-        self._pending = Path(folder)
-        self.session.show_status(f"Loading the model in {folder}…")
-        self.service.switch(model_factory(self._pending))
+        self._load(Path(folder), remember=True)
+
+    def set_full_precision(self, checked: bool) -> None:
+        """Save the precision and reload the model in use at it."""
+        self.settings.set_precision("fp32" if checked else "auto")
+        card = self.session.card
+        self._load(card.directory if card is not None else None, remember=False)
+
+    def _load(self, folder: Path | None, remember: bool) -> None:
+        self._pending = (folder, remember)
+        self.session.show_status(f"Loading the model in {folder or 'the default folder'}…")
+        self.service.switch(model_factory(folder, self.settings.precision()))
 
     def _on_switched(self, card: Any) -> None:
-        folder, self._pending = self._pending, None
-        if folder is None:
+        if self._pending is None:
             return
-        self.settings.set_model_dir(folder)
-        self.factory_changed.emit(model_factory(folder))
-        self.session.show_status(f"Using the model {model_title(card)} from {folder}")
+        (folder, remember), self._pending = self._pending, None
+        if remember:
+            self.settings.set_model_dir(folder)
+        self.factory_changed.emit(model_factory(folder, self.settings.precision()))
+        self.session.show_status(f"Using the model {model_title(card)} from {card.directory} "
+                                 f"at {self.service.precision or 'unknown'} precision")
 
     def _on_failed(self, message: str) -> None:
-        folder, self._pending = self._pending, None
+        folder = self._pending[0] if self._pending else None
+        self._pending = None
         current = self.session.card
         keeping = (f"still using {model_title(current)}" if current is not None
                    else "there is still no model")
-        self.session.show_error(f"Cannot use the model folder {folder}: {message} ({keeping}).")
+        self.session.show_error(f"Cannot use the model folder {folder or '(default)'}: "
+                                f"{message} ({keeping}).")

@@ -122,6 +122,11 @@ class PredictService(QObject):
         self.worker.heatmap_ready.connect(self._on_heatmap)
         self.thread = start_in_thread(self.worker, "cxr-predict", self.worker.load)
 
+    @property
+    def precision(self) -> str | None:
+        """The precision the loaded model runs at (read once the worker has set the model)."""
+        return getattr(self.worker.model, "precision", None)
+
     def switch(self, factory: ModelFactory) -> None:
         """Load another model on the worker; model_switched or switch_failed answers."""
         self._switch.emit(factory)

@@ -1,6 +1,7 @@
-"""`cxr`: predict, scan, evaluate and train from the command line.
+"""`cxr`: predict, scan, evaluate, train and work with a PACS from the command line.
 
-Exit status: 0 success, 2 bad input (reason on stderr), 3 no usable model.
+Exit status: 0 success, 2 bad input (reason on stderr), 3 no usable model, 4 network failure;
+`quantize` exits 1 when the int8 model it made failed a gate.
 """
 
 from __future__ import annotations
@@ -9,20 +10,32 @@ import argparse
 import sys
 
 from cxr_model import NOT_A_DEVICE
-from cxr_model.cli import dataset, evaluate, predict, refit, scan, train
+from cxr_model.cli import (
+    dataset,
+    evaluate,
+    listen,
+    pacs,
+    predict,
+    quantize,
+    refit,
+    results,
+    scan,
+    train,
+)
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
 from cxr_model.errors import CXRError, ModelError
+from cxr_model.inference.card import PRECISIONS
 from cxr_model.inference.predictor import load_model
 
-COMMANDS = (predict, scan, evaluate, train, refit, dataset)
+COMMANDS = (predict, scan, evaluate, train, refit, quantize, dataset, pacs, results, listen)
 
 
-def run_selftest(model_dir: str | None) -> int:
+def run_selftest(model_dir: str | None, precision: str = "auto") -> int:
     """Print the self-test summary line; exit 0, or 1 with the reason on stderr."""
     from cxr_model.inference.selftest import selftest
 
     try:
-        print(selftest(model_dir))
+        print(selftest(model_dir, precision))
     except CXRError as exc:
         print(f"selftest FAILED: {exc}", file=sys.stderr)
         return 1
@@ -34,11 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      + " " + NOT_A_DEVICE)
     parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto: int8 when the model card's int8 gates passed, else fp32")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(sub)
     selftest = sub.add_parser("selftest", help="check the installation (model, checksums, samples)")
-    selftest.set_defaults(handler=lambda args: run_selftest(args.model), needs_model=False)
+    selftest.set_defaults(handler=lambda args: run_selftest(args.model, args.precision),
+                          needs_model=False)
     return parser
 
 
@@ -47,9 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.needs_model:
         return args.handler(args)
     try:
-        model = load_model(args.model, backend=args.backend)
+        model = load_model(args.model, backend=args.backend, precision=args.precision)
     except ModelError as exc:
         return fail(exc, EXIT_NO_MODEL)
+    if model.precision_warning:
+        print(f"cxr: warning: running int8 although {model.precision_warning}", file=sys.stderr)
     return args.handler(args, model)
 
 

@@ -6,14 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from cxr_model import NOT_A_DEVICE
 from cxr_model.cli.common import fail
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import read_image, read_report
-from cxr_model.inference.overlay import blend
+from cxr_model.inference.overlay import overlay_rgb
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import read_sibling_report, result_row
 
@@ -31,9 +30,7 @@ def report_argument(value: str | None, image: Path) -> str | None:
 def write_heatmap(model: Model, image_path: Path, prediction, out: Path,
                   target: str = "abnormal") -> None:
     """Write the image at full resolution with the heatmap blended over it."""
-    image = read_image(image_path)
-    gray = (image.to_unit() * 255.0 + 0.5).astype(np.uint8)
-    rgb = blend(gray, model.heatmap(prediction, target))
+    rgb = overlay_rgb(read_image(image_path), model.heatmap(prediction, target))
     try:
         Image.fromarray(rgb).save(out, format="PNG")
     except (OSError, ValueError) as exc:

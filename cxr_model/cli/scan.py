@@ -1,18 +1,27 @@
-"""`cxr scan`: score every image of a folder into a CSV, row by row, resumable."""
+"""`cxr scan`: score every image of a folder into a CSV or parquet, row by row, resumable.
+
+`--engine local` (default) scores on this machine; `--engine ray` on a Ray cluster
+(`cxr_model.cluster`, the optional `cluster` extra), with the same rows.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Protocol
 
-from cxr_model.cli.common import add_quiet, fail
-from cxr_model.errors import CXRError
+from cxr_model.cli.common import EXIT_NETWORK, add_quiet, fail
+from cxr_model.errors import ClusterError, CXRError
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import (
     RESULT_FIELDS,
     CsvSink,
+    ScanPlan,
     csv_values,
     plan_scan,
     scan,
@@ -20,20 +29,62 @@ from cxr_model.inference.scan import (
 )
 from cxr_model.progress import progress
 
+ENGINES = ("local", "ray")
+_RAY_ONLY = ("address", "actors", "actor_cpus")
+
+
+def _cluster(module: str, what: str) -> ModuleType:
+    """`cxr_model.cluster.<module>`, or a clear error when the `cluster` extra is missing."""
+    try:
+        return importlib.import_module(f"cxr_model.cluster.{module}")
+    except ImportError as exc:
+        raise CXRError(f"{what} needs the cluster extra: pip install 'cxr-desktop[cluster]' "
+                       f"({exc})") from None
+
+
+class Sink(Protocol):
+    """Where rows go: CsvSink or cxr_model.cluster.parquet.ParquetSink."""
+
+    def add(self, row: dict) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_output(out: Path) -> tuple[set[str], Sink]:
+    """The files already scored in `out` and a sink that appends to it (CSV, or a parquet
+    folder when the name ends in .parquet)."""
+    if out.suffix.lower() == ".parquet":
+        parquet = _cluster("parquet", "parquet output")
+        return parquet.scored_parquet(out), parquet.ParquetSink(out)
+    return scored_files(out), CsvSink(out)
+
+
+def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Iterator[dict]:
+    """The rows of the chosen engine, as they finish."""
+    if args.engine == "local":
+        return scan(model, plan, batch_size=args.batch_size or 8)
+    engine = _cluster("engine", "--engine ray")
+    return engine.ray_scan(model, plan, address=args.address, actors=args.actors,
+                           actor_cpus=1.0 if args.actor_cpus is None else args.actor_cpus,
+                           batch_size=args.batch_size or engine.BATCH_SIZE)
+
 
 def run(args: argparse.Namespace, model: Model) -> int:
+    ray_only = [f"--{name.replace('_', '-')}" for name in _RAY_ONLY
+                if getattr(args, name) is not None]
+    if ray_only and args.engine != "ray":
+        return fail(f"{', '.join(ray_only)} needs --engine ray")
     folder = Path(args.folder)
     out = Path(args.out) if args.out else None
     counts = {"scored": 0, "errors": 0}
     sink = None
     try:
-        skip = scored_files(out) if out else set()
-        sink = CsvSink(out) if out else None
+        skip, sink = open_output(out) if out else (set(), None)
         stdout = None if sink else csv.writer(sys.stdout)
         if stdout:
             stdout.writerow(RESULT_FIELDS)
         plan = plan_scan(folder, args.recursive, skip)
-        rows = scan(model, plan)
+        rows = engine_rows(args, model, plan)
         total = len(plan.files) + len(plan.unreadable)
         for row in progress(rows, total=total, desc="scan", quiet=args.quiet):
             counts["errors" if row["error"] else "scored"] += 1
@@ -44,6 +95,8 @@ def run(args: argparse.Namespace, model: Model) -> int:
                 sys.stdout.flush()
             if row["error"]:
                 print(f"cxr: {row['error']}", file=sys.stderr)
+    except ClusterError as exc:
+        return fail(exc, EXIT_NETWORK)
     except CXRError as exc:
         return fail(exc)
     finally:
@@ -54,10 +107,30 @@ def run(args: argparse.Namespace, model: Model) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("scan", help="score every image of a folder")
     s.add_argument("folder")
-    s.add_argument("--out", metavar="FILE.csv", help="append rows here (default: stdout)")
+    s.add_argument("--out", metavar="FILE.csv|FILE.parquet",
+                   help="append rows here (default: stdout); .parquet writes a folder of parts")
     s.add_argument("--recursive", action="store_true")
+    s.add_argument("--batch-size", type=_positive, metavar="N",
+                   help="images per forward pass (default: 8 local, 32 ray)")
+    s.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local: this machine (default); ray: a Ray cluster (cluster extra)")
+    ray = s.add_argument_group("ray engine (docs/cluster.md)")
+    ray.add_argument("--address", metavar="ADDR",
+                     help="Ray cluster to use, e.g. HEAD:6379 or auto (default: start a "
+                          "local Ray for this scan)")
+    ray.add_argument("--actors", type=int, metavar="N",
+                     help="model actors (default: as many as fit, one CPU kept for reading)")
+    ray.add_argument("--actor-cpus", type=float, metavar="C",
+                     help="CPUs (and inference threads) per actor (default: 1)")
     add_quiet(s)
     s.set_defaults(handler=run, needs_model=True)

@@ -1,7 +1,8 @@
 """One image reader for every supported chest X-ray file (PNG, JPEG, TIFF, BMP, DICOM).
 
 ``read_image`` returns an :class:`XrayImage` holding 2-D grayscale pixels at full bit depth
-plus a default display window. Every failure is an :class:`~cxr_model.errors.ImageReadError`
+plus a default display window; ``read_image_bytes`` does the same for a file's bytes already
+in memory. Every failure is an :class:`~cxr_model.errors.ImageReadError`
 with a reason a person understands; nothing else escapes. Sizes are checked against
 :data:`MAX_PIXELS` from the header, before any pixel buffer is allocated.
 
@@ -10,10 +11,11 @@ with a reason a person understands; nothing else escapes. Sizes are checked agai
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +42,7 @@ __all__ = [
     "is_dicom_file",
     "is_supported",
     "read_image",
+    "read_image_bytes",
     "read_report",
 ]
 
@@ -251,8 +254,23 @@ def read_image(path: str | os.PathLike[str], *, max_side: int | None = None) -> 
         source = _fspath(path)
     except Exception:
         raise ImageReadError(f"not a file path: {path!r}") from None
+    return _guarded(source, lambda: _read_file(source, max_side))
+
+
+def read_image_bytes(data: bytes, source: str, *, max_side: int | None = None) -> XrayImage:
+    """Decode a file's bytes already in memory exactly as :func:`read_image` decodes the file.
+
+    For callers that fetched the bytes themselves (a cluster's file reader). ``source`` names
+    the file in error messages and on the result; its suffix counts as the file's. Raises
+    :class:`ImageReadError` for every failure, and nothing else.
+    """
+    return _guarded(source, lambda: _decode(io.BytesIO(data), source, len(data), max_side))
+
+
+def _guarded(source: str, read: Callable[[], XrayImage]) -> XrayImage:
+    """Run ``read`` and turn every failure into an ImageReadError naming ``source``."""
     try:
-        return _read_image(source, max_side)
+        return read()
     except ImageReadError:
         raise
     except _Refused as exc:
@@ -277,38 +295,43 @@ def read_image(path: str | os.PathLike[str], *, max_side: int | None = None) -> 
         ) from exc
 
 
-def _read_image(source: str, max_side: int | None) -> XrayImage:
+def _read_file(source: str, max_side: int | None) -> XrayImage:
     st = _stat_regular(source)
     if st.st_size == 0:
         raise _Refused("file is empty")
-    suffix = Path(source).suffix.lower()
     with _open_binary(source) as fh:
-        try:
-            head = fh.read(_HEAD_BYTES)
-        except IsADirectoryError:
-            raise _Refused("is a directory") from None
-        except PermissionError:
-            raise _Refused("permission denied") from None
-        if not head:
-            raise _Refused("file is empty")
-        kind = _sniff(head)
-        notes: list[str] = []
-        if kind is None and suffix in _DICOM_SUFFIXES:
-            kind = "DICOM-NOMARKER"  # DICOM without preamble: let pydicom try (force=True)
-        if kind == "TEXT":
-            raise _Refused("not an image: looks like HTML/text")
-        if kind is None:
-            raise _Refused("unsupported format (content not recognised as an image)")
-        if kind not in ("PNG", "JPEG", "TIFF", "BMP", "DICOM", "DICOM-NOMARKER"):
-            raise _Refused(f"unsupported format ({kind})")
-        fmt = "DICOM" if kind.startswith("DICOM") else kind
-        expected = _SUFFIX_FORMAT.get(suffix)
-        if expected is not None and expected != fmt:
-            notes.append(f"file extension {suffix} does not match its content ({fmt})")
-        fh.seek(0)
-        if fmt == "DICOM":
-            return _read_dicom(fh, source, st.st_size, notes, force=kind == "DICOM-NOMARKER")
-        return _read_pil(fh, source, fmt, max_side, notes)
+        return _decode(fh, source, st.st_size, max_side)
+
+
+def _decode(fh: IO[bytes], source: str, size: int, max_side: int | None) -> XrayImage:
+    """Sniff the format from the first bytes of ``fh`` (``size`` bytes long) and decode it."""
+    try:
+        head = fh.read(_HEAD_BYTES)
+    except IsADirectoryError:
+        raise _Refused("is a directory") from None
+    except PermissionError:
+        raise _Refused("permission denied") from None
+    if not head:
+        raise _Refused("file is empty")
+    suffix = Path(source).suffix.lower()
+    kind = _sniff(head)
+    notes: list[str] = []
+    if kind is None and suffix in _DICOM_SUFFIXES:
+        kind = "DICOM-NOMARKER"  # DICOM without preamble: let pydicom try (force=True)
+    if kind == "TEXT":
+        raise _Refused("not an image: looks like HTML/text")
+    if kind is None:
+        raise _Refused("unsupported format (content not recognised as an image)")
+    if kind not in ("PNG", "JPEG", "TIFF", "BMP", "DICOM", "DICOM-NOMARKER"):
+        raise _Refused(f"unsupported format ({kind})")
+    fmt = "DICOM" if kind.startswith("DICOM") else kind
+    expected = _SUFFIX_FORMAT.get(suffix)
+    if expected is not None and expected != fmt:
+        notes.append(f"file extension {suffix} does not match its content ({fmt})")
+    fh.seek(0)
+    if fmt == "DICOM":
+        return _read_dicom(fh, source, size, notes, force=kind == "DICOM-NOMARKER")
+    return _read_pil(fh, source, fmt, max_side, notes)
 
 
 # --------------------------------------------------------------------------- PIL formats

@@ -16,6 +16,9 @@ CARD_NAME = "model_card.json"
 HEADS = ("fused", "image", "text")  # the three outputs, each with a threshold and calibration
 ONNX_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.safetensors"
+INT8_NAME = "model_int8.onnx"  # static int8 copy of model.onnx, self-contained (`cxr quantize`)
+WEIGHT_FILES = (ONNX_NAME, WEIGHTS_NAME, INT8_NAME)
+PRECISIONS = ("auto", "int8", "fp32")  # auto: int8 when its gates passed, else fp32
 
 
 def resources_dir() -> Path:
@@ -100,6 +103,34 @@ class ModelCard:
         """True for models that are not trained (test fixtures)."""
         return bool(self.data.get("demo", False))
 
+    def decision_inputs(self) -> dict:
+        """What turns network outputs into decisions (thresholds, calibration, uncertainty band,
+        the image guard's section): the int8 gates hold for these."""
+        return {key: self.data.get(key)
+                for key in ("thresholds", "calibration", "uncertainty", "ood")}
+
+    def int8_unusable(self) -> str | None:
+        """Why `auto` must not run the int8 model, or None when it may.
+
+        It may when `cxr quantize` recorded it, its gates all passed, it was made from the
+        model.onnx/weights this card lists, and the thresholds and OOD limit are those its
+        gates were measured with.
+        """
+        section = self.data.get("int8")
+        if not section or INT8_NAME not in self.data.get("files", {}):
+            return "the model folder has no int8 model (make one with `cxr quantize`)"
+        failed = [name for name, check in section.get("gates", {}).get("checks", {}).items()
+                  if not check.get("pass")]
+        if not section.get("gates", {}).get("passed") or failed:
+            return "the int8 model failed its accuracy gates: " + (", ".join(failed) or "none run")
+        files = self.data["files"]
+        if any(files.get(name) != digest for name, digest in section.get("source", {}).items()):
+            return "the int8 model was made from other weights; run `cxr quantize` again"
+        if section.get("decision_inputs") != self.decision_inputs():
+            return ("the thresholds, calibration or OOD guard changed since the int8 gates were "
+                    "measured; run `cxr quantize` again")
+        return None
+
     def verified_file(self, name: str) -> Path:
         """Path of a weight file after checking its SHA-256 against the card."""
         expected = self.data.get("files", {}).get(name)
@@ -136,7 +167,7 @@ def load_card(directory: str | Path | None = None) -> ModelCard:
 def write_card(directory: Path, data: dict) -> Path:
     """Write the card, recording the SHA-256 of every weight file present in the folder."""
     files = {name: sha256_of(directory / name)
-             for name in (ONNX_NAME, WEIGHTS_NAME) if (directory / name).is_file()}
+             for name in WEIGHT_FILES if (directory / name).is_file()}
     data = {**data, "files": files}
     path = directory / CARD_NAME
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cxr_model.imaging.reader import XrayImage
+
 DEFAULT_OPACITY = 0.45
 
 
@@ -34,3 +36,10 @@ def blend(gray: np.ndarray, heatmap: np.ndarray, opacity: float = DEFAULT_OPACIT
     base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
     mixed = base * (1.0 - alpha) + colorize(heatmap).astype(np.float32) * alpha
     return (mixed + 0.5).astype(np.uint8)
+
+
+def overlay_rgb(image: XrayImage, heatmap: np.ndarray,
+                opacity: float = DEFAULT_OPACITY) -> np.ndarray:
+    """An X-ray in its default window with a heatmap of the same size blended over it."""
+    gray = (image.to_unit() * 255.0 + 0.5).astype(np.uint8)
+    return blend(gray, heatmap, opacity)

@@ -11,7 +11,7 @@ import numpy as np
 
 from cxr_model.imaging.dicom_meta import patient_age_years
 from cxr_model.imaging.preprocess import preprocess, resize_float
-from cxr_model.imaging.reader import XrayImage, read_image
+from cxr_model.imaging.reader import XrayImage, read_image, read_image_bytes
 from cxr_model.inference.backends import RawOutputs, backend_class
 from cxr_model.inference.card import ModelCard, load_card
 from cxr_model.text.inputs import report_inputs
@@ -100,12 +100,26 @@ def evidence(prediction: Prediction, target: str) -> float:
     return max(p / t, 0.0)
 
 
-class Model:
-    """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread."""
+def scaled_heatmap(prediction: Prediction, target: str, input_size: int) -> np.ndarray:
+    """The heatmap of a prediction at its image's resolution, scaled by the evidence for
+    `target` (what the viewer, `--heatmap` and the Secondary Capture show)."""
+    raw = heatmap(prediction.cam_raw, target, input_size, prediction.image_size)
+    return raw * np.float32(evidence(prediction, target))
 
-    def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2) -> None:
+
+class Model:
+    """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread.
+
+    `precision` is what runs ("int8" or "fp32"); `precision_warning` says why an int8 run that
+    was asked for is not vouched for by the card's gates (None otherwise).
+    """
+
+    def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2,
+                 precision: str = "auto") -> None:
         self.card = card
-        self.backend = backend_class(backend)(card, threads=threads)
+        self.backend = backend_class(backend)(card, threads=threads, precision=precision)
+        self.precision: str = self.backend.precision
+        self.precision_warning: str | None = self.backend.warning
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
 
@@ -191,6 +205,10 @@ class Model:
         """Read a file the way the model always sees it (JPEG decoded near model size)."""
         return read_image(path, max_side=self.spec.size)
 
+    def read_bytes(self, data: bytes, source: str) -> XrayImage:
+        """`read` for a file's bytes already in memory; `source` names the file."""
+        return read_image_bytes(data, source, max_side=self.spec.size)
+
     def predict(self, image: XrayImage | Prepared | str | Path,
                 report: str | None = None) -> Prediction:
         """Fused, image-only and text-only probabilities for one image and optional report."""
@@ -207,11 +225,13 @@ class Model:
         """Heatmap of an existing prediction at its image's original resolution, scaled by
         the evidence for `target` (see `evidence`): full strength only at or past the
         threshold."""
-        raw = heatmap(prediction.cam_raw, target, self.spec.size, prediction.image_size)
-        return raw * np.float32(evidence(prediction, target))
+        return scaled_heatmap(prediction, target, self.spec.size)
 
 
 def load_model(directory: str | Path | None = None, backend: str = "onnx",
-               threads: int = 2) -> Model:
-    """Load a model folder (default: the shipped `resources/model`), verifying checksums."""
-    return Model(load_card(directory), backend=backend, threads=threads)
+               threads: int = 2, precision: str = "auto") -> Model:
+    """Load a model folder (default: the shipped `resources/model`), verifying checksums.
+
+    precision: "auto" (int8 when the card's int8 gates passed, else fp32), "int8" or "fp32".
+    """
+    return Model(load_card(directory), backend=backend, threads=threads, precision=precision)

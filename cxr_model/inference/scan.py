@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,44 @@ def read_sibling_report(image: Path) -> str | None:
     return read_report(sibling) if sibling.is_file() else None
 
 
-def _load(path: Path, model: Model) -> tuple[Prepared, str | None]:
-    """Decode and preprocess one study (runs on a pool thread)."""
-    return model.prepare(model.read(path)), read_sibling_report(path)
+#: One study ready for the network: the preprocessed image and its report (or None).
+Study = tuple[Prepared, str | None]
+
+
+def load_study(model: Model, path: Path, data: bytes | None = None) -> Study:
+    """Decode and preprocess one image and read its report. `data` holds the image file's
+    bytes when the caller has already read them (the cluster engine); else the file is read."""
+    image = model.read(path) if data is None else model.read_bytes(data, str(path))
+    return model.prepare(image), read_sibling_report(path)
+
+
+#: One scored file: (name relative to the folder, prediction or None, error or None).
+Scored = tuple[str, Prediction | None, str | None]
+
+
+def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
+                  ) -> list[Scored]:
+    """Score one batch, in order: `studies` pairs each file name with a call that loads it
+    (`load_study`); a load that raises CXRError becomes that file's error, the others are
+    scored in one forward pass."""
+    loaded, results = [], {}
+    for name, load in studies:
+        try:
+            loaded.append((name, *load()))
+        except CXRError as exc:
+            results[name] = (name, None, str(exc))
+    if loaded:
+        predictions = model.predict_batch([image for _, image, _ in loaded],
+                                          [report for _, _, report in loaded])
+        for (name, _, _), prediction in zip(loaded, predictions, strict=True):
+            results[name] = (name, prediction, None)
+    return [results[name] for name, _ in studies]
+
+
+def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
+                ) -> list[dict]:
+    """`score_studies` as result rows."""
+    return [result_row(*scored) for scored in score_studies(model, studies)]
 
 
 def _format(value) -> str:
@@ -86,32 +121,39 @@ def _format(value) -> str:
     return str(value)
 
 
-def csv_values(row: dict) -> list[str]:
-    """A result row as CSV cells in RESULT_FIELDS order (booleans as true/false)."""
-    return [_format(row[k]) for k in RESULT_FIELDS]
+def csv_values(row: dict, fields: tuple[str, ...] = RESULT_FIELDS) -> list[str]:
+    """A result row as CSV cells in `fields` order (booleans as true/false)."""
+    return [_format(row[k]) for k in fields]
+
+
+def read_rows(csv_path: Path, fields: tuple[str, ...] = RESULT_FIELDS) -> list[dict]:
+    """The rows of an earlier scan CSV with these columns ([] when there is no file)."""
+    if not csv_path.is_file():
+        return []
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if tuple(reader.fieldnames or ()) != fields:
+                raise DataError("exists but is not a scan CSV of this version; choose another "
+                                "file", csv_path)
+            return list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the existing CSV ({exc})", csv_path) from exc
 
 
 def scored_files(csv_path: Path) -> set[str]:
     """Files that an earlier scan into this CSV scored without error."""
-    if not csv_path.is_file():
-        return set()
-    try:
-        with open(csv_path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if tuple(reader.fieldnames or ()) != RESULT_FIELDS:
-                raise DataError("exists but is not a scan CSV of this version; choose another "
-                                "file", csv_path)
-            return {row["file"] for row in reader if not row["error"]}
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read the existing CSV ({exc})", csv_path) from exc
+    return {row["file"] for row in read_rows(csv_path) if not row["error"]}
 
 
 class CsvSink:
     """Appends rows to a CSV, each flushed to the OS at once (a killed process loses none)
     and synced to disk at least every `sync_seconds` and on close."""
 
-    def __init__(self, path: str | Path, sync_seconds: float = 1.0) -> None:
+    def __init__(self, path: str | Path, sync_seconds: float = 1.0,
+                 fields: tuple[str, ...] = RESULT_FIELDS) -> None:
         self.path = Path(path)
+        self.fields = fields
         self.sync_seconds = sync_seconds
         self._synced = time.monotonic()
         new = not self.path.is_file() or self.path.stat().st_size == 0
@@ -121,7 +163,7 @@ class CsvSink:
             raise DataError(f"cannot write the CSV ({exc.strerror or exc})", self.path) from exc
         self.writer = csv.writer(self.fh)
         if new:
-            self._write(RESULT_FIELDS)
+            self._write(fields)
 
     def _write(self, values) -> None:
         self.writer.writerow(values)
@@ -132,7 +174,7 @@ class CsvSink:
 
     def add(self, row: dict) -> None:
         """Write one row now."""
-        self._write(csv_values(row))
+        self._write(csv_values(row, self.fields))
 
     def close(self) -> None:
         """Sync and close the file."""
@@ -160,40 +202,48 @@ def plan_scan(folder: str | Path, recursive: bool = False,
     return ScanPlan(folder, files, unreadable, len(images) - len(files))
 
 
-def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
-         cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
-    """Yield one result row per planned image (file relative to the folder) as batches finish.
+def _folder_errors(plan: ScanPlan) -> Iterator[Scored]:
+    for path, reason in plan.unreadable:
+        name = path.relative_to(plan.folder).as_posix()
+        yield name, None, f"{name}: {reason}"
 
-    Unreadable subfolders come first as error rows. Files are decoded and preprocessed on
-    two threads while the model runs; a bad file yields a row with its error and the scan
-    goes on. Stops between batches when `cancelled()` is true.
+
+def folder_error_rows(plan: ScanPlan) -> Iterator[dict]:
+    """One error row per subfolder the plan could not read."""
+    for scored in _folder_errors(plan):
+        yield result_row(*scored)
+
+
+def scan_predictions(model: Model, plan: ScanPlan, *, batch_size: int = 8,
+                     cancelled: Callable[[], bool] = lambda: False) -> Iterator[Scored]:
+    """Yield (file relative to the folder, prediction or None, error or None) per planned
+    image, in order, as batches finish.
+
+    Unreadable subfolders come first as errors. Files are decoded and preprocessed on two
+    threads while the model runs; a bad file yields its error and the scan goes on. Stops
+    between batches when `cancelled()` is true.
     """
     folder, files = plan.folder, plan.files
-    for path, reason in plan.unreadable:
-        name = path.relative_to(folder).as_posix()
-        yield result_row(name, error=f"{name}: {reason}")
+    yield from _folder_errors(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_load, path, model) for path in files[:batch_size * 2]]
+        futures = [pool.submit(load_study, model, path) for path in files[:batch_size * 2]]
         for start in range(0, len(files), batch_size):
             if cancelled():
                 for future in futures:
                     future.cancel()
                 return
             chunk = files[start:start + batch_size]
-            loaded, rows = [], {}
-            for offset, path in enumerate(chunk):
-                name = path.relative_to(folder).as_posix()
-                try:
-                    loaded.append((name, *futures[offset].result()))
-                except CXRError as exc:
-                    rows[name] = result_row(name, error=str(exc))
+            studies = [(path.relative_to(folder).as_posix(), future.result)
+                       for path, future in zip(chunk, futures, strict=False)]
             futures = futures[len(chunk):]
             following = files[start + batch_size * 2:start + batch_size * 3]
-            futures += [pool.submit(_load, path, model) for path in following]
-            if loaded:
-                predictions = model.predict_batch([image for _, image, _ in loaded],
-                                                  [report for _, _, report in loaded])
-                for (name, _, _), prediction in zip(loaded, predictions, strict=True):
-                    rows[name] = result_row(name, prediction)
-            for path in chunk:
-                yield rows[path.relative_to(folder).as_posix()]
+            futures += [pool.submit(load_study, model, path) for path in following]
+            yield from score_studies(model, studies)
+
+
+def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
+         cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+    """Yield one result row per planned image (file relative to the folder) as batches finish
+    (see `scan_predictions`)."""
+    for scored in scan_predictions(model, plan, batch_size=batch_size, cancelled=cancelled):
+        yield result_row(*scored)

@@ -11,10 +11,10 @@ from cxr_model.inference.card import resources_dir
 from cxr_model.inference.predictor import load_model
 
 
-def selftest(model_dir: str | Path | None = None) -> str:
+def selftest(model_dir: str | Path | None = None, precision: str = "auto") -> str:
     """Run every step an installation needs; return one summary line or raise CXRError."""
     started = time.perf_counter()
-    model = load_model(model_dir)  # verifies the SHA-256 of the weights it loads
+    model = load_model(model_dir, precision=precision)  # verifies the SHA-256 of its files
     samples = resources_dir() / "samples"
     reported = sorted(p for p in samples.glob("*.jpeg") if p.with_suffix(".txt").is_file())
     dicoms = sorted(samples.glob("*.dcm"))
@@ -32,7 +32,8 @@ def selftest(model_dir: str | Path | None = None) -> str:
         raise CXRError(f"heatmap is {heat.shape}, not the image's size", image)
     dicom = model.predict(dicoms[0])
     elapsed = time.perf_counter() - started
-    return (f"selftest ok: model {model.card.directory} ({model.card.text_mode}, checksums ok); "
+    return (f"selftest ok: model {model.card.directory} ({model.card.text_mode}, "
+            f"{model.precision}, checksums ok); "
             f"{image.name}: image-only {alone.probability:.3f}, fused {fused.probability:.3f} "
             f"({fused.label}); heatmap {heat.shape[1]}x{heat.shape[0]}; "
             f"{dicoms[0].name}: {dicom.probability:.3f} ({dicom.label}); {elapsed:.2f}s")

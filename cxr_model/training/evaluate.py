@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,36 +27,51 @@ CORNER = 0.2
 SIDE = 0.125
 
 
-def _batches(model: Model, examples: list[Example], desc: str, quiet: bool,
-             transform=None, batch_size: int = 16):
-    """Predictions for examples in batches (with their reports), optionally transforming the
-    preprocessed images first (the low-resolution control)."""
+def predict_examples(models: Sequence[Model], examples: Sequence[Example],
+                     batch_size: int = 16, quiet: bool = True, desc: str = "evaluate",
+                     transform: Callable[[np.ndarray], np.ndarray] | None = None
+                     ) -> list[list[Prediction]]:
+    """Each model's predictions (with the examples' reports) for every example, in order.
+
+    Every image is read and preprocessed once, by the first model, optionally transformed
+    (the low-resolution control), and fed to all of them (they must share the input spec),
+    so several models compare on identical inputs.
+    """
+    results: list[list[Prediction]] = [[] for _ in models]
     starts = range(0, len(examples), batch_size)
     for start in progress(starts, total=len(starts), desc=desc, unit="batch", quiet=quiet):
         chunk = examples[start:start + batch_size]
-        prepared = [model.prepare(model.read(e.image)) for e in chunk]
+        prepared = [models[0].prepare(models[0].read(e.image)) for e in chunk]
         if transform is not None:
             prepared = [Prepared(transform(p.array), p.size, p.age) for p in prepared]
-        yield from model.predict_batch(prepared, [e.report for e in chunk])
+        for model, out in zip(models, results, strict=True):
+            out.extend(model.predict_batch(prepared, [e.report for e in chunk]))
+    return results
 
 
-def score_split(model: Model, csv_path: str | Path, split: str,
+def head_scores(predictions: Sequence[Prediction],
+                examples: Sequence[Example]) -> dict[str, np.ndarray]:
+    """Labels and the three heads' probabilities (text NaN where no report was used)."""
+    return {
+        "fused": np.array([p.probability for p in predictions]),
+        "image": np.array([p.image_probability for p in predictions]),
+        "text": np.array([np.nan if p.text_probability is None else p.text_probability
+                          for p in predictions]),
+        "label": np.array([e.label for e in examples]),
+    }
+
+
+def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int = 16,
                 quiet: bool = True) -> dict[str, np.ndarray]:
-    """Labels, the three heads' probabilities and the image guard's flags for a split."""
+    """Labels, the three heads' probabilities, the image guard's flags and where the
+    heatmaps peak, for every example of a split."""
     examples = read_examples(csv_path, split)
-    probs: dict[str, list[float]] = {head: [] for head in HEADS}
-    flagged, peaks = [], []
-    for p in _batches(model, examples, f"evaluate {split}", quiet):
-        probs["fused"].append(p.probability)
-        probs["image"].append(p.image_probability)
-        probs["text"].append(np.nan if p.text_probability is None else p.text_probability)
-        flagged.append(p.ood_reason == "image")
-        peaks.append((p.label == "abnormal", *peak_place(model, p, p.label),
-                      *peak_place(model, p, "abnormal")))
-    result = {head: np.array(values) for head, values in probs.items()}
-    result["label"] = np.array([e.label for e in examples])
-    result["flagged"] = np.array(flagged, dtype=bool)
-    result["peaks"] = np.array(peaks, dtype=bool).reshape(-1, 5)
+    [predictions] = predict_examples([model], examples, batch_size, quiet, f"evaluate {split}")
+    result = head_scores(predictions, examples)
+    result["flagged"] = np.array([p.ood_reason == "image" for p in predictions], dtype=bool)
+    result["peaks"] = np.array([(p.label == "abnormal", *peak_place(model, p, p.label),
+                                 *peak_place(model, p, "abnormal")) for p in predictions],
+                               dtype=bool).reshape(-1, 5)
     return result
 
 
@@ -93,7 +109,9 @@ def corner_figures(peaks: np.ndarray) -> dict:
 def flagged_share(model: Model, examples: list[Example], desc: str, quiet: bool,
                   transform=None) -> float:
     """Share of the examples the image guard flags."""
-    flags = [p.ood_reason == "image" for p in _batches(model, examples, desc, quiet, transform)]
+    [predictions] = predict_examples([model], examples, quiet=quiet, desc=desc,
+                                     transform=transform)
+    flags = [p.ood_reason == "image" for p in predictions]
     return float(np.mean(flags)) if flags else float("nan")
 
 

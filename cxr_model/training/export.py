@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 from cxr_model.imaging.preprocess import InputSpec
-from cxr_model.inference.card import HEADS, ONNX_NAME, WEIGHTS_NAME, write_card
+from cxr_model.inference.card import HEADS, INT8_NAME, ONNX_NAME, WEIGHTS_NAME, write_card
 from cxr_model.text.tokenizer import Tokenizer
 from cxr_model.training.network import OUTPUT_NAMES, FusionNet
 
@@ -92,8 +92,10 @@ def architecture(net: FusionNet, vocab_size: int, max_len: int) -> dict:
 def save_model(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, out_dir: Path, *,
                vocab_size: int, max_len: int, thresholds: dict[str, float],
                extra: dict | None = None) -> Path:
-    """Write weights.safetensors, model.onnx and model_card.json into out_dir."""
+    """Write weights.safetensors, model.onnx and model_card.json into out_dir (an int8 model
+    left from earlier weights is removed: `cxr quantize` makes the new one)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / INT8_NAME).unlink(missing_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS_NAME))
     width = int(net.text_encoder[0].in_features)

@@ -38,8 +38,12 @@ class TorchBackend:
     """PyTorch network from `weights.safetensors` (requires the `train` extra)."""
 
     name = "torch"
+    warning = None
 
-    def __init__(self, card: ModelCard, threads: int = 2) -> None:
+    def __init__(self, card: ModelCard, threads: int = 2, precision: str = "auto") -> None:
+        if precision not in ("auto", "fp32"):
+            raise ModelError("the torch backend runs fp32 only; choose the onnx backend for int8")
+        self.precision = "fp32"
         try:
             import torch
         except ImportError as exc:

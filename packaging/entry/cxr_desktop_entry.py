@@ -1,7 +1,9 @@
-"""Frozen entry point of the `cxr-desktop` app.
+"""Frozen entry point of the `cxr-desktop` app (and of `cxr` where that is a link to it).
 
-With `CXR_DESKTOP_EXIT_AFTER_FIRST_PAINT=1` in the environment (a measurement and smoke-test
-hook, used by packaging/measure.py and tests/packaging), the app prints
+Invoked under the name `cxr` (on Linux the bundle's `cxr` is a symlink to `cxr-desktop`), it
+runs the command line instead of the app. With `CXR_DESKTOP_EXIT_AFTER_FIRST_PAINT=1` in the
+environment (a measurement and smoke-test hook, used by packaging/measure.py and
+tests/packaging), the app prints
 `first-paint <seconds since this script started>` once a top-level window has painted its
 first frame and exits 0. Without it, this only calls `cxr_desktop.app.main`.
 """
@@ -9,6 +11,7 @@ first frame and exits 0. Without it, this only calls `cxr_desktop.app.main`.
 import os
 import sys
 import time
+from pathlib import Path
 
 T0 = time.perf_counter()
 HOOK_ENV = "CXR_DESKTOP_EXIT_AFTER_FIRST_PAINT"
@@ -43,6 +46,10 @@ def _install_first_paint_hook() -> None:
 
 
 if __name__ == "__main__":
+    if Path(sys.argv[0]).name == "cxr":
+        from cxr_model.cli import main as cli_main
+
+        sys.exit(cli_main())
     if os.environ.get(HOOK_ENV) == "1" and "--selftest" not in sys.argv[1:]:
         _install_first_paint_hook()
     from cxr_desktop.app import main

@@ -34,7 +34,7 @@ MAX_BUNDLE_BYTES = 250 * 1000 * 1000
 BUILD_TIMEOUT_S = 25 * 60
 RUN_TIMEOUT_S = 300
 FORBIDDEN = ("torch", "torchvision", "triton", "scipy", "cv2", "matplotlib", "sklearn",
-             "tensorflow", "safetensors", "pytorch_grad_cam", "onnxscript", "tkinter")
+             "tensorflow", "safetensors", "pytorch_grad_cam", "onnxscript", "tkinter", "ray")
 
 pytestmark = pytest.mark.slow
 
@@ -159,7 +159,9 @@ def test_bundle_layout_model_samples_and_plugins(built):
     internal = BUNDLE / "_internal"
     for program in ("cxr-desktop", "cxr"):
         assert os.access(BUNDLE / program, os.X_OK), program
-    for name in ("model_card.json", "model.onnx"):
+    # int8 (when the model folder has one) and the fp32 graph it falls back to
+    names = ["model_card.json", "model.onnx", "model_int8.onnx"]
+    for name in names[:2] + [n for n in names[2:] if (built.model_dir / n).is_file()]:
         bundled = internal / "resources" / "model" / name
         assert _sha256(bundled) == _sha256(built.model_dir / name), f"{name} differs"
     samples = {p.name for p in (internal / "resources" / "samples").iterdir()}
@@ -253,6 +255,18 @@ def test_bundled_predict_equals_the_python_api(installed, api_model, name, tmp_p
     assert row["label"] == expected.label
 
 
+def test_bundled_fp32_fallback_equals_the_python_api(installed, built, tmp_path):
+    """`--precision fp32` runs the bundled fp32 graph and its weights, as the API does."""
+    from cxr_model.inference.predictor import load_model
+
+    image = _case("fullres-jpeg", tmp_path)
+    result = run_app(installed / "cxr", "--precision", "fp32", "predict", "--json", str(image))
+    assert result.returncode == 0, _tail(result)
+    expected = load_model(built.model_dir, precision="fp32").predict(image)
+    assert json.loads(result.stdout)["probability"] == pytest.approx(expected.probability,
+                                                                     abs=1e-4)
+
+
 def test_bundled_cli_answers_the_broken_file_corpus(installed, tmp_path):
     images = sorted(FULLRES.glob("*.jpeg")) or sorted(SAMPLES.glob("*.jpeg"))
     folder = tmp_path / "corpus"
@@ -286,8 +300,12 @@ def test_deb_contents_and_control(built):
                  "./usr/share/icons/hicolor/256x256/apps/cxr-desktop.png",
                  "./usr/share/icons/hicolor/48x48/apps/cxr-desktop.png"):
         assert path in entries, f"{path} missing from the .deb"
-    for path in ("./usr/bin/cxr-desktop", "./usr/bin/cxr", "./opt/cxr-desktop/cxr"):
+    for path in ("./usr/bin/cxr-desktop", "./usr/bin/cxr", "./opt/cxr-desktop/cxr-desktop"):
         assert entries[path][0] == "-rwxr-xr-x", (path, entries[path][0])
+    # the CLI: its own executable, or (Linux) the app's under the name cxr
+    cli = entries["./opt/cxr-desktop/cxr"]
+    assert cli[0] == "-rwxr-xr-x" or (cli[0].startswith("l") and cli[5].endswith(
+        "-> cxr-desktop")), cli
     assert all(fields[1] == "root/root" for fields in entries.values())
     assert "./opt/cxr-desktop/_internal/resources/model/weights.safetensors" in entries
     assert entries["./opt/cxr-desktop/_internal/resources/model/model.onnx"][0] == "-rw-r--r--"
@@ -335,5 +353,49 @@ def test_portable_tarball(built):
                  "share/applications/cxr-desktop.desktop",
                  "share/icons/hicolor/256x256/apps/cxr-desktop.png"):
         assert f"{top}/{name}" in members, name
-    assert members[f"{top}/cxr"].mode == 0o755
+    cli = members[f"{top}/cxr"]
+    assert cli.mode == 0o755 or (cli.issym() and cli.linkname == "cxr-desktop")
     assert all(m.uid == 0 and m.gid == 0 for m in members.values())
+
+
+# ----------------------------------------------------------------- PACS, from the bundle
+
+def test_bundled_pacs_send_echo_find_get(installed, orthanc, tmp_path):
+    """pynetdicom, dicomweb-client and requests work frozen, against a real Orthanc."""
+    from helpers_orthanc import free_port, write_study, xray_pixels
+
+    [source] = write_study(tmp_path / "in", xray_pixels(_fullres()), "CXRT-BUNDLE")
+    expected = pydicom.dcmread(source)
+    cxr = installed / "cxr"
+    result = run_app(cxr, "pacs", "send", orthanc.dimse, str(source))
+    assert result.returncode == 0, _tail(result)
+    for kind, node in (("dimse", orthanc.dimse), ("web", orthanc.web)):
+        result = run_app(cxr, "pacs", "echo", node)
+        assert result.returncode == 0, _tail(result)
+        result = run_app(cxr, "pacs", "find", node, "--patient-id", "CXRT-BUNDLE", "--json")
+        assert result.returncode == 0, _tail(result)
+        [study] = [json.loads(line) for line in result.stdout.splitlines()]
+        assert study["study_uid"] == expected.StudyInstanceUID and study["instances"] == 1
+        result = run_app(cxr, "pacs", "get", node, expected.StudyInstanceUID, "--out",
+                         str(tmp_path / kind))
+        assert result.returncode == 0, _tail(result)
+        [written] = result.stdout.split()
+        assert pydicom.dcmread(written).SOPInstanceUID == expected.SOPInstanceUID
+    result = run_app(cxr, "pacs", "echo", f"X@127.0.0.1:{free_port()}", "--timeout", "2")
+    assert result.returncode == 4 and "cannot connect" in result.stderr, _tail(result)
+    # https needs ssl in the bundle: Orthanc speaks plain HTTP, so the TLS handshake fails
+    result = run_app(cxr, "pacs", "echo", f"https://127.0.0.1:{orthanc.http_port}/dicom-web")
+    assert result.returncode == 4 and "TLS failed" in result.stderr, _tail(result)
+
+
+def test_bundled_results_are_valid_dicom(installed, tmp_path):
+    """highdicom works frozen (it reads the standard's tables from its data files)."""
+    from helpers_orthanc import dciodvfy_errors, write_study, xray_pixels
+
+    [source] = write_study(tmp_path / "in", xray_pixels(_fullres()), "CXRT-BUNDLE-SR")
+    result = run_app(installed / "cxr", "results", str(source), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, _tail(result)
+    written = result.stdout.split()
+    assert sorted(pydicom.dcmread(p).Modality for p in written) == ["OT", "SR"]
+    if shutil.which("dciodvfy"):
+        assert all(dciodvfy_errors(Path(p)) == [] for p in written)

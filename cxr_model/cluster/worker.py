@@ -1,0 +1,60 @@
+"""What runs inside each Ray actor: one model, loaded once, scoring batches of file bytes."""
+
+from __future__ import annotations
+
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import pyarrow as pa
+import ray
+
+from cxr_model.cluster.schema import rows_table
+from cxr_model.errors import CXRError
+from cxr_model.inference.card import CARD_NAME, ModelCard
+from cxr_model.inference.predictor import load_model
+from cxr_model.inference.scan import Study, load_study, score_batch
+
+
+def pack_model(card: ModelCard) -> dict[str, bytes]:
+    """The model folder's card and weight files as bytes, to ship to the actors (their
+    SHA-256 is checked again when an actor loads them)."""
+    names = [CARD_NAME, *card.data["files"]]
+    return {name: (card.directory / name).read_bytes() for name in names}
+
+
+class ScanActor:
+    """A Ray Data callable class: `__init__` loads the model once per actor, `__call__` turns
+    a batch of `read_binary_files(include_paths=True)` rows into result rows.
+
+    `model` is the object-store reference of `pack_model`'s files. `folder` is the scanned
+    folder as an absolute path (the paths Ray reads); `shown` is the same folder as the user
+    wrote it, so that names and messages match the local engine's.
+    """
+
+    def __init__(self, model: ray.ObjectRef, backend: str, threads: int,
+                 folder: str, shown: str) -> None:
+        with tempfile.TemporaryDirectory(prefix="cxr-model-") as directory:
+            for name, data in ray.get(model).items():
+                (Path(directory) / name).write_bytes(data)
+            self.model = load_model(directory, backend=backend, threads=threads)
+        self.folder = Path(folder)
+        self.shown = Path(shown)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        names = [Path(p).relative_to(self.folder).as_posix()
+                 for p in batch.column("path").to_pylist()]
+        data = batch.column("bytes")
+        studies = [(name, partial(self._load, name, data[i].as_py()))
+                   for i, name in enumerate(names)]
+        return rows_table(score_batch(self.model, studies))
+
+    def _load(self, name: str, data: bytes) -> Study:
+        """`load_study` on the bytes Ray read; errors name the file as the user wrote it."""
+        try:
+            return load_study(self.model, self.folder / name, data)
+        except CXRError as exc:
+            if exc.file is None:
+                raise
+            shown = self.shown / Path(exc.file).relative_to(self.folder)
+            raise type(exc)(exc.reason, shown) from exc

@@ -1,0 +1,233 @@
+"""`cxr listen`: a C-STORE receiver that saves each instance under its validated UIDs,
+scores the chest X-rays as they arrive and appends a row per instance to OUT/results.csv.
+
+Instances are written atomically and rows flushed at once, so a kill loses nothing already
+written; on the next start, saved instances without a final row are scored first.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pynetdicom import evt
+
+from cxr_model.dicom_net.client import Pacs
+from cxr_model.dicom_net.dimse import storage_scp_ae
+from cxr_model.dicom_net.instances import (
+    PACS_FIELDS,
+    instance_row,
+    is_final,
+    not_scored_reason,
+)
+from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
+from cxr_model.dicom_net.storage import InvalidInstance, instance_path, instance_uids, save_dataset
+from cxr_model.errors import CXRError
+from cxr_model.imaging.reader import XrayImage
+from cxr_model.inference.predictor import Model, Prepared
+from cxr_model.inference.scan import CsvSink, read_rows
+
+RESULTS_NAME = "results.csv"
+BATCH_SIZE = 8
+_OUT_OF_RESOURCES = 0xA700
+_CANNOT_UNDERSTAND = 0xC000
+
+
+@dataclass
+class _Arrival:
+    """One saved instance on its way to the scorer."""
+
+    path: Path
+    uids: tuple[str, str, str]
+    prepared: Prepared | None = None
+    image: XrayImage | None = None  # kept only to forward the Secondary Capture
+    source: Dataset | None = None
+    error: str | None = None
+
+
+class Listener:
+    """A C-STORE SCP on `port` that scores what arrives. Thread-safe start/stop.
+
+    `allow`: calling AE titles accepted (None: anyone). `forward`: where the SR + SC of each
+    scored image go. `log` receives one human-readable line per event.
+    """
+
+    def __init__(self, model: Model, out_dir: Path, port: int, *, aet: str,
+                 allow: list[str] | None = None, forward: Pacs | None = None,
+                 bind: str = "", timeout: float = DEFAULT_TIMEOUT,
+                 log: Callable[[str], None] = lambda line: None) -> None:
+        self.model = model
+        self.out_dir = Path(out_dir)
+        self.port, self.bind, self.aet = port, bind, aet
+        self.allow = allow
+        self.forward = forward
+        self.timeout = timeout
+        self.log = log
+        self.csv_path = self.out_dir / RESULTS_NAME
+        self.final = {row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS)
+                      if is_final(row)}
+        self.sink = CsvSink(self.csv_path, fields=PACS_FIELDS)
+        self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
+        self.counts = {"received": 0, "scored": 0, "rows": 0}
+        self._received_lock = threading.Lock()  # associations run on threads of their own
+        self._server = None
+        self._scorer = threading.Thread(target=self._score_loop, name="cxr-listen-scorer",
+                                        daemon=True)
+
+    # ------------------------------------------------------------------ receiving
+    def _prepare(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> _Arrival:
+        """Decode and preprocess a saved instance (runs on the association's thread)."""
+        arrival = _Arrival(path, uids)
+        reason = not_scored_reason(ds)
+        if reason:
+            arrival.error = reason
+            return arrival
+        try:
+            image = self.model.read(path)
+            arrival.prepared = self.model.prepare(image)
+        except CXRError as exc:
+            arrival.error = str(exc)
+            return arrival
+        if self.forward is not None:
+            arrival.image, arrival.source = image, ds
+        return arrival
+
+    def _on_store(self, event) -> int:
+        calling = event.assoc.requestor.ae_title
+        try:
+            ds = event.dataset
+            uids = instance_uids(ds)
+            path = save_dataset(self.out_dir, ds, event.encoded_dataset())
+        except InvalidInstance as exc:
+            self.log(f"refused an instance from {calling}: {exc}")
+            return _CANNOT_UNDERSTAND
+        except OSError as exc:
+            self.log(f"cannot save an instance from {calling} in {self.out_dir} "
+                     f"({exc.strerror or exc}); check the free space and permissions")
+            return _OUT_OF_RESOURCES
+        except Exception as exc:  # a dataset that does not decode
+            self.log(f"refused a malformed instance from {calling}: {exc}")
+            return _CANNOT_UNDERSTAND
+        with self._received_lock:
+            self.counts["received"] += 1
+        self.queue.put(self._prepare(path, ds, uids))
+        return 0x0000
+
+    def _on_rejected(self, event) -> None:
+        requestor = event.assoc.requestor
+        self.log(f"rejected an association from {requestor.ae_title!r} at "
+                 f"{requestor.address}: not in the --allow list")
+
+    # ------------------------------------------------------------------ scoring
+    def _row(self, arrival: _Arrival, prediction=None, error=None) -> None:
+        name = arrival.path.relative_to(self.out_dir).as_posix()
+        row = instance_row(name, arrival.uids, prediction, error)
+        self.sink.add(row)
+        self.counts["rows"] += 1
+        if is_final(row):
+            self.final.add(arrival.uids[2])
+        if error:
+            self.log(f"{name}: {error}")
+
+    def _send_results(self, arrival: _Arrival, prediction) -> str | None:
+        from cxr_model.dicom_results.write import result_objects
+
+        try:
+            self.forward.send(result_objects(self.model.card, arrival.source, arrival.image,
+                                             prediction))
+        except CXRError as exc:
+            return f"scored, but forwarding the results failed: {exc}"
+        return None
+
+    def _score(self, batch: list[_Arrival]) -> None:
+        ready = [a for a in batch if a.prepared is not None]
+        predictions = {}
+        if ready:
+            try:
+                results = self.model.predict_batch([a.prepared for a in ready],
+                                                   [None] * len(ready))
+                predictions = {id(a): p for a, p in zip(ready, results, strict=True)}
+            except Exception as exc:  # the model failing must not stop the listener
+                for arrival in ready:
+                    arrival.error = f"scoring failed ({exc})"
+        for arrival in batch:
+            prediction = predictions.get(id(arrival))
+            error = arrival.error
+            if prediction is not None:
+                self.counts["scored"] += 1
+                if self.forward is not None:
+                    error = self._send_results(arrival, prediction)
+            self._row(arrival, prediction, error)
+            arrival.image = arrival.source = arrival.prepared = None
+
+    def _score_loop(self) -> None:
+        stop = False
+        while not stop:
+            batch = []
+            item = self.queue.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= BATCH_SIZE:
+                    break
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+            stop = item is None
+            if batch:
+                try:
+                    self._score(batch)
+                except OSError as exc:
+                    self.log(f"cannot append to {self.csv_path} ({exc.strerror or exc})")
+
+    def _resume(self) -> int:
+        """Queue the instances saved earlier that have no final row yet."""
+        count = 0
+        for path in sorted(self.out_dir.glob("*/*/*.dcm")):
+            uids = (path.parent.parent.name, path.parent.name, path.stem)
+            if uids[2] in self.final or instance_path(self.out_dir, uids) != path:
+                continue
+            try:
+                ds = dcmread(path)
+                self.queue.put(self._prepare(path, ds, instance_uids(ds)))
+            except Exception as exc:
+                self.queue.put(_Arrival(path, uids, error=f"cannot read the saved instance "
+                                                           f"({exc})"))
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> None:
+        """Score what an earlier run left, then listen (returns once the port is bound)."""
+        self._scorer.start()
+        pending = self._resume()
+        if pending:
+            self.log(f"scoring {pending} instance(s) saved before the last stop")
+        ae = storage_scp_ae(self.aet, self.timeout)
+        ae.maximum_associations = 16
+        if self.allow:
+            ae.require_calling_aet = list(self.allow)
+        handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_REJECTED, self._on_rejected)]
+        try:
+            self._server = ae.start_server((self.bind, self.port), block=False,
+                                           evt_handlers=handlers)
+        except OSError as exc:
+            self.queue.put(None)
+            self._scorer.join()
+            self.sink.close()
+            raise CXRError(f"cannot listen on port {self.port} ({exc.strerror or exc}); "
+                           "choose another --port") from exc
+
+    def stop(self) -> None:
+        """Stop accepting, score everything received, close the CSV."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+        self.queue.put(None)
+        self._scorer.join()
+        self.sink.close()
