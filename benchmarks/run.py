@@ -61,7 +61,8 @@ def model_facts(model_dir: Path) -> dict[str, Any]:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
 
     unusable = card.int8_unusable()
-    return {"dir": str(model_dir), "demo": card.is_demo, "text_mode": card.text_mode,
+    shown = model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir.name
+    return {"dir": shown.as_posix(), "demo": card.is_demo, "text_mode": card.text_mode,
             "onnx_sha256_prefix": digest("model.onnx"), "int8_sha256_prefix": digest(INT8_NAME),
             "has_weights": (model_dir / "weights.safetensors").is_file(),
             "precisions": ["fp32"] + (["int8"] if INT8_NAME in card.data["files"] else []),
