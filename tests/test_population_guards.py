@@ -99,3 +99,22 @@ def test_uncertain_is_the_band_around_the_threshold(model, sample_images):
     margin = model.card.uncertainty_margin("image")
     assert p.uncertain == (abs(p.probability - p.threshold) < margin)
     assert np.isfinite(margin) and 0.0 <= margin <= 0.3
+
+
+def test_evaluate_a_site_split_without_reports(model_dir, shared_data, tmp_path, capsys,
+                                               monkeypatch):
+    """A site's own X-rays often come without reports: evaluation scores the image and fused
+    heads and says the report head has nothing to score (the adaptation measurement)."""
+    from cxr_model.training.dataset_build import build_from_folder
+
+    adult = shared_data / "adult-nih-64"
+    pairs = tmp_path / "pairs.csv"
+    build_from_folder(adult / "images", adult / "labels.csv", pairs, seed=0,
+                      fractions=(0.5, 0.15, 0.35))
+    monkeypatch.setenv("CXR_MODEL_DIR", str(model_dir))
+    assert main(["evaluate", "--data", str(pairs), "--split", "val", "--out",
+                 str(tmp_path / "eval"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    measured = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert "text" not in measured and measured["image"]["n"] == measured["fused"]["n"] > 0
+    assert "no study of this split has a report" in printed

@@ -65,6 +65,10 @@ def test_init_adapts_a_model_to_site_data_and_records_its_parent(shared_data, tm
     assert card.data["training"]["counts"]["train"]["n"] == 32
     assert card.data["training"]["counts"]["train"]["with_report"] == 0
     assert card.age_range == (18.0, 101.0)
+    population = card.data["population"]
+    assert population["summary"].startswith("the site data site.csv (ages 18 to 100 years)")
+    assert population["first_trained_on"] == {
+        k: v for k, v in parent.data.get("population", {}).items() if k != "age_years"}
     # no site reports: the text branch and its calibration come from the parent
     assert set(card.data["inherited_from_parent"]) == {"fused", "text"}
     assert card.data["tokenizer"] == parent.data["tokenizer"]

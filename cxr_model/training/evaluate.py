@@ -147,13 +147,16 @@ def classification_report(labels: np.ndarray, predicted: np.ndarray,
                       f"Accuracy:                     {accuracy:.4f}"])
 
 
+def scored_heads(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The mask of scored examples of each head that scored any (no reports: no text head)."""
+    masks = {head: ~np.isnan(scores[head]) for head in HEADS}
+    return {head: mask for head, mask in masks.items() if mask.any()}
+
+
 def head_metrics(model: Model, scores: dict[str, np.ndarray]) -> dict[str, dict]:
     """auc, accuracy, precision, recall, f1, ece, n for each head at the card's thresholds."""
-    out = {}
-    for head in HEADS:
-        mask = ~np.isnan(scores[head])
-        out[head] = summary(scores["label"][mask], scores[head][mask], model.card.threshold(head))
-    return out
+    return {head: summary(scores["label"][mask], scores[head][mask], model.card.threshold(head))
+            for head, mask in scored_heads(scores).items()}
 
 
 def write_plots(model: Model, scores: dict[str, np.ndarray], out: Path) -> list[Path]:
@@ -190,8 +193,7 @@ def write_plots(model: Model, scores: dict[str, np.ndarray], out: Path) -> list[
 
 
 def _draw_roc(ax, scores: dict[str, np.ndarray]) -> None:
-    for head in HEADS:
-        mask = ~np.isnan(scores[head])
+    for head, mask in scored_heads(scores).items():
         fpr, tpr = roc_curve(scores["label"][mask], scores[head][mask])
         auc = roc_auc(scores["label"][mask], scores[head][mask])
         ax.plot(fpr, tpr, label=f"{head} (AUC {auc:.4f})")
@@ -201,8 +203,7 @@ def _draw_roc(ax, scores: dict[str, np.ndarray]) -> None:
 
 
 def _draw_reliability(ax, scores: dict[str, np.ndarray]) -> None:
-    for head in HEADS:
-        mask = ~np.isnan(scores[head])
+    for head, mask in scored_heads(scores).items():
         rows = reliability(scores["label"][mask], scores[head][mask])
         ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label=head)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
@@ -226,6 +227,8 @@ def evaluate(model: Model, csv_path: str | Path, split: str, out: str | Path | N
     columns = ("auc", "accuracy", "precision", "recall", "f1", "specificity", "ece")
     for head, m in metrics.items():
         lines.append(f"{head:<8}" + "".join(f"{m[k]:>8.4f}" for k in columns))
+    if "text" not in metrics:
+        lines.append("text: no study of this split has a report")
     lines.append(f"image guard: {scores['flagged'].mean():.1%} of {split} flagged as unlike "
                  "the training X-rays")
     corners = corner_figures(scores["peaks"])

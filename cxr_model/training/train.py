@@ -227,12 +227,19 @@ def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
 
 def population_section(cfg: TrainConfig, parent: dict | None) -> dict:
     """The card's intended population: the parent's (adapted: say to what) or the data's."""
+    site = Path(cfg.data).name
+    ages = (None if cfg.age_range is None
+            else f"{cfg.age_range[0]:g} to {cfg.age_range[1] - 1:g} years")
     if parent is not None:
-        section = {**parent.get("population", {})}
-        section["adapted_to"] = f"{Path(cfg.data).name} (site data used for fine-tuning)"
-        section.pop("age_years", None)
+        first = {k: v for k, v in parent.get("population", {}).items() if k != "age_years"}
+        section = {"summary": f"the site data {site}" + (f" (ages {ages})" if ages else "")
+                   + ", fine-tuned from a model first trained on "
+                   + first.get("summary", "another population"),
+                   "ages": f"site data: {ages}" if ages else "site data: not given (no age guard)",
+                   "adapted_to": f"{site} (site data used for fine-tuning)",
+                   "first_trained_on": first}
     else:
-        section = {"summary": f"the patients of {Path(cfg.data).name}"}
+        section = {"summary": f"the patients of {site}" + (f" (ages {ages})" if ages else "")}
     if cfg.age_range is not None:
         section["age_years"] = list(cfg.age_range)
     elif parent is not None:
@@ -328,7 +335,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if parent is not None:
         card["parent"] = lineage(parent)
         card["name"] = f"{parent.data.get('name', 'model')} adapted to {Path(cfg.data).name}"
-        for key in ("metrics", "intended_use", "data_description", "procedure"):
+        # the parent's own measurements and history do not describe the adapted model
+        for key in ("metrics", "intended_use", "data_description", "procedure", "heatmap",
+                    "refitted_from", "refit", "int8"):
             card.pop(key, None)
     log(f"refitting calibration and guards on val ({chosen} text mode)")
     return refit(net, tokenizer, spec, cfg.data, run / "model", base=card, max_len=cfg.max_len,
