@@ -208,7 +208,10 @@ def quantize_graph(src: Path, out: Path, reader: CalibrationDataReader) -> dict:
             str(pre), str(raw), reader, quant_format=QuantFormat.QDQ,
             op_types_to_quantize=types, per_channel=True, reduce_range=REDUCE_RANGE,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            nodes_to_exclude=fp32, calibrate_method=CalibrationMethod.MinMax)
+            nodes_to_exclude=fp32, calibrate_method=CalibrationMethod.MinMax,
+            # a map read by an int8 Conv and by an fp32 pool: only the Conv reads the
+            # quantised copy, the pool reads the fp32 tensor
+            extra_options={"DedicatedQDQPair": True})
         onnx.save(onnx.load(str(raw)), str(out))  # one self-contained file
     return {"format": "QDQ", "weights": "int8, per channel" + (", 7-bit range" * REDUCE_RANGE),
             "activations": "uint8, per tensor, min/max calibration",

@@ -254,9 +254,10 @@ def test_toolbar_icons_and_shortcut_tooltips(window):
 
 
 def with_margin(model: Model, head: str, margin: float) -> Model:
-    """The same model files, with the card's uncertainty margin for `head` set."""
+    """The same model files at the same precision, with the card's uncertainty margin for
+    `head` set."""
     data = {**model.card.data, "uncertainty": {head: {"margin": margin}}}
-    return Model(ModelCard(model.card.directory, data))
+    return Model(ModelCard(model.card.directory, data), precision=model.precision)
 
 
 def test_uncertainty_band_at_the_edges_of_the_margin(qtbot, model, sample_without_report):
