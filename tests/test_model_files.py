@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,13 @@ def test_onnx_graph_reads_its_weights_from_the_safetensors_file(model_dir):
     inline = sum(len(i.raw_data) for i in graph.initializer)
     assert len(external) > 100 and inline < 64 * 1024
     assert (model_dir / ONNX_NAME).stat().st_size < 1024 * 1024
+
+
+def test_model_files_name_no_path_of_the_machine_that_made_them(model_dir, fixture_model_dir):
+    """The exporter's stack traces would carry the exporting machine's absolute paths."""
+    root = str(Path(__file__).resolve().parents[1]).encode()
+    for folder in {model_dir, fixture_model_dir}:
+        for path in folder.iterdir():
+            if path.suffix in (".onnx", ".json"):
+                assert root not in path.read_bytes(), path
+                assert b"pkg.torch.onnx.stack_trace" not in path.read_bytes(), path

@@ -45,9 +45,19 @@ def export_onnx(net: FusionNet, path: Path, size: int, text_width: int,
         model = onnx.load(str(raw_path))
     # fold shapes and tiny constants only: no new weight tensors (no Conv+BatchNorm fusion)
     model = optimizer.optimize(model, input_size_limit=1, output_size_limit=1)
+    strip_trace_metadata(model)
     linked = link_external_weights(model, weights)
     onnx.save(model, str(path))
     return linked
+
+
+def strip_trace_metadata(model) -> None:
+    """Drop the exporter's per-node trace metadata (Python stack traces name the absolute paths
+    of the machine that exported; module names and FX nodes only add weight)."""
+    for graph in [model.graph, *(f for f in model.functions)]:
+        for node in graph.node:
+            node.ClearField("metadata_props")
+            node.doc_string = ""
 
 
 def link_external_weights(model, weights: Path) -> int:
