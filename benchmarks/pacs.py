@@ -155,7 +155,7 @@ def render(doc: dict) -> str:
         f"| `cxr scan` of {rate['images']} DICOM files | {rate['scan_img_per_s']:.1f} img/s | |",
         f"| `cxr listen` fed the same files by storescu | {rate['listen_img_per_s']:.1f} img/s "
         "| |",
-        f"| listener / scan rate | {rate['listen_over_scan'] * 100:.0f}% | >= 80% |",
+        f"| listener / scan rate | {rate['listen_over_scan'] * 100:.1f}% | >= 80% |",
         "",
         f"Images: {e2e['image']}; the {rate['images']} files are real X-rays from "
         f"`../shared/data/fullres` at {rate['width_px']} px wide, 16-bit, "
