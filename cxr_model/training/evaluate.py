@@ -68,7 +68,7 @@ def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int 
     examples = read_examples(csv_path, split)
     [predictions] = predict_examples([model], examples, batch_size, quiet, f"evaluate {split}")
     result = head_scores(predictions, examples)
-    result["flagged"] = np.array([p.ood_reason == "image" for p in predictions], dtype=bool)
+    result["flagged"] = image_flags(predictions)
     result["peaks"] = np.array([(p.label == "abnormal", *peak_place(model, p, p.label),
                                  *peak_place(model, p, "abnormal")) for p in predictions],
                                dtype=bool).reshape(-1, 5)
@@ -106,13 +106,18 @@ def corner_figures(peaks: np.ndarray) -> dict:
             "side_abnormal_map_all_images": share(every, 4)}
 
 
+def image_flags(predictions: Sequence[Prediction]) -> np.ndarray:
+    """Which predictions the image guard flagged (bool array)."""
+    return np.array([p.ood_reason == "image" for p in predictions], dtype=bool)
+
+
 def flagged_share(model: Model, examples: list[Example], desc: str, quiet: bool,
-                  transform=None) -> float:
+                  transform: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
     """Share of the examples the image guard flags."""
     [predictions] = predict_examples([model], examples, quiet=quiet, desc=desc,
                                      transform=transform)
-    flags = [p.ood_reason == "image" for p in predictions]
-    return float(np.mean(flags)) if flags else float("nan")
+    flags = image_flags(predictions)
+    return float(flags.mean()) if len(flags) else float("nan")
 
 
 def guard_figures(model: Model, csv_path: str | Path, split: str, flagged: np.ndarray,

@@ -292,7 +292,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     _, train_feats = image_logits(base, train_x)
     _, val_feats = image_logits(base, val_x)
 
-    reported = sum(1 for e in train_ex if e.report.strip())
+    counts = {"train": split_counts(train_ex), "val": split_counts(val_ex)}
+    reported = counts["train"]["with_report"]
     comparison, candidates = {}, {}
     if parent is not None and reported < MIN_REPORTED:
         log(f"site data has {reported} reports in train: the text branch and fused head are "
@@ -324,7 +325,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             "population": population_section(cfg, parent.data if parent else None),
             "training": {
                 "data": str(cfg.data), "n_train": len(train_ex), "n_val": len(val_ex),
-                "counts": {"train": split_counts(train_ex), "val": split_counts(val_ex)},
+                "counts": counts,
                 "hardware": device_note, "minutes": round((time.time() - started) / 60, 1),
                 "config": {k: v for k, v in vars(cfg).items()
                            if k not in ("data", "out", "quiet", "init", "outside")},
