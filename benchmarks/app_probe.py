@@ -30,10 +30,22 @@ from typing import Any  # noqa: E402
 
 from benchmarks.common import status_mb, write_json  # noqa: E402
 
-WINDOW_MODULES = ("cxr_desktop.app", "cxr_desktop.main_window", "cxr_desktop.mainwindow",
-                  "cxr_desktop.window")
-OPEN_METHODS = ("open_path", "open_file", "open_image", "open_study", "load_path",
-                "load_file", "load_image", "open")
+WINDOW_MODULES = (
+    "cxr_desktop.app",
+    "cxr_desktop.main_window",
+    "cxr_desktop.mainwindow",
+    "cxr_desktop.window",
+)
+OPEN_METHODS = (
+    "open_path",
+    "open_file",
+    "open_image",
+    "open_study",
+    "load_path",
+    "load_file",
+    "load_image",
+    "open",
+)
 
 
 def find_window_class() -> tuple[type | None, str]:
@@ -80,8 +92,9 @@ def make_window(cls: type, model_dir: str | None) -> tuple[Any, str]:
     def settings() -> Any:
         from cxr_desktop.settings import AppSettings
 
-        folder = tempfile.mkdtemp(prefix="cxr-bench-settings-",
-                                  dir=os.environ.get("XDG_CONFIG_HOME"))
+        folder = tempfile.mkdtemp(
+            prefix="cxr-bench-settings-", dir=os.environ.get("XDG_CONFIG_HOME")
+        )
         return AppSettings(Path(folder) / "settings.ini")
 
     known["settings"] = settings
@@ -130,9 +143,10 @@ def main() -> None:
     except Exception:
         pass
     result["qt_import_app_s"] = time.monotonic() - t0
-    QTimer.singleShot(int(args.timeout * 1000),
-                      lambda: (result.update(error=f"timed out after {args.timeout:.0f} s"),
-                               finish(0)))
+    QTimer.singleShot(
+        int(args.timeout * 1000),
+        lambda: (result.update(error=f"timed out after {args.timeout:.0f} s"), finish(0)),
+    )
 
     cls, where = find_window_class()
     result["imports_s"] = time.monotonic() - t0
@@ -156,8 +170,12 @@ def main() -> None:
             self.seen = False
 
         def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-            if (not self.seen and event.type() == QEvent.Type.Paint
-                    and isinstance(obj, QWidget) and obj.window() is window):
+            if (
+                not self.seen
+                and event.type() == QEvent.Type.Paint
+                and isinstance(obj, QWidget)
+                and obj.window() is window
+            ):
                 self.seen = True
                 result["first_paint_s"] = time.monotonic() - t0
                 QTimer.singleShot(0, first_frame_done)
@@ -182,8 +200,15 @@ def main() -> None:
         open_image()
 
     def open_image() -> None:
-        method = next((getattr(owner, name) for owner in (files, window)
-                       for name in OPEN_METHODS if callable(getattr(owner, name, None))), None)
+        method = next(
+            (
+                getattr(owner, name)
+                for owner in (files, window)
+                for name in OPEN_METHODS
+                if callable(getattr(owner, name, None))
+            ),
+            None,
+        )
         if method is None:
             result["open_skipped"] = f"MainWindow has none of {OPEN_METHODS}"
             finish(0)
@@ -205,14 +230,19 @@ def main() -> None:
             if "image_shown_s" not in marks and any(v.image is not None for v in viewers):
                 marks["image_shown_s"] = now
             if "prediction_shown_s" not in marks and (
-                    getattr(state, "prediction", None) is not None
-                    or any(getattr(p, "prediction", None) is not None for p in panels)):
+                getattr(state, "prediction", None) is not None
+                or any(getattr(p, "prediction", None) is not None for p in panels)
+            ):
                 marks["prediction_shown_s"] = now
             if "heatmap_shown_s" not in marks and any(v.heat is not None for v in viewers):
                 marks["heatmap_shown_s"] = now
             action = getattr(getattr(window, "heatmap", None), "action", None)
-            if ("prediction_shown_s" in marks and "heatmap_shown_s" not in marks
-                    and action is not None and not action.isChecked()):
+            if (
+                "prediction_shown_s" in marks
+                and "heatmap_shown_s" not in marks
+                and action is not None
+                and not action.isChecked()
+            ):
                 action.trigger()  # the user presses H: the app computes heatmaps on demand
                 result["heatmap_toggled_by_probe_at_s"] = now
             done = {"image_shown_s", "prediction_shown_s", "heatmap_shown_s"} <= marks.keys()

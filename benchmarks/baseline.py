@@ -40,8 +40,13 @@ class SeedModel:
         torch.set_num_threads(THREADS)
         card = json.loads((model_dir / "model_card.json").read_text(encoding="utf-8"))
         arch = card["architecture"]
-        self.net = FusionNet(arch["text_mode"], arch["vocab_size"], arch["max_len"],
-                             arch.get("text_hidden", 128), arch.get("text_dim", 64))
+        self.net = FusionNet(
+            arch["text_mode"],
+            arch["vocab_size"],
+            arch["max_len"],
+            arch.get("text_hidden", 128),
+            arch.get("text_dim", 64),
+        )
         weights = model_dir / "weights.safetensors"
         self.weights = "random init"
         if weights.is_file():
@@ -75,8 +80,7 @@ class SeedModel:
         return torch.from_numpy(array)[None, None], size
 
     def text(self, report: str | None) -> tuple[torch.Tensor, torch.Tensor]:
-        vectors, has_report = report_inputs(self.tokenizer, [report], self.text_mode,
-                                            self.max_len)
+        vectors, has_report = report_inputs(self.tokenizer, [report], self.text_mode, self.max_len)
         return torch.from_numpy(vectors), torch.from_numpy(has_report)
 
     def predict(self, path: Path, report: str | None) -> float:
@@ -108,8 +112,9 @@ def read_text(path: Path) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def measure_single(model_dir: Path, images: dict[str, Path], warmup: int,
-                   repeats: int) -> dict[str, Any]:
+def measure_single(
+    model_dir: Path, images: dict[str, Path], warmup: int, repeats: int
+) -> dict[str, Any]:
     """predict (no grad) and predict + Grad-CAM, each from the file, report read from disk."""
     start = time.perf_counter()
     model = SeedModel(model_dir)
@@ -122,8 +127,12 @@ def measure_single(model_dir: Path, images: dict[str, Path], warmup: int,
             "end_to_end": lambda p=path, r=report_file: model.predict_and_cam(p, read_text(r)),
         }
         results[kind] = {name: time_op(fn, warmup, repeats) for name, fn in ops.items()}
-    return {"load_s": load_s, "weights": model.weights, "images": results,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "load_s": load_s,
+        "weights": model.weights,
+        "images": results,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def measure_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any]:
@@ -141,10 +150,16 @@ def measure_scan(model_dir: Path, folder: Path, csv_path: Path) -> dict[str, Any
             label = "abnormal" if probability >= 0.5 else "normal"
             writer.writerow([path.name, f"{probability:.6f}", label])
     scan_s = time.perf_counter() - start
-    return {"images": len(files), "errors": 0, "load_s": load_s, "scan_s": scan_s,
-            "images_per_s": len(files) / scan_s if scan_s > 0 else None,
-            "weights": model.weights, "peak_rss_mb": peak_rss_mb(),
-            "vmhwm_mb": status_mb("VmHWM")}
+    return {
+        "images": len(files),
+        "errors": 0,
+        "load_s": load_s,
+        "scan_s": scan_s,
+        "images_per_s": len(files) / scan_s if scan_s > 0 else None,
+        "weights": model.weights,
+        "peak_rss_mb": peak_rss_mb(),
+        "vmhwm_mb": status_mb("VmHWM"),
+    }
 
 
 def main() -> None:

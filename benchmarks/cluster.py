@@ -38,7 +38,6 @@ ENGINES = ("local", "ray")
 LOCAL_BATCH = 8  # the local engine's batch: both engines in-process, ray again at RAY_BATCH
 
 
-
 def log(message: str) -> None:
     print(f"[cluster bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -46,11 +45,28 @@ def log(message: str) -> None:
 def cli_run(engine: str, folder: Path, out: Path) -> dict[str, Any]:
     """One `cxr scan` subprocess into a fresh CSV: wall time and images per second."""
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "cxr_model.cli", "scan", str(folder), "--engine", engine,
-               "--out", str(out), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "cxr_model.cli",
+        "scan",
+        str(folder),
+        "--engine",
+        engine,
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     start = time.perf_counter()
-    done = subprocess.run(command, env=worker_env(CXR_MODEL_DIR=str(MODEL)), cwd=ROOT,
-                          capture_output=True, text=True, timeout=1800, check=False)
+    done = subprocess.run(
+        command,
+        env=worker_env(CXR_MODEL_DIR=str(MODEL)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
@@ -58,8 +74,9 @@ def cli_run(engine: str, folder: Path, out: Path) -> dict[str, Any]:
     return {"wall_s": wall, "rows": rows, "images_per_s": rows / wall}
 
 
-def steady_run(engine: str, model, folder: Path, actor_start_cpu_s: float = 0.0,
-               batch_size: int = LOCAL_BATCH) -> dict[str, Any]:
+def steady_run(
+    engine: str, model, folder: Path, actor_start_cpu_s: float = 0.0, batch_size: int = LOCAL_BATCH
+) -> dict[str, Any]:
     """One scan in this process (Ray already up): first-row latency, the rate after it, and
     CPU seconds per image, of this process and, for ray, of the actor (its CPU time at the
     last row, while it still lives, less `actor_start_cpu_s`: its start and model load).
@@ -72,8 +89,11 @@ def steady_run(engine: str, model, folder: Path, actor_start_cpu_s: float = 0.0,
     total = len(plan.files)
     if engine == "ray":
         wait_for_no_actors()
-    rows = (scan(model, plan, batch_size=batch_size) if engine == "local"
-            else ray_scan(model, plan, batch_size=batch_size))
+    rows = (
+        scan(model, plan, batch_size=batch_size)
+        if engine == "local"
+        else ray_scan(model, plan, batch_size=batch_size)
+    )
     cpu_start, start = time.process_time(), time.perf_counter()
     stamps, actor = [], None
     for _ in rows:
@@ -83,13 +103,20 @@ def steady_run(engine: str, model, folder: Path, actor_start_cpu_s: float = 0.0,
     process_cpu = time.process_time() - cpu_start
     first, last = stamps[0], stamps[-1]
     after_first = sum(1 for t in stamps if t > first)
-    result = {"rows": len(stamps), "first_row_s": first, "total_s": last,
-              "images_per_s": len(stamps) / last,
-              "steady_images_per_s": after_first / (last - first) if last > first else None,
-              "process_cpu_s_per_image": process_cpu / len(stamps)}
+    result = {
+        "rows": len(stamps),
+        "first_row_s": first,
+        "total_s": last,
+        "images_per_s": len(stamps) / last,
+        "steady_images_per_s": after_first / (last - first) if last > first else None,
+        "process_cpu_s_per_image": process_cpu / len(stamps),
+    }
     if actor is not None:
-        result |= {"actor_cpu_s": actor[0], "actor_peak_rss_mb": actor[1],
-                   "actor_cpu_s_per_image": (actor[0] - actor_start_cpu_s) / total}
+        result |= {
+            "actor_cpu_s": actor[0],
+            "actor_peak_rss_mb": actor[1],
+            "actor_cpu_s_per_image": (actor[0] - actor_start_cpu_s) / total,
+        }
     return result
 
 
@@ -103,7 +130,7 @@ def bare_cpu_s_per_image(folder: Path, batch_size: int = LOCAL_BATCH) -> float:
     files = plan_scan(folder).files
     start = time.process_time()
     for i in range(0, len(files), batch_size):
-        studies = [load_study(model, path) for path in files[i:i + batch_size]]
+        studies = [load_study(model, path) for path in files[i : i + batch_size]]
         model.predict_batch([image for image, _ in studies], [report for _, report in studies])
     return (time.process_time() - start) / len(files)
 
@@ -122,8 +149,11 @@ def actor_usage() -> tuple[float, float, int]:
         except OSError:
             continue
         cpu += (int(stat[11]) + int(stat[12])) / tick  # utime, stime: fields 14 and 15
-        peaks += [int(line.split()[1]) * 1024 / 1e6 for line in status.splitlines()
-                  if line.startswith("VmHWM:")]
+        peaks += [
+            int(line.split()[1]) * 1024 / 1e6
+            for line in status.splitlines()
+            if line.startswith("VmHWM:")
+        ]
     return cpu, max(peaks), len(peaks) - 1
 
 
@@ -144,8 +174,9 @@ class NullActor:
         from cxr_model.cluster.schema import rows_table
         from cxr_model.inference.scan import result_row
 
-        return rows_table([result_row(Path(p).name, error="not scored")
-                           for p in batch.column("path").to_pylist()])
+        return rows_table(
+            [result_row(Path(p).name, error="not scored") for p in batch.column("path").to_pylist()]
+        )
 
 
 def pipeline_ceiling(model, folder: Path, out: Path, batch_size: int) -> dict[str, Any]:
@@ -172,8 +203,12 @@ def pipeline_ceiling(model, folder: Path, out: Path, batch_size: int) -> dict[st
         engine.ScanActor = ScanActor
         sink.close()
     seconds = stamps[-1] - stamps[0]
-    return {"batch_size": batch_size, "rows": len(stamps), "rows_per_s": len(stamps) / seconds,
-            "driver_cpu_ms_per_row": cpu / (len(stamps) - 1) * 1000}
+    return {
+        "batch_size": batch_size,
+        "rows": len(stamps),
+        "rows_per_s": len(stamps) / seconds,
+        "driver_cpu_ms_per_row": cpu / (len(stamps) - 1) * 1000,
+    }
 
 
 def driver_write_rates(tmp: Path, rows: int) -> dict[str, float]:
@@ -182,12 +217,21 @@ def driver_write_rates(tmp: Path, rows: int) -> dict[str, float]:
     from cxr_model.inference.scan import RESULT_FIELDS, CsvSink
 
     row = dict.fromkeys(RESULT_FIELDS) | {
-        "probability": 0.912345, "image_probability": 0.9, "text_probability": None,
-        "label": "abnormal", "threshold": 0.46, "used_report": False, "discordant": False,
-        "uncertain": False, "ood": False}
+        "probability": 0.912345,
+        "image_probability": 0.9,
+        "text_probability": None,
+        "label": "abnormal",
+        "threshold": 0.46,
+        "used_report": False,
+        "discordant": False,
+        "uncertain": False,
+        "ood": False,
+    }
     rates = {}
-    for name, sink in (("csv", CsvSink(tmp / "rate.csv")),
-                       ("parquet", ParquetSink(tmp / "rate.parquet"))):
+    for name, sink in (
+        ("csv", CsvSink(tmp / "rate.csv")),
+        ("parquet", ParquetSink(tmp / "rate.parquet")),
+    ):
         start = time.perf_counter()
         for i in range(rows):
             sink.add(row | {"file": f"study/{i:08d}.png"})
@@ -217,17 +261,20 @@ def render(results: dict) -> str:
     """The Markdown table of the figures."""
     m = results["machine"]
     lines = [
-        "# Ray engine vs local engine, one machine (`python -m benchmarks.cluster`)", "",
+        "# Ray engine vs local engine, one machine (`python -m benchmarks.cluster`)",
+        "",
         f"{m['cpu_model']}, {m['usable_cores']} usable cores, {m['memory_gb']} GB; load "
         f"average at start {m['load_average_at_start']}; {m['date']}. "
-        f"{results['note']}", "",
+        f"{results['note']}",
+        "",
         "Medians of the runs. End to end: `cxr scan --out F.csv` as a subprocess, each "
         f"engine at its default batch size (local {LOCAL_BATCH}, ray {RAY_BATCH}; model load "
         "and, for ray, starting and stopping a local Ray included). In-process: the scan "
         f"alone (Ray already running) at batch {LOCAL_BATCH} unless the row says otherwise: "
         "its first row, the rate after it, and CPU seconds per image of this process (for "
-        "ray: the driver) and of the actor. \"no Ray\": the actor's work alone (one model, "
-        "one thread, same files).", "",
+        'ray: the driver) and of the actor. "no Ray": the actor\'s work alone (one model, '
+        "one thread, same files).",
+        "",
         "| folder | images | engine | end to end | in-process first row | steady rate "
         "| CPU s/image: process | actor |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
@@ -242,31 +289,51 @@ def render(results: dict) -> str:
                 f"{median(steady, 'first_row_s'):.2f} s | "
                 f"{rate(steady, folder['images'], LOCAL_BATCH)} | "
                 f"{median(steady, 'process_cpu_s_per_image') * 1000:.1f} ms | "
-                + (f"{actor * 1000:.1f} ms |" if actor is not None else "|"))
+                + (f"{actor * 1000:.1f} ms |" if actor is not None else "|")
+            )
         big = folder[f"ray_batch{RAY_BATCH}"]
-        lines.append(f"| {name} | {folder['images']} | ray, --batch-size {RAY_BATCH} | | "
-                     f"{median(big, 'first_row_s'):.2f} s | "
-                     f"{rate(big, folder['images'], RAY_BATCH)} | "
-                     f"{median(big, 'process_cpu_s_per_image') * 1000:.1f} ms | "
-                     f"{median(big, 'actor_cpu_s_per_image') * 1000:.1f} ms |")
-        lines.append(f"| {name} | {folder['images']} | no Ray, 1 thread | | | | | "
-                     f"{folder['bare_cpu_s_per_image'] * 1000:.1f} ms |")
+        lines.append(
+            f"| {name} | {folder['images']} | ray, --batch-size {RAY_BATCH} | | "
+            f"{median(big, 'first_row_s'):.2f} s | "
+            f"{rate(big, folder['images'], RAY_BATCH)} | "
+            f"{median(big, 'process_cpu_s_per_image') * 1000:.1f} ms | "
+            f"{median(big, 'actor_cpu_s_per_image') * 1000:.1f} ms |"
+        )
+        lines.append(
+            f"| {name} | {folder['images']} | no Ray, 1 thread | | | | | "
+            f"{folder['bare_cpu_s_per_image'] * 1000:.1f} ms |"
+        )
     d = results["driver"]
-    actor_rss = max(run.get("actor_peak_rss_mb") or 0 for folder in results["folders"].values()
-                    for run in folder["ray"]["steady"])
-    lines += ["", "Ray Data and the driver alone (actors that score nothing, rows written to "
-              "a CSV): " + ", ".join(
-                  f"{p['rows_per_s']:,.0f} rows/s at --batch-size {p['batch_size']} "
-                  f"(driver CPU {p['driver_cpu_ms_per_row']:.2f} ms/row)"
-                  for p in results["pipeline"]) + "."]
-    lines += ["", f"Driver alone: CsvSink {d['csv_rows_per_s']:,.0f} rows/s, ParquetSink "
-              f"{d['parquet_rows_per_s']:,.0f} rows/s. Ray start (local, "
-              f"{results['ray_cpus']:g} CPUs): {results['ray_start_s']:.1f} s; actors: "
-              f"{results['actors']} x 1 CPU (one ONNX thread each), peak RSS of one actor "
-              f"{actor_rss:.0f} MB, CPU to start one (worker, model load, one image) "
-              f"{results['actor_start_cpu_s']:.1f} s. Mean file size: "
-              + ", ".join(f"{name} {folder['mean_file_kb']:.0f} kB"
-                          for name, folder in results["folders"].items()) + ".", ""]
+    actor_rss = max(
+        run.get("actor_peak_rss_mb") or 0
+        for folder in results["folders"].values()
+        for run in folder["ray"]["steady"]
+    )
+    lines += [
+        "",
+        "Ray Data and the driver alone (actors that score nothing, rows written to "
+        "a CSV): "
+        + ", ".join(
+            f"{p['rows_per_s']:,.0f} rows/s at --batch-size {p['batch_size']} "
+            f"(driver CPU {p['driver_cpu_ms_per_row']:.2f} ms/row)"
+            for p in results["pipeline"]
+        )
+        + ".",
+    ]
+    lines += [
+        "",
+        f"Driver alone: CsvSink {d['csv_rows_per_s']:,.0f} rows/s, ParquetSink "
+        f"{d['parquet_rows_per_s']:,.0f} rows/s. Ray start (local, "
+        f"{results['ray_cpus']:g} CPUs): {results['ray_start_s']:.1f} s; actors: "
+        f"{results['actors']} x 1 CPU (one ONNX thread each), peak RSS of one actor "
+        f"{actor_rss:.0f} MB, CPU to start one (worker, model load, one image) "
+        f"{results['actor_start_cpu_s']:.1f} s. Mean file size: "
+        + ", ".join(
+            f"{name} {folder['mean_file_kb']:.0f} kB" for name, folder in results["folders"].items()
+        )
+        + ".",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -280,20 +347,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cxr-cluster-bench-") as tmp:
         work = Path(tmp)
         inputs = build_inputs(work / "inputs", args.quick)
-        folders = {"test split, 224 px JPEG": inputs.test_folder,
-                   "full resolution JPEG": inputs.fullres_folder}
+        folders = {
+            "test split, 224 px JPEG": inputs.test_folder,
+            "full resolution JPEG": inputs.fullres_folder,
+        }
         results: dict[str, Any] = {
             "machine": machine_facts(),
             "note": "Measured on a busy shared 2-core machine (other jobs running): "
-                    "re-measure on a quiet one before quoting.",
+            "re-measure on a quiet one before quoting.",
             "model": MODEL.relative_to(ROOT).as_posix(),
             "data": "../shared/data: cxr-pairs test split (every other image with its "
-                    "report) and fullres (x4 names, every other with a report)",
+            "report) and fullres (x4 names, every other with a report)",
             "folders": {},
         }
         for name, folder in folders.items():
-            entry = {"images": inputs.test_count if folder == inputs.test_folder
-                     else inputs.fullres_count, "mean_file_kb": mean_file_kb(folder)}
+            entry = {
+                "images": inputs.test_count
+                if folder == inputs.test_folder
+                else inputs.fullres_count,
+                "mean_file_kb": mean_file_kb(folder),
+            }
             entry |= {engine: {"cli": [], "steady": []} for engine in ENGINES}
             for run in range(runs):
                 for engine in ENGINES:
@@ -325,11 +398,13 @@ def main() -> None:
                 for run in range(runs):
                     log(f"{name}: in-process {engine} (run {run + 1}/{runs})")
                     results["folders"][name][engine]["steady"].append(
-                        steady_run(engine, model, folder, results.get("actor_start_cpu_s", 0)))
+                        steady_run(engine, model, folder, results.get("actor_start_cpu_s", 0))
+                    )
         for name, folder in folders.items():
             log(f"{name}: in-process ray, --batch-size {RAY_BATCH}")
-            results["folders"][name][f"ray_batch{RAY_BATCH}"] = [steady_run(
-                "ray", model, folder, results["actor_start_cpu_s"], RAY_BATCH)]
+            results["folders"][name][f"ray_batch{RAY_BATCH}"] = [
+                steady_run("ray", model, folder, results["actor_start_cpu_s"], RAY_BATCH)
+            ]
         many = work / "many"  # the test split under 4 names each
         many.mkdir()
         for copy in range(1 if args.quick else 4):
@@ -338,8 +413,7 @@ def main() -> None:
         results["pipeline"] = []
         for batch_size in (LOCAL_BATCH, RAY_BATCH):
             log(f"pipeline ceiling (no model), --batch-size {batch_size}")
-            results["pipeline"].append(pipeline_ceiling(model, many, work / "null.csv",
-                                                        batch_size))
+            results["pipeline"].append(pipeline_ceiling(model, many, work / "null.csv", batch_size))
         ray.shutdown()
         results["driver"] = driver_write_rates(work, 20_000 if args.quick else 200_000)
     write_json(args.out, results)

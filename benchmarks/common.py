@@ -93,9 +93,11 @@ def machine_facts() -> dict[str, Any]:
     except AttributeError:
         affinity = None
     try:
-        mem_kb = next(int(line.split()[1]) for line in
-                      Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal:"))
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        )
         memory_gb = round(mem_kb * 1024 / 1e9, 1)
     except (OSError, StopIteration):
         memory_gb = None
@@ -123,8 +125,9 @@ def write_json(path: str | Path, data: Any) -> None:
     Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def run_worker(module: str, args: list[str], timeout: float,
-               env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_worker(
+    module: str, args: list[str], timeout: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run `python -m module args --json-out F` in a fresh process and return F's JSON.
 
     On failure returns {"error": ...} with the tail of stderr, so one broken part does not
@@ -133,8 +136,9 @@ def run_worker(module: str, args: list[str], timeout: float,
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"cxr-bench-{os.getpid()}-{time.time_ns()}.json"
     cmd = [sys.executable, "-m", module, *args, "--json-out", str(out)]
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"{module} timed out after {timeout:.0f} s"}
     try:

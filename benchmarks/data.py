@@ -34,8 +34,11 @@ class Inputs:
                 import pydicom
 
                 ds = pydicom.dcmread(path, stop_before_pixels=True)
-                sizes[kind] = {"file": path.name, "size": [int(ds.Columns), int(ds.Rows)],
-                               "bits": int(ds.BitsStored)}
+                sizes[kind] = {
+                    "file": path.name,
+                    "size": [int(ds.Columns), int(ds.Rows)],
+                    "bits": int(ds.BitsStored),
+                }
             else:
                 with Image.open(path) as im:
                     sizes[kind] = {"file": path.name, "size": list(im.size), "mode": im.mode}
@@ -59,9 +62,11 @@ def fullres_images() -> list[Path]:
 
 def largest(paths: list[Path]) -> Path:
     """The image with the most pixels (the single-image full-resolution case)."""
+
     def pixels(path: Path) -> int:
         with Image.open(path) as im:
             return im.size[0] * im.size[1]
+
     return max(paths, key=pixels)
 
 
@@ -124,8 +129,9 @@ def build_inputs(work: Path, quick: bool) -> Inputs:
             dst = fullres_dir / f"{src.stem}-r{copy}{src.suffix}"
             _link(src, dst)
             if count % 2 == 0:
-                dst.with_suffix(".txt").write_text(reports[count % len(reports)] + "\n",
-                                                   encoding="utf-8")
+                dst.with_suffix(".txt").write_text(
+                    reports[count % len(reports)] + "\n", encoding="utf-8"
+                )
                 full_reports += 1
             count += 1
     return Inputs(single, test_dir, len(chosen), with_report, fullres_dir, count, full_reports)

@@ -68,8 +68,20 @@ def end_to_end(orthanc, work: Path, width: int) -> dict:
                 samples.append((time.perf_counter() - start) * 1000.0)
         results[kind] = summarize(samples)
     start = time.perf_counter()
-    subprocess.run(_cxr("pacs", "scan", orthanc.dimse, "--patient-id", "BENCH-ONE", "--out",
-                        str(work / "cold.csv"), "--quiet"), check=True, capture_output=True)
+    subprocess.run(
+        _cxr(
+            "pacs",
+            "scan",
+            orthanc.dimse,
+            "--patient-id",
+            "BENCH-ONE",
+            "--out",
+            str(work / "cold.csv"),
+            "--quiet",
+        ),
+        check=True,
+        capture_output=True,
+    )
     results["cold_cli_dimse_ms"] = (time.perf_counter() - start) * 1000.0
     results["image"] = f"../{image.relative_to(ROOT.parent).as_posix()} at {width} px wide"
     return results
@@ -104,19 +116,43 @@ def listener_vs_scan(work: Path, count: int, width: int) -> dict:
 
     out, port = work / "listen", free_port()
     log = open(work / "listen.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(_cxr("listen", "--port", str(port), "--out", str(out),
-                                    "--bind", "127.0.0.1", "--allow", "LOADER"),
-                               stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(
+        _cxr(
+            "listen",
+            "--port",
+            str(port),
+            "--out",
+            str(out),
+            "--bind",
+            "127.0.0.1",
+            "--allow",
+            "LOADER",
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         deadline = time.monotonic() + 120
         while b"listening as" not in (work / "listen.log").read_bytes():
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.1)
         start = time.perf_counter()
-        sender = subprocess.Popen(["storescu", "-aet", "LOADER", "-aec", "CXRDESKTOP", "-nh",
-                                   "127.0.0.1", str(port), *map(str, files)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sender = subprocess.Popen(
+            [
+                "storescu",
+                "-aet",
+                "LOADER",
+                "-aec",
+                "CXRDESKTOP",
+                "-nh",
+                "127.0.0.1",
+                str(port),
+                *map(str, files),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         while _rows(out / "results.csv") < count:
             assert process.poll() is None and time.monotonic() - start < 1200
             time.sleep(0.02)
@@ -128,10 +164,15 @@ def listener_vs_scan(work: Path, count: int, width: int) -> dict:
         log.close()
     scan_rate = count / (scan_ms[-1] / 1000.0)
     listen_rate = count / listen_s
-    return {"images": count, "width_px": width, "scan_img_per_s": scan_rate,
-            "scan_runs_ms": scan_ms, "listen_img_per_s": listen_rate,
-            "listen_over_scan": listen_rate / scan_rate,
-            "bytes_per_file": statistics.median(f.stat().st_size for f in files)}
+    return {
+        "images": count,
+        "width_px": width,
+        "scan_img_per_s": scan_rate,
+        "scan_runs_ms": scan_ms,
+        "listen_img_per_s": listen_rate,
+        "listen_over_scan": listen_rate / scan_rate,
+        "bytes_per_file": statistics.median(f.stat().st_size for f in files),
+    }
 
 
 def render(doc: dict) -> str:
@@ -148,13 +189,11 @@ def render(doc: dict) -> str:
         "|---|---:|---:|",
         f"| find + retrieve + score, one-image study, DIMSE (C-FIND + C-GET), median of "
         f"{e2e['dimse']['n']} | {e2e['dimse']['median']:.0f} ms | < 1000 ms |",
-        f"| same, DICOMweb (QIDO-RS + WADO-RS) | {e2e['dicomweb']['median']:.0f} ms "
-        "| < 1000 ms |",
+        f"| same, DICOMweb (QIDO-RS + WADO-RS) | {e2e['dicomweb']['median']:.0f} ms | < 1000 ms |",
         f"| same, one cold `cxr pacs scan` process (start + model load included) | "
         f"{e2e['cold_cli_dimse_ms']:.0f} ms | |",
         f"| `cxr scan` of {rate['images']} DICOM files | {rate['scan_img_per_s']:.1f} img/s | |",
-        f"| `cxr listen` fed the same files by storescu | {rate['listen_img_per_s']:.1f} img/s "
-        "| |",
+        f"| `cxr listen` fed the same files by storescu | {rate['listen_img_per_s']:.1f} img/s | |",
         f"| listener / scan rate | {rate['listen_over_scan'] * 100:.1f}% | >= 80% |",
         "",
         f"Images: {e2e['image']}; the {rate['images']} files are real X-rays from "
@@ -169,8 +208,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--width", type=int, default=1024)
-    parser.add_argument("--conditions", default="busy machine (other jobs running): "
-                        "indicative only, to be re-measured on a quiet machine")
+    parser.add_argument(
+        "--conditions",
+        default="busy machine (other jobs running): "
+        "indicative only, to be re-measured on a quiet machine",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cxr-bench-pacs-") as tmp:
         work = Path(tmp)
@@ -180,10 +222,14 @@ def main() -> int:
         finally:
             orthanc.stop()
         rate = listener_vs_scan(work, args.images, args.width)
-    doc = {"machine": machine_facts(), "measured_at": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                    time.gmtime()),
-           "conditions": args.conditions, "load_average": os.getloadavg(),
-           "end_to_end": e2e, "listener_vs_scan": rate}
+    doc = {
+        "machine": machine_facts(),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "conditions": args.conditions,
+        "load_average": os.getloadavg(),
+        "end_to_end": e2e,
+        "listener_vs_scan": rate,
+    }
     write_json(OUT_JSON, doc)
     OUT_MD.write_text(render(doc), encoding="utf-8")
     print(render(doc))

@@ -52,31 +52,82 @@ def evaluate_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     where not measured)."""
     precision = default_precision(doc)
     ratio = speedups(doc, precision)
-    rss = [_get(doc, "scan", p, name, "peak_rss_mb")
-           for p in doc.get("scan", {}) for name in ("test", "fullres")]
+    rss = [
+        _get(doc, "scan", p, name, "peak_rss_mb")
+        for p in doc.get("scan", {})
+        for name in ("test", "fullres")
+    ]
     rows = [
-        (f"predict + heatmap, one 224 px image (end to end, median), {precision}", "ms", "<=",
-         40.0, _get(doc, "single", precision, "images", "jpeg224", "end_to_end", "median")),
-        (f"scan throughput, test split (median of runs), {precision}", "img/s", ">=", 40.0,
-         _get(doc, "scan", precision, "test", "images_per_s", "median")),
-        (f"scan throughput, full-resolution set (median of runs), {precision}", "img/s", ">=",
-         15.0, _get(doc, "scan", precision, "fullres", "images_per_s", "median")),
-        ("peak RSS of the scanning process (max of all scans)", "MB", "<=", 400.0,
-         max((r for r in rss if r is not None), default=None)),
-        (f"speed-up vs seed baseline, predict + heatmap, 224 px, {precision}", "x", ">=", 10.0,
-         ratio["jpeg224"]),
-        (f"speed-up vs seed baseline, predict + heatmap, full-res JPEG, {precision}", "x", ">=",
-         6.0, ratio["jpeg_fullres"]),
-        (f"scan rate, test split, {precision} over fp32 (today's) in the same run", "x", ">=",
-         2.0, ratio["scan_test_vs_fp32"]),
-        ("app start to first painted window (median)", "s", "<=", 1.5,
-         _get(doc, "app", "first_frame_s", "median")),
+        (
+            f"predict + heatmap, one 224 px image (end to end, median), {precision}",
+            "ms",
+            "<=",
+            40.0,
+            _get(doc, "single", precision, "images", "jpeg224", "end_to_end", "median"),
+        ),
+        (
+            f"scan throughput, test split (median of runs), {precision}",
+            "img/s",
+            ">=",
+            40.0,
+            _get(doc, "scan", precision, "test", "images_per_s", "median"),
+        ),
+        (
+            f"scan throughput, full-resolution set (median of runs), {precision}",
+            "img/s",
+            ">=",
+            15.0,
+            _get(doc, "scan", precision, "fullres", "images_per_s", "median"),
+        ),
+        (
+            "peak RSS of the scanning process (max of all scans)",
+            "MB",
+            "<=",
+            400.0,
+            max((r for r in rss if r is not None), default=None),
+        ),
+        (
+            f"speed-up vs seed baseline, predict + heatmap, 224 px, {precision}",
+            "x",
+            ">=",
+            10.0,
+            ratio["jpeg224"],
+        ),
+        (
+            f"speed-up vs seed baseline, predict + heatmap, full-res JPEG, {precision}",
+            "x",
+            ">=",
+            6.0,
+            ratio["jpeg_fullres"],
+        ),
+        (
+            f"scan rate, test split, {precision} over fp32 (today's) in the same run",
+            "x",
+            ">=",
+            2.0,
+            ratio["scan_test_vs_fp32"],
+        ),
+        (
+            "app start to first painted window (median)",
+            "s",
+            "<=",
+            1.5,
+            _get(doc, "app", "first_frame_s", "median"),
+        ),
     ]
     targets = []
     for name, unit, op, limit, value in rows:
         passed = None if value is None else (value <= limit if op == "<=" else value >= limit)
-        targets.append({"target": name, "unit": unit, "op": op, "limit": limit,
-                        "measured": value, "pass": passed})
+        targets.append(
+            {
+                "target": name,
+                "unit": unit,
+                "op": op,
+                "limit": limit,
+                "measured": value,
+                "pass": passed,
+            }
+        )
     return targets
 
 
@@ -107,8 +158,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines = ["# CXR Desktop benchmark results", ""]
     flags = ", ".join(m.get("cpu_flags") or []) or "none listed"
     if doc["mode"] == "quick":
-        lines += ["> **QUICK MODE**: few repeats on a subset of the images, to check the "
-                  "suite. These figures are **not valid** measurements.", ""]
+        lines += [
+            "> **QUICK MODE**: few repeats on a subset of the images, to check the "
+            "suite. These figures are **not valid** measurements.",
+            "",
+        ]
     lines += [
         f"- Date: {m['date']}; suite wall time {_num(doc.get('suite_wall_s'), 0)} s",
         f"- CPU: {m['cpu_model']}; {m['logical_cores']} logical cores "
@@ -137,10 +191,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
     ]
     for t in doc["targets"]:
         digits = 0 if t["unit"] in ("MB",) else 2 if t["unit"] in ("s", "x") else 1
-        measured = ("n/a" if t["measured"] is None
-                    else f"{_num(t['measured'], digits)} {t['unit']}")
-        lines.append(f"| {t['target']} | {t['op']} {t['limit']:g} {t['unit']} | "
-                     f"{measured} | {_verdict(t['pass'])} |")
+        measured = "n/a" if t["measured"] is None else f"{_num(t['measured'], digits)} {t['unit']}"
+        lines.append(
+            f"| {t['target']} | {t['op']} {t['limit']:g} {t['unit']} | "
+            f"{measured} | {_verdict(t['pass'])} |"
+        )
     lines += [""]
     lines += _single_tables(doc)
     lines += _session_table(doc)
@@ -159,13 +214,15 @@ def _single_tables(doc: dict[str, Any]) -> list[str]:
         return []
     lines = ["## Single image (ms: median [min – max])", ""]
     for precision in _precisions(doc, "single"):
-        lines += _error_lines(f"cxr_model single-image worker ({precision})",
-                              doc["single"][precision])
+        lines += _error_lines(
+            f"cxr_model single-image worker ({precision})", doc["single"][precision]
+        )
     lines += _error_lines("baseline single-image worker", doc.get("baseline_single"))
     inputs = doc["inputs"]["single"]
     kinds = [k for k in IMAGE_KINDS if k in inputs]
-    header = " | ".join(f"{IMAGE_KINDS[k]} ({'x'.join(map(str, inputs[k]['size']))})"
-                        for k in kinds)
+    header = " | ".join(
+        f"{IMAGE_KINDS[k]} ({'x'.join(map(str, inputs[k]['size']))})" for k in kinds
+    )
 
     def cell(*path: str) -> str:
         stats = _get(doc, *path)
@@ -174,27 +231,42 @@ def _single_tables(doc: dict[str, Any]) -> list[str]:
         return f"{stats['median']:.1f} [{stats['min']:.1f} – {stats['max']:.1f}]"
 
     for precision in _precisions(doc, "single"):
-        lines += [f"| cxr_model (ONNX Runtime, {precision}) | {header} |",
-                  "|---" * (len(kinds) + 1) + "|"]
+        lines += [
+            f"| cxr_model (ONNX Runtime, {precision}) | {header} |",
+            "|---" * (len(kinds) + 1) + "|",
+        ]
         for op, label in SINGLE_OPS.items():
-            lines.append(f"| {label} | " + " | ".join(
-                cell("single", precision, "images", k, op) for k in kinds) + " |")
+            lines.append(
+                f"| {label} | "
+                + " | ".join(cell("single", precision, "images", k, op) for k in kinds)
+                + " |"
+            )
         lines.append("")
     if "baseline_single" not in doc:
         return lines
     weights = _get(doc, "baseline_single", "weights") or "n/a"
-    lines += [f"Seed baseline (torch eager, hooks Grad-CAM; weights: {weights}); "
-              "speed-up = baseline median / cxr_model median (end to end), same run.", "",
-              "| Seed baseline | 224 px JPEG | full-res JPEG |", "|---|---|---|"]
-    base_ops = {"predict_report": "predict with report, from the file (no grad)",
-                "end_to_end": "predict + Grad-CAM at full resolution, from the file"}
+    lines += [
+        f"Seed baseline (torch eager, hooks Grad-CAM; weights: {weights}); "
+        "speed-up = baseline median / cxr_model median (end to end), same run.",
+        "",
+        "| Seed baseline | 224 px JPEG | full-res JPEG |",
+        "|---|---|---|",
+    ]
+    base_ops = {
+        "predict_report": "predict with report, from the file (no grad)",
+        "end_to_end": "predict + Grad-CAM at full resolution, from the file",
+    }
     for op, label in base_ops.items():
-        lines.append(f"| {label} | {cell('baseline_single', 'images', 'jpeg224', op)} | "
-                     f"{cell('baseline_single', 'images', 'jpeg_fullres', op)} |")
+        lines.append(
+            f"| {label} | {cell('baseline_single', 'images', 'jpeg224', op)} | "
+            f"{cell('baseline_single', 'images', 'jpeg_fullres', op)} |"
+        )
     for precision in _precisions(doc, "single"):
         ratio = speedups(doc, precision)
-        lines.append(f"| **speed-up, end to end, {precision}** | {_times(ratio['jpeg224'])} | "
-                     f"{_times(ratio['jpeg_fullres'])} |")
+        lines.append(
+            f"| **speed-up, end to end, {precision}** | {_times(ratio['jpeg224'])} | "
+            f"{_times(ratio['jpeg_fullres'])} |"
+        )
     return [*lines, ""]
 
 
@@ -207,33 +279,54 @@ def _session_table(doc: dict[str, Any]) -> list[str]:
         return [*lines, *_error_lines("session options worker", part), ""]
     variants = part["variants"]
     base = variants.get("fp32 (shipped options)", {}).get("ms_per_image", {})
-    lines += [f"Median over {part['rounds']} interleaved rounds of each round's median; "
-              "ratio = fp32 with the shipped options / this variant, same batch size.", "",
-              "| Variant | session created (s) | batch 1 ms | ratio | batch 8 ms/image | ratio |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        f"Median over {part['rounds']} interleaved rounds of each round's median; "
+        "ratio = fp32 with the shipped options / this variant, same batch size.",
+        "",
+        "| Variant | session created (s) | batch 1 ms | ratio | batch 8 ms/image | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, entry in variants.items():
         ms = entry["ms_per_image"]
         ratios = [base[b] / ms[b] if base.get(b) and ms.get(b) else None for b in ("1", "8")]
-        lines.append(f"| {name} | {entry['session_s']:.2f} | {ms['1']:.2f} | "
-                     f"{_times(ratios[0])} | {ms['8']:.2f} | {_times(ratios[1])} |")
+        lines.append(
+            f"| {name} | {entry['session_s']:.2f} | {ms['1']:.2f} | "
+            f"{_times(ratios[0])} | {ms['8']:.2f} | {_times(ratios[1])} |"
+        )
     return [*lines, ""]
 
 
 def _scan_table(doc: dict[str, Any]) -> list[str]:
     if "scan" not in doc and "baseline_scan" not in doc:
         return []
-    lines = ["## Batch scan (fresh process per run; model load excluded from img/s)", "",
-             "| Scan | Images (with report) | img/s median [min – max] | Model load s "
-             "| Peak RSS MB |", "|---|---|---|---|---|"]
+    lines = [
+        "## Batch scan (fresh process per run; model load excluded from img/s)",
+        "",
+        "| Scan | Images (with report) | img/s median [min – max] | Model load s | Peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
     inputs = doc["inputs"]
     rows = []
     for precision in _precisions(doc, "scan"):
-        rows += [(f"cxr_model scan, test split, {precision}",
-                  _get(doc, "scan", precision, "test"), "scan_test"),
-                 (f"cxr_model scan, full-res set, {precision}",
-                  _get(doc, "scan", precision, "fullres"), "scan_fullres")]
-    rows.append(("seed baseline, test split, one at a time", _get(doc, "baseline_scan", "test"),
-                 "scan_test"))
+        rows += [
+            (
+                f"cxr_model scan, test split, {precision}",
+                _get(doc, "scan", precision, "test"),
+                "scan_test",
+            ),
+            (
+                f"cxr_model scan, full-res set, {precision}",
+                _get(doc, "scan", precision, "fullres"),
+                "scan_fullres",
+            ),
+        ]
+    rows.append(
+        (
+            "seed baseline, test split, one at a time",
+            _get(doc, "baseline_scan", "test"),
+            "scan_test",
+        )
+    )
     errors = []
     for label, part, key in rows:
         if part is None:
@@ -247,14 +340,18 @@ def _scan_table(doc: dict[str, Any]) -> list[str]:
             continue
         if part.get("errors"):
             errors.append(f"- **{label}**: {part['errors']} file(s) failed to score")
-        lines.append(f"| {label} | {count} | {rate['median']:.1f} [{rate['min']:.1f} – "
-                     f"{rate['max']:.1f}] | {part['load_s']:.2f} | {part['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {label} | {count} | {rate['median']:.1f} [{rate['min']:.1f} – "
+            f"{rate['max']:.1f}] | {part['load_s']:.2f} | {part['peak_rss_mb']:.0f} |"
+        )
     lines.append("")
     for precision in _precisions(doc, "scan"):
         ratio = speedups(doc, precision)
         if ratio["scan_test"] is not None:
-            lines.append(f"- Scan rate, test split, {precision}: {ratio['scan_test']:.2f}x the "
-                         f"baseline's, {_times(ratio['scan_test_vs_fp32'])} fp32's")
+            lines.append(
+                f"- Scan rate, test split, {precision}: {ratio['scan_test']:.2f}x the "
+                f"baseline's, {_times(ratio['scan_test_vs_fp32'])} fp32's"
+            )
     return [*lines, *errors, ""]
 
 
@@ -262,8 +359,11 @@ def _app_section(doc: dict[str, Any]) -> list[str]:
     app = doc.get("app")
     if app is None:
         return []
-    lines = [f"## App start (offscreen, QT_QPA_PLATFORM=offscreen; the app runs "
-             f"{default_precision(doc)})", ""]
+    lines = [
+        f"## App start (offscreen, QT_QPA_PLATFORM=offscreen; the app runs "
+        f"{default_precision(doc)})",
+        "",
+    ]
     if app.get("skipped"):
         return [*lines, f"Skipped: {app['skipped']}", ""]
     for run in app.get("launches", []):
@@ -272,7 +372,8 @@ def _app_section(doc: dict[str, Any]) -> list[str]:
     paint = app.get("first_paint_s")
     if frame:
         lines += [
-            "| Figure | median | min | max | n |", "|---|---|---|---|---|",
+            "| Figure | median | min | max | n |",
+            "|---|---|---|---|---|",
             f"| process launch → first Paint event (s) | {paint['median']:.2f} | "
             f"{paint['min']:.2f} | {paint['max']:.2f} | {paint['n']} |",
             f"| process launch → first frame fully painted (s) | {frame['median']:.2f} | "
@@ -284,7 +385,8 @@ def _app_section(doc: dict[str, Any]) -> list[str]:
         lines += ["", f"Opening an X-ray: skipped ({reason})"]
     elif opened:
         lines += [
-            "", f"Opening the full-res JPEG via `MainWindow.{opened.get('open_method')}`: "
+            "",
+            f"Opening the full-res JPEG via `MainWindow.{opened.get('open_method')}`: "
             f"image shown after {_num(opened.get('image_shown_s'), 2)} s, prediction after "
             f"{_num(opened.get('prediction_shown_s'), 2)} s, heatmap after "
             f"{_num(opened.get('heatmap_shown_s'), 2)} s. Model ready "
@@ -295,8 +397,10 @@ def _app_section(doc: dict[str, Any]) -> list[str]:
             f"{_num(opened.get('peak_rss_mb'), 0)} MB).",
         ]
         if opened.get("heatmap_toggled_by_probe_at_s") is not None:
-            lines.append("The heatmap is computed on demand: the probe switched it on (as "
-                         "pressing H) once the prediction showed.")
+            lines.append(
+                "The heatmap is computed on demand: the probe switched it on (as "
+                "pressing H) once the prediction showed."
+            )
         if opened.get("open_note"):
             lines.append(f"Note: {opened['open_note']}")
     return [*lines, ""]

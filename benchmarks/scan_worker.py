@@ -17,8 +17,9 @@ from typing import Any
 from benchmarks.common import THREADS, peak_rss_mb, status_mb, write_json
 
 
-def run_scan(model_dir: Path, folder: Path, csv_path: Path,
-             precision: str = "auto") -> dict[str, Any]:
+def run_scan(
+    model_dir: Path, folder: Path, csv_path: Path, precision: str = "auto"
+) -> dict[str, Any]:
     """Scan `folder` once; throughput excludes the model load."""
     from cxr_model.inference.predictor import load_model
     from cxr_model.inference.scan import CsvSink, plan_scan, scan

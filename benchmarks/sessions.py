@@ -24,18 +24,32 @@ from benchmarks.common import THREADS, write_json
 VARIANTS: dict[str, tuple[str, dict[str, str], str | None]] = {
     "fp32 (shipped options)": ("fp32", {}, None),
     "int8 (shipped options)": ("int8", {}, None),
-    "int8, exact u8u8 kernels (session.x64quantprecision=1)":
-        ("int8", {"session.x64quantprecision": "1"}, None),
-    "int8, no spin-waiting (session.intra_op.allow_spinning=0)":
-        ("int8", {"session.intra_op.allow_spinning": "0"}, None),
-    "int8, no weight prepacking (session.disable_prepacking=1)":
-        ("int8", {"session.disable_prepacking": "1"}, None),
-    "int8, denormals as zero (session.set_denormal_as_zero=1)":
-        ("int8", {"session.set_denormal_as_zero": "1"}, None),
-    "int8, graph optimisation EXTENDED (no layout transforms)":
-        ("int8", {}, "ORT_ENABLE_EXTENDED"),
-    "int8, QDQ not fused (session.disable_quant_qdq=1)":
-        ("int8", {"session.disable_quant_qdq": "1"}, None),
+    "int8, exact u8u8 kernels (session.x64quantprecision=1)": (
+        "int8",
+        {"session.x64quantprecision": "1"},
+        None,
+    ),
+    "int8, no spin-waiting (session.intra_op.allow_spinning=0)": (
+        "int8",
+        {"session.intra_op.allow_spinning": "0"},
+        None,
+    ),
+    "int8, no weight prepacking (session.disable_prepacking=1)": (
+        "int8",
+        {"session.disable_prepacking": "1"},
+        None,
+    ),
+    "int8, denormals as zero (session.set_denormal_as_zero=1)": (
+        "int8",
+        {"session.set_denormal_as_zero": "1"},
+        None,
+    ),
+    "int8, graph optimisation EXTENDED (no layout transforms)": ("int8", {}, "ORT_ENABLE_EXTENDED"),
+    "int8, QDQ not fused (session.disable_quant_qdq=1)": (
+        "int8",
+        {"session.disable_quant_qdq": "1"},
+        None,
+    ),
 }
 BATCHES = (1, 8)
 
@@ -77,9 +91,14 @@ def measure(model_dir: Path, image: Path, rounds: int) -> dict[str, Any]:
             continue
         sessions[name], load_s = build(model_dir, precision, config, level)
         reference = sessions[name].run(None, feeds[1])[0]
-        results[name] = {"precision": precision, "config": config, "level": level,
-                         "session_s": load_s, "fused_logit": float(np.ravel(reference)[0]),
-                         "rounds": {str(b): [] for b in BATCHES}}
+        results[name] = {
+            "precision": precision,
+            "config": config,
+            "level": level,
+            "session_s": load_s,
+            "fused_logit": float(np.ravel(reference)[0]),
+            "rounds": {str(b): [] for b in BATCHES},
+        }
         for batch in BATCHES:  # warm-up
             sessions[name].run(None, feeds[batch])
     for _ in range(rounds):

@@ -21,8 +21,9 @@ from typing import Any
 from benchmarks.common import THREADS, peak_rss_mb, status_mb, time_op, write_json
 
 
-def measure(model_dir: Path, images: dict[str, Path], warmup: int,
-            repeats: int, precision: str = "auto") -> dict[str, Any]:
+def measure(
+    model_dir: Path, images: dict[str, Path], warmup: int, repeats: int, precision: str = "auto"
+) -> dict[str, Any]:
     """Time every operation on every image; returns {"load_s", "images": {kind: {op: stats}}}."""
     from cxr_model.imaging.preprocess import preprocess
     from cxr_model.imaging.reader import read_report
@@ -62,9 +63,13 @@ def measure(model_dir: Path, images: dict[str, Path], warmup: int,
             "original_size": list(image.original_size),
             "used_report": prediction.used_report,
         }
-    return {"load_s": load_s, "precision": model.precision, "images": results,
-            "peak_rss_mb": peak_rss_mb(),
-            "rss_mb": status_mb("VmRSS")}
+    return {
+        "load_s": load_s,
+        "precision": model.precision,
+        "images": results,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_mb": status_mb("VmRSS"),
+    }
 
 
 def main() -> None:
@@ -77,8 +82,9 @@ def main() -> None:
     parser.add_argument("--json-out", type=Path, required=True)
     args = parser.parse_args()
     images = {kind: Path(path) for kind, path in (item.split("=", 1) for item in args.image)}
-    write_json(args.json_out, measure(args.model, images, args.warmup, args.repeats,
-                                      args.precision))
+    write_json(
+        args.json_out, measure(args.model, images, args.warmup, args.repeats, args.precision)
+    )
 
 
 if __name__ == "__main__":

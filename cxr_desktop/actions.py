@@ -13,8 +13,15 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 from cxr_desktop.icons import icon
 
 
-def make_action(parent: QObject, text: str, slot: Callable, shortcut: Any = None,
-                checkable: bool = False, tip: str = "", icon_name: str = "") -> QAction:
+def make_action(
+    parent: QObject,
+    text: str,
+    slot: Callable,
+    shortcut: Any = None,
+    checkable: bool = False,
+    tip: str = "",
+    icon_name: str = "",
+) -> QAction:
     """An action calling `slot` (with the checked state when `checkable`); `shortcut` is one
     key sequence or a list of them, the first being the one menus and tooltips show."""
     action = QAction(text, parent)
@@ -31,15 +38,16 @@ def make_action(parent: QObject, text: str, slot: Callable, shortcut: Any = None
 
 
 def tooltip(action: QAction, tip: str = "") -> str:
-    """"Zoom in (+)", or "Heatmap (H): Grad-CAM heatmap of …" with a tip."""
+    """ "Zoom in (+)", or "Heatmap (H): Grad-CAM heatmap of …" with a tip."""
     name = action.text().replace("&&", "\0").replace("&", "").replace("\0", "&").rstrip("…")
     keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     text = f"{name} ({keys})" if keys else name
     return f"{text}: {tip}" if tip else text
 
 
-def make_dock(title: str, name: str, widget: QWidget, text: str, shortcut: str, tip: str,
-              icon_name: str) -> tuple[QDockWidget, QAction]:
+def make_dock(
+    title: str, name: str, widget: QWidget, text: str, shortcut: str, tip: str, icon_name: str
+) -> tuple[QDockWidget, QAction]:
     """A hidden dock around `widget` and its show/hide action (menus, toolbar)."""
     dock = QDockWidget(title)
     dock.setObjectName(name)

@@ -17,16 +17,28 @@ from cxr_model.inference.card import PRECISIONS
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="cxr-desktop",
-        description="Chest X-ray viewer with an AI second reader. Not a medical device.")
+        description="Chest X-ray viewer with an AI second reader. Not a medical device.",
+    )
     parser.add_argument("image", nargs="?", type=Path, help="X-ray to open")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="model folder (default: $CXR_MODEL_DIR, else the folder opened "
-                        "last with Model > Open model folder…, else the shipped model)")
-    parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="model precision (default: the saved setting, else auto: int8 "
-                        "when its accuracy gates passed); saved for the next runs")
-    parser.add_argument("--selftest", action="store_true",
-                        help="check the installation headlessly, print one line and exit")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="model folder (default: $CXR_MODEL_DIR, else the folder opened "
+        "last with Model > Open model folder…, else the shipped model)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="model precision (default: the saved setting, else auto: int8 "
+        "when its accuracy gates passed); saved for the next runs",
+    )
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="check the installation headlessly, print one line and exit",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings()
     if args.precision is not None:
         settings.set_precision(args.precision)
-    window = MainWindow(settings, model_factory(startup_model_dir(args.model, settings),
-                                                settings.precision()))
+    window = MainWindow(
+        settings, model_factory(startup_model_dir(args.model, settings), settings.precision())
+    )
     window.show()
     if args.image is not None:
         window.files.open_image(args.image)

@@ -11,9 +11,26 @@ from cxr_model.inference.card import resources_dir
 
 ICON_SET = "Tabler Icons 3.52.0"
 ICON_LICENSE = "LICENSE-tabler-icons.txt"
-ICON_NAMES = ("folder-open", "folders", "stack-2", "file-export", "arrows-maximize",
-              "zoom-reset", "zoom-in", "zoom-out", "contrast", "flame", "info-square",
-              "hand-stop", "ruler-measure", "angle", "eraser", "tags", "layout-grid", "brain")
+ICON_NAMES = (
+    "folder-open",
+    "folders",
+    "stack-2",
+    "file-export",
+    "arrows-maximize",
+    "zoom-reset",
+    "zoom-in",
+    "zoom-out",
+    "contrast",
+    "flame",
+    "info-square",
+    "hand-stop",
+    "ruler-measure",
+    "angle",
+    "eraser",
+    "tags",
+    "layout-grid",
+    "brain",
+)
 
 
 def icon_path(name: str):

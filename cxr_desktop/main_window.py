@@ -35,8 +35,9 @@ from cxr_desktop.workers.prediction import ModelFactory
 class MainWindow(QMainWindow):
     """Viewer + report + AI result. `factory` makes the model (in the worker threads)."""
 
-    def __init__(self, settings: AppSettings, factory: ModelFactory,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: AppSettings, factory: ModelFactory, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.session = Session(self)
@@ -48,10 +49,10 @@ class MainWindow(QMainWindow):
         self.report = ReportFeature(self.session, settings, self)
         self.files = FilesFeature(self.session, settings, self.report, self)
         self.inference = InferenceFeature(self.session, factory, self.report, self)
-        self.heatmap = HeatmapFeature(self.session, self.inference.service, self.view.viewer,
-                                      settings, self)
-        self.export = ExportFeature(self.session, self.view.viewer, self.report, settings,
-                                    self)
+        self.heatmap = HeatmapFeature(
+            self.session, self.inference.service, self.view.viewer, settings, self
+        )
+        self.export = ExportFeature(self.session, self.view.viewer, self.report, settings, self)
         self.batch = BatchFeature(self.session, factory, settings, self.files, self)
         self.measure = MeasureFeature(self.session, self.view.viewer, self)
         self.tags = TagsFeature(self.session, self)
@@ -102,14 +103,21 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        menu.addActions([self.files.open_action, self.study.open_folder_action,
-                         self.pacs.open_action, self.report.open_action])
+        menu.addActions(
+            [
+                self.files.open_action,
+                self.study.open_folder_action,
+                self.pacs.open_action,
+                self.report.open_action,
+            ]
+        )
         menu.addMenu(self.files.recent_menu)
         menu.addSeparator()
         menu.addActions([self.report.save_action, self.report.save_as_action])
         menu.addSeparator()
-        menu.addActions([self.export.image_action, self.export.json_action,
-                         self.export.corners_action])
+        menu.addActions(
+            [self.export.image_action, self.export.json_action, self.export.corners_action]
+        )
         menu.addSeparator()
         menu.addAction(self.batch.action)
         menu.addSeparator()
@@ -118,8 +126,9 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         view.addActions(self.view.zoom_actions)
         view.addSeparator()
-        view.addActions([self.heatmap.action, self.view.invert_action,
-                         self.view.reset_window_action])
+        view.addActions(
+            [self.heatmap.action, self.view.invert_action, self.view.reset_window_action]
+        )
         view.addMenu(self.view.presets_menu)
         view.addSeparator()
         view.addAction(self.view.corners_action)
@@ -127,8 +136,9 @@ class MainWindow(QMainWindow):
         view.addActions([*self.measure.tool_actions, self.measure.clear_action])
         view.addSeparator()
         view.addActions([self.study.action, self.tags.action])
-        self.menuBar().addMenu("&Model").addActions([self.model.open_action,
-                                                     self.model.fp32_action])
+        self.menuBar().addMenu("&Model").addActions(
+            [self.model.open_action, self.model.fp32_action]
+        )
         self.menuBar().addMenu("&Help").addAction(self.help.about_action)
 
     def _build_toolbar(self) -> None:
@@ -136,8 +146,14 @@ class MainWindow(QMainWindow):
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         self.addToolBar(bar)
-        bar.addActions([self.files.open_action, self.study.open_folder_action,
-                        self.batch.action, self.export.image_action])
+        bar.addActions(
+            [
+                self.files.open_action,
+                self.study.open_folder_action,
+                self.batch.action,
+                self.export.image_action,
+            ]
+        )
         bar.addSeparator()
         bar.addActions(self.view.zoom_actions)
         bar.addSeparator()

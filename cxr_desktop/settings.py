@@ -78,8 +78,11 @@ class AppSettings:
             nodes = json.loads(self._get("pacs/nodes", "[]"))
         except ValueError:
             return []
-        return [{"name": str(n["name"]), "address": str(n["address"])} for n in nodes
-                if isinstance(n, dict) and "name" in n and "address" in n]
+        return [
+            {"name": str(n["name"]), "address": str(n["address"])}
+            for n in nodes
+            if isinstance(n, dict) and "name" in n and "address" in n
+        ]
 
     def set_pacs_nodes(self, nodes: list[dict[str, str]]) -> None:
         self.store.setValue("pacs/nodes", json.dumps(nodes))

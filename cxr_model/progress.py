@@ -9,8 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def progress(items: Iterable[T], *, total: int | None, desc: str, unit: str = "img",
-             quiet: bool = False) -> Iterator[T]:
+def progress(
+    items: Iterable[T], *, total: int | None, desc: str, unit: str = "img", quiet: bool = False
+) -> Iterator[T]:
     """Iterate `items` with a tqdm bar (rate, ETA) on stderr when it is a terminal.
 
     Off with `quiet` or when stderr is redirected, so logs and CSV output stay clean.
@@ -20,6 +21,7 @@ def progress(items: Iterable[T], *, total: int | None, desc: str, unit: str = "i
         return
     from tqdm import tqdm
 
-    with tqdm(items, total=total, desc=desc, unit=unit, file=sys.stderr,
-              dynamic_ncols=True, leave=True) as bar:
+    with tqdm(
+        items, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True
+    ) as bar:
         yield from bar

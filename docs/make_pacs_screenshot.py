@@ -26,9 +26,11 @@ from cxr_desktop.settings import AppSettings  # noqa: E402
 from cxr_model.inference.predictor import load_model  # noqa: E402
 
 FULLRES = ROOT.parent / "shared" / "data" / "fullres"
-STUDIES = (("DEMO-0412", "Doe^Jane", "20250314", (("CR", "PA"), ("CR", "LL"))),
-           ("DEMO-0413", "Roe^Alex", "20250315", (("DX", "AP"),)),
-           ("DEMO-0415", "Poe^Sam", "20250317", (("CR", "PA"),)))
+STUDIES = (
+    ("DEMO-0412", "Doe^Jane", "20250314", (("CR", "PA"), ("CR", "LL"))),
+    ("DEMO-0413", "Roe^Alex", "20250315", (("DX", "AP"),)),
+    ("DEMO-0415", "Poe^Sam", "20250317", (("CR", "PA"),)),
+)
 
 
 def main() -> None:
@@ -40,15 +42,23 @@ def main() -> None:
             images = sorted(FULLRES.glob("*.jpeg"))
             files = []
             for number, (patient, name, date, views) in enumerate(STUDIES):
-                files += write_study(scratch / patient, xray_pixels(images[number]), patient,
-                                     views=views, PatientName=name, StudyDate=date,
-                                     StudyDescription="XR CHEST 2 VIEWS" if len(views) > 1
-                                     else "XR CHEST 1 VIEW")
+                files += write_study(
+                    scratch / patient,
+                    xray_pixels(images[number]),
+                    patient,
+                    views=views,
+                    PatientName=name,
+                    StudyDate=date,
+                    StudyDescription="XR CHEST 2 VIEWS" if len(views) > 1 else "XR CHEST 1 VIEW",
+                )
             assert storescu(orthanc.dicom_port, files).returncode == 0
             settings = AppSettings(scratch / "settings.ini")
-            settings.set_pacs_nodes([{"name": "Radiology PACS", "address": orthanc.dimse},
-                                     {"name": "Radiology PACS (DICOMweb)",
-                                      "address": orthanc.web}])
+            settings.set_pacs_nodes(
+                [
+                    {"name": "Radiology PACS", "address": orthanc.dimse},
+                    {"name": "Radiology PACS (DICOMweb)", "address": orthanc.web},
+                ]
+            )
             window = MainWindow(settings, partial(load_model, model_dir(scratch)))
             window.report.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
             window.pacs.cache_dir = scratch / "cache"

@@ -32,9 +32,14 @@ from cxr_model.inference.predictor import load_model  # noqa: E402
 SAMPLES = ROOT / "resources" / "samples"
 DOCS = ROOT / "docs"
 STUDY = "1.2.826.0.1.3680043.10.543.1"
-HEADER = dict(PatientName="Demo^Sample", PatientID="DEMO-0001", PatientSex="M",
-              InstitutionName="Sample X-rays (Kermany et al.)", Modality="CR",
-              ImagerPixelSpacing=["0.2", "0.2"])
+HEADER = dict(
+    PatientName="Demo^Sample",
+    PatientID="DEMO-0001",
+    PatientSex="M",
+    InstitutionName="Sample X-rays (Kermany et al.)",
+    Modality="CR",
+    ImagerPixelSpacing=["0.2", "0.2"],
+)
 
 
 def wait_until(condition, timeout_s: float = 120.0) -> None:
@@ -67,17 +72,43 @@ def make_study(folder: Path) -> Path:
     from helpers_dicom_header import write_dicom
 
     folder.mkdir()
-    common = dict(HEADER, StudyInstanceUID=STUDY, StudyDate="20240301", StudyTime="0915",
-                  StudyDescription="CHEST AP", PatientAge="004Y", ViewPosition="AP")
-    write_dicom(folder / "ap.dcm", SAMPLES / "person1946_bacteria_4874.jpeg", **common,
-                SeriesInstanceUID=STUDY + ".1", SeriesNumber=1, SeriesDescription="AP")
-    write_dicom(folder / "ap-repeat.dcm", SAMPLES / "person1951_bacteria_4882.jpeg", **common,
-                SeriesInstanceUID=STUDY + ".2", SeriesNumber=2,
-                SeriesDescription="AP repeat")
+    common = dict(
+        HEADER,
+        StudyInstanceUID=STUDY,
+        StudyDate="20240301",
+        StudyTime="0915",
+        StudyDescription="CHEST AP",
+        PatientAge="004Y",
+        ViewPosition="AP",
+    )
+    write_dicom(
+        folder / "ap.dcm",
+        SAMPLES / "person1946_bacteria_4874.jpeg",
+        **common,
+        SeriesInstanceUID=STUDY + ".1",
+        SeriesNumber=1,
+        SeriesDescription="AP",
+    )
+    write_dicom(
+        folder / "ap-repeat.dcm",
+        SAMPLES / "person1951_bacteria_4882.jpeg",
+        **common,
+        SeriesInstanceUID=STUDY + ".2",
+        SeriesNumber=2,
+        SeriesDescription="AP repeat",
+    )
     adult = folder.parent / "adult.dcm"
-    write_dicom(adult, SAMPLES / "NORMAL2-IM-1427-0001.jpeg", **dict(
-        HEADER, PatientAge="045Y", StudyDescription="CHEST PA", ViewPosition="PA",
-        StudyDate="20240302"))
+    write_dicom(
+        adult,
+        SAMPLES / "NORMAL2-IM-1427-0001.jpeg",
+        **dict(
+            HEADER,
+            PatientAge="045Y",
+            StudyDescription="CHEST PA",
+            ViewPosition="PA",
+            StudyDate="20240302",
+        ),
+    )
     return adult
 
 
@@ -89,10 +120,8 @@ def measure(window: MainWindow, points: list[QPointF]) -> None:
     window.measure.distance_action.trigger()
     port = viewer.viewport()
     spots = [viewer.mapFromScene(p) for p in points]
-    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     spots[0])
-    QTest.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       spots[1])
+    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spots[0])
+    QTest.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spots[1])
     window.measure.pan_action.trigger()
 
 
@@ -113,8 +142,9 @@ def main() -> None:
 
         window.study.show_folder(scratch / "demo-study", open_first=True)
         panel = window.study.panel
-        wait_until(lambda: len(panel.images) == 2 and all(
-            "%" in panel.status_of(p) for p in panel.images))
+        wait_until(
+            lambda: len(panel.images) == 2 and all("%" in panel.status_of(p) for p in panel.images)
+        )
         wait_until(lambda: session.prediction is not None)
         window.heatmap.action.setChecked(True)
         wait_until(lambda: window.view.viewer.overlay_item.isVisible())
@@ -133,8 +163,13 @@ def main() -> None:
         window.tags.dock.hide()
 
         window.files.open_image(adult)
-        wait_until(lambda: session.study is not None and session.study.path == adult
-                   and session.prediction is not None)
+        wait_until(
+            lambda: (
+                session.study is not None
+                and session.study.path == adult
+                and session.prediction is not None
+            )
+        )
         settle()
         window.inference.panel.grab().save(str(DOCS / "screenshot-population.png"))
 

@@ -44,8 +44,11 @@ def _is_elf(path: Path) -> bool:
 
 def _loads(path: Path) -> bool:
     """True when the dynamic loader accepts the shared object (dlopen in a fresh process)."""
-    result = subprocess.run([sys.executable, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])",
-                             str(path)], capture_output=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])", str(path)],
+        capture_output=True,
+        check=False,
+    )
     return result.returncode == 0
 
 
@@ -63,13 +66,19 @@ def strip_symbols(bundle: Path) -> int:
         return 0
     saved = 0
     for path in sorted((bundle / "_internal").rglob("*.so*")):
-        if (path.is_symlink() or not path.is_file() or not _is_elf(path)
-                or any(part.endswith(".libs") for part in path.parts) or not _loads(path)):
+        if (
+            path.is_symlink()
+            or not path.is_file()
+            or not _is_elf(path)
+            or any(part.endswith(".libs") for part in path.parts)
+            or not _loads(path)
+        ):
             continue
         original = path.read_bytes()
         mode = path.stat().st_mode
-        result = subprocess.run(["strip", "--strip-unneeded", str(path)], capture_output=True,
-                                check=False)
+        result = subprocess.run(
+            ["strip", "--strip-unneeded", str(path)], capture_output=True, check=False
+        )
         if result.returncode != 0 or not _loads(path):
             path.write_bytes(original)
         path.chmod(mode)
@@ -80,11 +89,11 @@ def strip_symbols(bundle: Path) -> int:
 def trim_icu(bundle: Path) -> int:
     """Linux: Qt's ICU data library keeps only what Qt reads (packaging/icu_data.py: the
     collation tree and locale bundles; 32 -> 8 MB); returns bytes saved."""
-    if not sys.platform.startswith("linux") or not (shutil.which("cc")
-                                                    and shutil.which("readelf")):
+    if not sys.platform.startswith("linux") or not (shutil.which("cc") and shutil.which("readelf")):
         return 0
-    spec = importlib.util.spec_from_file_location("cxr_packaging_icu_data",
-                                                  ROOT / "packaging" / "icu_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "cxr_packaging_icu_data", ROOT / "packaging" / "icu_data.py"
+    )
     icu_data = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(icu_data)
     saved = 0
@@ -100,8 +109,10 @@ def missing_model_reason(model_dir: Path) -> str | None:
     missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
     if not missing:
         return None
-    return (f"no trained model in {model_dir} (missing {', '.join(missing)}); put the trained "
-            "model there or pass --model-dir: the bundle never ships untrained weights")
+    return (
+        f"no trained model in {model_dir} (missing {', '.join(missing)}); put the trained "
+        "model there or pass --model-dir: the bundle never ships untrained weights"
+    )
 
 
 def build(model_dir: Path, clean: bool = False) -> int:
@@ -112,8 +123,19 @@ def build(model_dir: Path, clean: bool = False) -> int:
     if clean:
         shutil.rmtree(WORK, ignore_errors=True)
     env = dict(os.environ, CXR_BUNDLE_MODEL_DIR=str(model_dir.resolve()))
-    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-               "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)]
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(DIST),
+        "--workpath",
+        str(WORK),
+        str(SPEC),
+    ]
     print("build.py: " + " ".join(command), flush=True)
     started = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, check=False)
@@ -126,20 +148,26 @@ def build(model_dir: Path, clean: bool = False) -> int:
             return 1
     saved = strip_symbols(BUNDLE)
     print(f"build.py: stripped debug sections and symbol tables ({saved / 1e6:.1f} MB)")
-    print(f"build.py: trimmed Qt's ICU data to collation and locales ({trim_icu(BUNDLE) / 1e6:.1f}"
-          " MB saved)")
+    print(
+        f"build.py: trimmed Qt's ICU data to collation and locales ({trim_icu(BUNDLE) / 1e6:.1f}"
+        " MB saved)"
+    )
     size = folder_size(BUNDLE) / 1e6
-    print(f"build.py: built {BUNDLE} ({size:.1f} MB) in {time.monotonic() - started:.0f}s "
-          f"with the model from {model_dir}")
+    print(
+        f"build.py: built {BUNDLE} ({size:.1f} MB) in {time.monotonic() - started:.0f}s "
+        f"with the model from {model_dir}"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path,
-                        default=Path(os.environ.get("CXR_BUNDLE_MODEL_DIR")
-                                     or ROOT / "resources" / "model"),
-                        help="model folder to bundle (default: resources/model)")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path(os.environ.get("CXR_BUNDLE_MODEL_DIR") or ROOT / "resources" / "model"),
+        help="model folder to bundle (default: resources/model)",
+    )
     parser.add_argument("--clean", action="store_true", help="drop the PyInstaller cache first")
     args = parser.parse_args(argv)
     return build(args.model_dir, clean=args.clean)

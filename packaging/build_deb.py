@@ -39,25 +39,42 @@ MAINTAINER = "CXR Desktop maintainers <cxr-desktop@users.noreply.github.com>"
 # packaging/cxr_desktop.spec HOST_LIBS, plus what PyInstaller never bundles: libc, GL) and the
 # Debian/Ubuntu package providing each. tests/packaging checks this covers every such library.
 HOST_LIB_PACKAGES = {
-    "libc.so.6": "libc6 (>= 2.34)", "libm.so.6": "libc6 (>= 2.34)",
-    "libdl.so.2": "libc6 (>= 2.34)", "libpthread.so.0": "libc6 (>= 2.34)",
-    "librt.so.1": "libc6 (>= 2.34)", "ld-linux-x86-64.so.2": "libc6 (>= 2.34)",
-    "libstdc++.so.6": "libstdc++6 (>= 11)", "libgcc_s.so.1": "libgcc-s1",
-    "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1",
-    "libX11.so.6": "libx11-6", "libX11-xcb.so.1": "libx11-xcb1",
-    "libxcb.so.1": "libxcb1", "libxcb-cursor.so.0": "libxcb-cursor0",
-    "libxcb-glx.so.0": "libxcb-glx0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-image.so.0": "libxcb-image0", "libxcb-keysyms.so.1": "libxcb-keysyms1",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render.so.0": "libxcb-render0",
-    "libxcb-render-util.so.0": "libxcb-render-util0", "libxcb-shape.so.0": "libxcb-shape0",
-    "libxcb-shm.so.0": "libxcb-shm0", "libxcb-sync.so.1": "libxcb-sync1",
-    "libxcb-util.so.1": "libxcb-util1", "libxcb-xfixes.so.0": "libxcb-xfixes0",
-    "libxcb-xkb.so.1": "libxcb-xkb1", "libxkbcommon.so.0": "libxkbcommon0",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libfontconfig.so.1": "libfontconfig1",
+    "libc.so.6": "libc6 (>= 2.34)",
+    "libm.so.6": "libc6 (>= 2.34)",
+    "libdl.so.2": "libc6 (>= 2.34)",
+    "libpthread.so.0": "libc6 (>= 2.34)",
+    "librt.so.1": "libc6 (>= 2.34)",
+    "ld-linux-x86-64.so.2": "libc6 (>= 2.34)",
+    "libstdc++.so.6": "libstdc++6 (>= 11)",
+    "libgcc_s.so.1": "libgcc-s1",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libX11.so.6": "libx11-6",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-glx.so.0": "libxcb-glx0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libfontconfig.so.1": "libfontconfig1",
     "libfreetype.so.6": "libfreetype6",
     "libglib-2.0.so.0": "libglib2.0-0t64 | libglib2.0-0",
     "libgthread-2.0.so.0": "libglib2.0-0t64 | libglib2.0-0",
-    "libdbus-1.so.3": "libdbus-1-3", "libuuid.so.1": "libuuid1", "libzstd.so.1": "libzstd1",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libuuid.so.1": "libuuid1",
+    "libzstd.so.1": "libzstd1",
 }
 
 DESKTOP_ENTRY = """\
@@ -145,7 +162,8 @@ def stage_deb(version: str) -> Path:
     (doc / "copyright").write_text(
         "CXR Desktop: MIT License. Bundles Python, Qt/PySide6 (LGPLv3), ONNX Runtime (MIT),\n"
         "NumPy, Pillow, pydicom, pylibjpeg (and libjpeg, OpenJPEG) under their own licenses.\n"
-        "Research tool, not a medical device: not for diagnosis.\n")
+        "Research tool, not a medical device: not for diagnosis.\n"
+    )
     _normalise_modes(root)
     debian = root / "DEBIAN"
     debian.mkdir()
@@ -163,7 +181,8 @@ def stage_deb(version: str) -> Path:
         " an image + report classifier and its Grad-CAM heatmap. Also installs the `cxr`\n"
         " command line (predict, scan, selftest).\n"
         " .\n"
-        " Research tool, not a medical device: not for diagnosis.\n")
+        " Research tool, not a medical device: not for diagnosis.\n"
+    )
     (debian / "control").write_text(control)
     debian.chmod(0o755)
     (debian / "control").chmod(0o644)
@@ -174,8 +193,7 @@ def build_deb(version: str, compression: str = "xz") -> Path:
     root = stage_deb(version)
     out = DIST / f"{PACKAGE}_{version}_amd64.deb"
     out.unlink(missing_ok=True)
-    command = ["dpkg-deb", "--build", "--root-owner-group", f"-Z{compression}", str(root),
-               str(out)]
+    command = ["dpkg-deb", "--build", "--root-owner-group", f"-Z{compression}", str(root), str(out)]
     subprocess.run(command, check=True)
     shutil.rmtree(root, ignore_errors=True)  # 250 MB of staging is not worth keeping
     return out
@@ -211,8 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", action="store_true", help="run packaging/build.py first")
     parser.add_argument("--no-tarball", action="store_true", help="only the .deb")
-    parser.add_argument("--compression", default="xz", choices=("xz", "gzip", "none"),
-                        help="dpkg-deb compression (default xz)")
+    parser.add_argument(
+        "--compression",
+        default="xz",
+        choices=("xz", "gzip", "none"),
+        help="dpkg-deb compression (default xz)",
+    )
     args = parser.parse_args(argv)
     if args.build:
         status = sibling("build").main([])
@@ -220,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             return status
     for name in ("cxr-desktop", "cxr"):
         if not (BUNDLE / name).is_file():
-            print(f"build_deb.py: {BUNDLE / name} is missing; run packaging/build.py first",
-                  file=sys.stderr)
+            print(
+                f"build_deb.py: {BUNDLE / name} is missing; run packaging/build.py first",
+                file=sys.stderr,
+            )
             return 1
     if shutil.which("dpkg-deb") is None:
         print("build_deb.py: dpkg-deb not found (apt install dpkg)", file=sys.stderr)

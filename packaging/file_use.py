@@ -38,9 +38,19 @@ OPENED = re.compile(r'(?:open|openat|execve)\((?:[A-Z_]+, )?"([^"]+)"')
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CXR_MODEL_DIR", "DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH",
-                        "PYTHONHOME", "LD_LIBRARY_PATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "CXR_MODEL_DIR",
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "LD_LIBRARY_PATH",
+        )
+    }
     env["QT_QPA_PLATFORM"] = "offscreen"
     env.update(extra or {})
     return env
@@ -62,14 +72,19 @@ def scenarios(bundle: Path, work: Path) -> dict[str, tuple[list[str], dict[str, 
         "cxr-desktop --selftest": ([gui, "--selftest"], {}),
         "cxr-desktop first paint (offscreen)": ([gui], paint),
         "cxr predict --heatmap (full-res JPEG)": (
-            [cli, "predict", "--json", "--heatmap", str(work / "heat.png"), str(xray)], {}),
+            [cli, "predict", "--json", "--heatmap", str(work / "heat.png"), str(xray)],
+            {},
+        ),
         "cxr scan (every supported format)": (
-            [cli, "scan", str(corpus), "--out", str(work / "scan.csv")], {}),
+            [cli, "scan", str(corpus), "--out", str(work / "scan.csv")],
+            {},
+        ),
     }
     if shutil.which("xvfb-run"):
         runs["cxr-desktop first paint (Xvfb, xcb)"] = (
             ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", gui],
-            {**paint, "QT_QPA_PLATFORM": "xcb"})
+            {**paint, "QT_QPA_PLATFORM": "xcb"},
+        )
     return runs
 
 
@@ -115,9 +130,14 @@ def trace(bundle: Path) -> dict:
         work = Path(tmp)
         for name, (command, extra) in scenarios(bundle, work).items():
             log = work / "strace.log"
-            result = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat,execve",
-                                     "-o", str(log), *command], capture_output=True, text=True,
-                                    env=_env(extra), timeout=TIMEOUT_S, check=False)
+            result = subprocess.run(
+                ["strace", "-f", "-qq", "-e", "trace=open,openat,execve", "-o", str(log), *command],
+                capture_output=True,
+                text=True,
+                env=_env(extra),
+                timeout=TIMEOUT_S,
+                check=False,
+            )
             seen = set()
             for match in OPENED.finditer(log.read_text(errors="replace")):
                 path = Path(os.path.normpath(match.group(1)))
@@ -135,8 +155,9 @@ def file_use(bundle: Path, top: int = 40) -> dict:
     if "error" in traced:
         return traced
     opened, read = set(traced["opened"]), traced["read"]
-    files = sorted(((p.stat().st_size, p.relative_to(bundle).as_posix())
-                    for p in _files(bundle)), reverse=True)
+    files = sorted(
+        ((p.stat().st_size, p.relative_to(bundle).as_posix()) for p in _files(bundle)), reverse=True
+    )
     never = [(size, path) for size, path in files if path not in opened]
 
     def mb(value: int | None) -> float | None:
@@ -147,8 +168,10 @@ def file_use(bundle: Path, top: int = 40) -> dict:
         "opened_mb": round(sum(s for s, p in files if p in opened) / 1e6, 1),
         "never_opened_mb": round(sum(s for s, _ in never) / 1e6, 1),
         "read_mb": round(sum(read[p] or 0 for _, p in files) / 1e6, 1),
-        "largest": [{"path": p, "mb": mb(s), "opened": p in opened, "read_mb": mb(read[p])}
-                    for s, p in files[:top]],
+        "largest": [
+            {"path": p, "mb": mb(s), "opened": p in opened, "read_mb": mb(read[p])}
+            for s, p in files[:top]
+        ],
         "largest_never_opened": [{"path": p, "mb": mb(s)} for s, p in never[:top]],
     }
 
@@ -164,11 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for name, run in result["scenarios"].items():
         print(f"{name}: exit {run['exit']}, {run['files_opened']} bundle files opened")
-    print(f"\nopened {result['opened_mb']} MB, never opened {result['never_opened_mb']} MB, "
-          f"read (page cache, with readahead) {result['read_mb']} MB\n")
+    print(
+        f"\nopened {result['opened_mb']} MB, never opened {result['never_opened_mb']} MB, "
+        f"read (page cache, with readahead) {result['read_mb']} MB\n"
+    )
     for entry in result["largest"]:
-        print(f"{entry['mb']:8.2f} MB  {'opened' if entry['opened'] else 'NEVER '}  "
-              f"read {entry['read_mb']:6.2f} MB  {entry['path']}")
+        print(
+            f"{entry['mb']:8.2f} MB  {'opened' if entry['opened'] else 'NEVER '}  "
+            f"read {entry['read_mb']:6.2f} MB  {entry['path']}"
+        )
     print("\nlargest never opened:")
     for entry in result["largest_never_opened"]:
         print(f"{entry['mb']:8.2f} MB  {entry['path']}")

@@ -25,8 +25,9 @@ ALIGN = 16
 
 def _symbol(lib: Path) -> tuple[str, int]:
     """(name, size) of the exported icudtNN_dat symbol."""
-    out = subprocess.run(["readelf", "-W", "--dyn-syms", str(lib)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["readelf", "-W", "--dyn-syms", str(lib)], check=True, capture_output=True, text=True
+    ).stdout
     for line in out.splitlines():
         fields = line.split()
         if len(fields) >= 8 and re.fullmatch(r"icudt\d+_dat", fields[7]):
@@ -45,8 +46,7 @@ def _items(package: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
     items = []
     for i, (name_at, data_at) in enumerate(entries):
         end = entries[i + 1][1] if i + 1 < count else len(toc)
-        items.append((toc[name_at:toc.index(b"\0", name_at)].decode("ascii"),
-                      toc[data_at:end]))
+        items.append((toc[name_at : toc.index(b"\0", name_at)].decode("ascii"), toc[data_at:end]))
     return package[:header_size], items
 
 
@@ -72,7 +72,7 @@ def trim(lib: Path, cc: str = "cc") -> tuple[int, int]:
     raw = lib.read_bytes()
     symbol, size = _symbol(lib)
     start = raw.find(b"CmnD") - 12
-    header, items = _items(raw[start:start + size])
+    header, items = _items(raw[start : start + size])
     prefix = items[0][0].split("/", 1)[0] + "/"
     kept = [(n, d) for n, d in items if KEEP.match(n.removeprefix(prefix))]
     soname = lib.name
@@ -83,10 +83,23 @@ def trim(lib: Path, cc: str = "cc") -> tuple[int, int]:
         source.write_text(
             f'__asm__(".section .rodata\\n.global {symbol}\\n.type {symbol}, @object\\n'
             f'.balign {ALIGN}\\n{symbol}:\\n.incbin \\"{data}\\"\\n'
-            f'.size {symbol}, .-{symbol}\\n.previous\\n");\n', encoding="ascii")
+            f'.size {symbol}, .-{symbol}\\n.previous\\n");\n',
+            encoding="ascii",
+        )
         built = Path(tmp) / soname
-        subprocess.run([cc, "-shared", "-fPIC", "-nostdlib", f"-Wl,-soname,{soname}",
-                        "-o", str(built), str(source)], check=True)
+        subprocess.run(
+            [
+                cc,
+                "-shared",
+                "-fPIC",
+                "-nostdlib",
+                f"-Wl,-soname,{soname}",
+                "-o",
+                str(built),
+                str(source),
+            ],
+            check=True,
+        )
         before = len(raw)
         lib.write_bytes(built.read_bytes())
     return before, lib.stat().st_size

@@ -28,28 +28,37 @@ def draw(size: int = SIZE) -> Image.Image:
     img = Image.new("RGBA", (s, s), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     margin = s // 16
-    d.rounded_rectangle((margin, margin, s - margin, s - margin), radius=s // 6,
-                        fill=(22, 30, 44, 255))
+    d.rounded_rectangle(
+        (margin, margin, s - margin, s - margin), radius=s // 6, fill=(22, 30, 44, 255)
+    )
     cx = s // 2
     bone = (226, 232, 240, 255)
     # spine
-    d.rounded_rectangle((cx - s // 40, s * 0.20, cx + s // 40, s * 0.80), radius=s // 80,
-                        fill=bone)
+    d.rounded_rectangle((cx - s // 40, s * 0.20, cx + s // 40, s * 0.80), radius=s // 80, fill=bone)
     # ribs: pairs of arcs, narrowing towards the top
     for i in range(6):
         top = s * (0.24 + i * 0.085)
         half = s * (0.16 + 0.035 * min(i, 3))
         height = s * 0.16
         width = s // 55
-        d.arc((cx - half - s * 0.04, top, cx + s * 0.01, top + height), 190, 300,
-              fill=bone, width=width)
-        d.arc((cx - s * 0.01, top, cx + half + s * 0.04, top + height), 240, 350,
-              fill=bone, width=width)
+        d.arc(
+            (cx - half - s * 0.04, top, cx + s * 0.01, top + height),
+            190,
+            300,
+            fill=bone,
+            width=width,
+        )
+        d.arc(
+            (cx - s * 0.01, top, cx + half + s * 0.04, top + height),
+            240,
+            350,
+            fill=bone,
+            width=width,
+        )
     # the second reader
     r = s * 0.075
     ax, ay = s * 0.74, s * 0.74
-    d.ellipse((ax - r * 1.35, ay - r * 1.35, ax + r * 1.35, ay + r * 1.35),
-              fill=(22, 30, 44, 255))
+    d.ellipse((ax - r * 1.35, ay - r * 1.35, ax + r * 1.35, ay + r * 1.35), fill=(22, 30, 44, 255))
     d.ellipse((ax - r, ay - r, ax + r, ay + r), fill=(34, 211, 238, 255))
     img = img.filter(ImageFilter.GaussianBlur(scale / 3))
     return img.resize((size, size), Image.Resampling.LANCZOS)
@@ -61,8 +70,9 @@ def ensure_icons(force: bool = False) -> Path:
     if force or not PNG.is_file():
         draw().save(PNG, optimize=True)
     if force or not ICO.is_file():
-        Image.open(PNG).save(ICO, sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64),
-                                         (128, 128), (256, 256)])
+        Image.open(PNG).save(
+            ICO, sizes=[(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)]
+        )
     if force or not ICNS.is_file():
         try:
             Image.open(PNG).save(ICNS)

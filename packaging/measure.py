@@ -31,26 +31,39 @@ TIMEOUT_S = 300
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CXR_MODEL_DIR", "DISPLAY", "WAYLAND_DISPLAY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CXR_MODEL_DIR", "DISPLAY", "WAYLAND_DISPLAY")
+    }
     env["QT_QPA_PLATFORM"] = "offscreen"
     return env
 
 
 def bundle_size(bundle: Path) -> dict:
     files = [p for p in bundle.rglob("*") if p.is_file() and not p.is_symlink()]
-    sizes = sorted(((p.stat().st_size, p.relative_to(bundle).as_posix()) for p in files),
-                   reverse=True)
+    sizes = sorted(
+        ((p.stat().st_size, p.relative_to(bundle).as_posix()) for p in files), reverse=True
+    )
     total = sum(size for size, _ in sizes)
-    return {"bytes": total, "mb": round(total / 1e6, 1), "mib": round(total / 2**20, 1),
-            "files": len(files),
-            "largest": [{"path": path, "mb": round(size / 1e6, 1)} for size, path in sizes[:10]]}
+    return {
+        "bytes": total,
+        "mb": round(total / 1e6, 1),
+        "mib": round(total / 2**20, 1),
+        "files": len(files),
+        "largest": [{"path": path, "mb": round(size / 1e6, 1)} for size, path in sizes[:10]],
+    }
 
 
 def _summary(times: list[float], extra: dict | None = None) -> dict:
-    return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
-            "max_s": round(max(times), 3), "first_run_s": round(times[0], 3),
-            "runs": [round(t, 3) for t in times], **(extra or {})}
+    return {
+        "median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "max_s": round(max(times), 3),
+        "first_run_s": round(times[0], 3),
+        "runs": [round(t, 3) for t in times],
+        **(extra or {}),
+    }
 
 
 def time_selftest(command: list[str], runs: int) -> dict:
@@ -58,12 +71,15 @@ def time_selftest(command: list[str], runs: int) -> dict:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True, env=_env(),
-                                timeout=TIMEOUT_S)
+        result = subprocess.run(
+            command, capture_output=True, text=True, env=_env(), timeout=TIMEOUT_S
+        )
         times.append(time.perf_counter() - started)
         if result.returncode != 0 or "selftest ok" not in result.stdout:
-            return {"error": f"exit {result.returncode}: {result.stderr.strip()[-500:]}",
-                    "command": command}
+            return {
+                "error": f"exit {result.returncode}: {result.stderr.strip()[-500:]}",
+                "command": command,
+            }
     return _summary(times, {"command": [Path(command[0]).name, *command[1:]]})
 
 
@@ -73,8 +89,9 @@ def time_first_paint(program: Path, runs: int) -> dict:
     env = {**_env(), FIRST_PAINT_ENV: "1"}
     for _ in range(runs):
         started = time.perf_counter()
-        proc = subprocess.Popen([str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env)
+        proc = subprocess.Popen(
+            [str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         seen = None
         for line in proc.stdout:
             if line.startswith("first-paint"):
@@ -87,16 +104,19 @@ def time_first_paint(program: Path, runs: int) -> dict:
             proc.kill()
             _, err = proc.communicate()
         if seen is None:
-            return {"error": "the app never printed first-paint (no hook in this build, or "
-                             f"it failed): exit {proc.returncode}: {err.strip()[-500:]}"}
+            return {
+                "error": "the app never printed first-paint (no hook in this build, or "
+                f"it failed): exit {proc.returncode}: {err.strip()[-500:]}"
+            }
         times.append(seen)
     return _summary(times, {"in_process_median_s": round(statistics.median(inside), 3)})
 
 
 def file_use(bundle: Path) -> dict:
     """packaging/file_use.py's figures (loaded by path: packaging/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("cxr_file_use", ROOT / "packaging" /
-                                                  "file_use.py")
+    spec = importlib.util.spec_from_file_location(
+        "cxr_file_use", ROOT / "packaging" / "file_use.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.file_use(bundle)
@@ -111,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     exe = ".exe" if sys.platform == "win32" else ""
     cli, gui = args.bundle / f"cxr{exe}", args.bundle / f"cxr-desktop{exe}"
     if not (cli.is_file() and gui.is_file()):
-        print(f"measure.py: no bundle at {args.bundle}; run packaging/build.py first",
-              file=sys.stderr)
+        print(
+            f"measure.py: no bundle at {args.bundle}; run packaging/build.py first", file=sys.stderr
+        )
         return 1
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     result = {
@@ -122,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         "desktop_selftest": time_selftest([str(gui), "--selftest"], args.runs),
         "first_paint": time_first_paint(gui, args.runs),
         "file_use": file_use(args.bundle),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "loadavg_before": load_before,
-                    "loadavg_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
         "note": "median of subprocess wall times, warm page cache; compare only runs on the "
-                "same machine under the same load",
+        "same machine under the same load",
     }
     for path in (ROOT / "dist").glob("cxr-desktop*.deb"):
         result["size"]["deb_mb"] = round(path.stat().st_size / 1e6, 1)
@@ -134,9 +158,16 @@ def main(argv: list[str] | None = None) -> int:
         result["size"]["tarball_mb"] = round(path.stat().st_size / 1e6, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k not in ("size", "file_use")} |
-                     {"size_mb": result["size"]["mb"],
-                      "never_opened_mb": result["file_use"].get("never_opened_mb")}, indent=2))
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k not in ("size", "file_use")}
+            | {
+                "size_mb": result["size"]["mb"],
+                "never_opened_mb": result["file_use"].get("never_opened_mb"),
+            },
+            indent=2,
+        )
+    )
     print(f"measure.py: wrote {args.out}")
     return 0
 

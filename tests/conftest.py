@@ -50,8 +50,14 @@ def build_fixture_model(out: Path, text_mode: str = "bag") -> Path:
 
     torch.manual_seed(0)
     tokenizer = Tokenizer()
-    tokenizer.fit_on_texts(["the lungs are clear no effusion", "right lower lobe opacity",
-                            "pneumonia consolidation left base", "heart size normal"])
+    tokenizer.fit_on_texts(
+        [
+            "the lungs are clear no effusion",
+            "right lower lobe opacity",
+            "pneumonia consolidation left base",
+            "heart size normal",
+        ]
+    )
     net = FusionNet(text_mode, vocab_size(tokenizer), 100)
     with torch.no_grad():  # give BatchNorm non-trivial statistics, like a trained network
         for module in net.modules():
@@ -59,9 +65,16 @@ def build_fixture_model(out: Path, text_mode: str = "bag") -> Path:
                 module.running_mean.uniform_(-0.2, 0.2)
                 module.running_var.uniform_(0.5, 2.0)
                 module.weight.uniform_(0.5, 1.5)
-    save_model(net.eval(), tokenizer, InputSpec(), out, vocab_size=vocab_size(tokenizer),
-               max_len=100, thresholds={"fused": 0.5, "image": 0.5, "text": 0.5},
-               extra={"demo": True})
+    save_model(
+        net.eval(),
+        tokenizer,
+        InputSpec(),
+        out,
+        vocab_size=vocab_size(tokenizer),
+        max_len=100,
+        thresholds={"fused": 0.5, "image": 0.5, "text": 0.5},
+        extra={"demo": True},
+    )
     return out
 
 
@@ -94,8 +107,10 @@ def orthanc(tmp_path_factory):
     from helpers_orthanc import DICOMWEB_PLUGIN, ORTHANC, start_orthanc
 
     if ORTHANC is None or not DICOMWEB_PLUGIN.is_file():
-        pytest.skip("Orthanc or its DICOMweb plugin is not installed "
-                    "(apt-get install orthanc orthanc-dicomweb; .ci/run does it)")
+        pytest.skip(
+            "Orthanc or its DICOMweb plugin is not installed "
+            "(apt-get install orthanc orthanc-dicomweb; .ci/run does it)"
+        )
     server = start_orthanc(tmp_path_factory.mktemp("orthanc"))
     yield server
     server.stop()

@@ -18,8 +18,13 @@ from PIL import Image
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 # JPEG 2000, RLE, JPEG baseline (colour), JPEG-LS lossless, multi-frame
-COMPRESSED_DICOMS = ("JPEG2000.dcm", "MR_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm",
-                     "MR_small_jpeg_ls_lossless.dcm", "rtdose.dcm")
+COMPRESSED_DICOMS = (
+    "JPEG2000.dcm",
+    "MR_small_RLE.dcm",
+    "SC_rgb_jpeg_dcmtk.dcm",
+    "MR_small_jpeg_ls_lossless.dcm",
+    "rtdose.dcm",
+)
 
 
 def _png_bomb(path: Path, width: int = 30000, height: int = 30000) -> None:
@@ -59,7 +64,8 @@ def build_corpus(folder: Path, xray: Path) -> dict[str, str | None]:
     tricky = {
         "sixteen-bit.png": lambda p: Image.fromarray(small.astype(np.uint16) * 257).save(p),
         "rgba.png": lambda p: Image.fromarray(
-            np.dstack([small, small, small, np.full_like(small, 255)]), "RGBA").save(p),
+            np.dstack([small, small, small, np.full_like(small, 255)]), "RGBA"
+        ).save(p),
         "palette.png": lambda p: Image.fromarray(small).convert("P").save(p),
         "cmyk.jpg": lambda p: Image.fromarray(small).convert("CMYK").save(p),
         "exif-rotated.jpg": lambda p: Image.fromarray(small).save(p, exif=_rotated_exif()),

@@ -12,7 +12,7 @@ from helpers_dicom import make_dicom
 def gradient(rows: int = 48, cols: int = 64) -> np.ndarray:
     """A 12-bit test image: a horizontal ramp, brighter in the middle rows."""
     ramp = np.linspace(0, 4000, cols)[None, :] * np.ones((rows, 1))
-    ramp[rows // 3: 2 * rows // 3] += 95
+    ramp[rows // 3 : 2 * rows // 3] += 95
     return ramp.astype(np.uint16)
 
 

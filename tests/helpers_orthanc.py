@@ -58,8 +58,9 @@ class Orthanc:
         return f"http://127.0.0.1:{self.http_port}/dicom-web"
 
     def rest(self, path: str, method: str = "GET", body: bytes | None = None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}",
-                                         data=body, method=method)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}{path}", data=body, method=method
+        )
         with urllib.request.urlopen(request, timeout=30) as answer:
             data = answer.read()
         return json.loads(data) if data else None
@@ -95,12 +96,19 @@ def start_orthanc(folder: Path) -> Orthanc:
     storage = folder / "storage"
     storage.mkdir(parents=True)
     config = {
-        "Name": "CXR-TEST-PACS", "StorageDirectory": str(storage),
-        "IndexDirectory": str(storage), "HttpPort": http_port, "DicomPort": dicom_port,
-        "DicomAet": PACS_AET, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
+        "Name": "CXR-TEST-PACS",
+        "StorageDirectory": str(storage),
+        "IndexDirectory": str(storage),
+        "HttpPort": http_port,
+        "DicomPort": dicom_port,
+        "DicomAet": PACS_AET,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
         "DicomCheckCalledAet": True,  # a wrong called AE title is an association rejection
         "DicomModalities": {"cxr": [OUR_AET, "127.0.0.1", move_port]},
-        "DicomScuTimeout": 5, "StableAge": 1, "HttpThreadsCount": 4,
+        "DicomScuTimeout": 5,
+        "StableAge": 1,
+        "HttpThreadsCount": 4,
         "Plugins": [str(DICOMWEB_PLUGIN)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "MainDicomTags"},
     }
@@ -124,12 +132,16 @@ def start_orthanc(folder: Path) -> Orthanc:
     raise RuntimeError(f"Orthanc did not answer in 30 s: {log.read_text()[-2000:]}")
 
 
-def storescu(port: int, files: list[Path], aet: str = "LOADER", called: str = PACS_AET,
-             timeout: float = 120) -> subprocess.CompletedProcess:
+def storescu(
+    port: int, files: list[Path], aet: str = "LOADER", called: str = PACS_AET, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """DCMTK storescu (an independent client) sends files to 127.0.0.1:port."""
-    return subprocess.run(["storescu", "-aet", aet, "-aec", called, "-nh", "127.0.0.1",
-                           str(port), *map(str, files)],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["storescu", "-aet", aet, "-aec", called, "-nh", "127.0.0.1", str(port), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def xray_pixels(path: Path, width: int = 320) -> np.ndarray:
@@ -140,8 +152,13 @@ def xray_pixels(path: Path, width: int = 320) -> np.ndarray:
         return np.asarray(im.resize((width, height), Image.BILINEAR))
 
 
-def write_study(folder: Path, pixels: np.ndarray, patient_id: str,
-                views: tuple[tuple[str, str], ...] = (("CR", "PA"),), **header) -> list[Path]:
+def write_study(
+    folder: Path,
+    pixels: np.ndarray,
+    patient_id: str,
+    views: tuple[tuple[str, str], ...] = (("CR", "PA"),),
+    **header,
+) -> list[Path]:
     """One study of X-rays (modality, view position each) with real-looking patient and study
     modules; returns its files."""
     study_uid = generate_uid()
@@ -149,22 +166,35 @@ def write_study(folder: Path, pixels: np.ndarray, patient_id: str,
     files = []
     for number, (modality, view) in enumerate(views, start=1):
         values = {
-            "PatientName": f"Test^{patient_id}", "PatientID": patient_id,
-            "PatientBirthDate": "20210301", "PatientSex": "F", "PatientAge": "004Y",
-            "StudyInstanceUID": study_uid, "StudyDate": "20250314", "StudyTime": "101500",
-            "StudyID": "1", "AccessionNumber": f"A{patient_id[-6:]}",
-            "ReferringPhysicianName": "Ref^Doctor", "StudyDescription": "XR CHEST",
-            "SeriesInstanceUID": generate_uid(), "SeriesNumber": number, "InstanceNumber": 1,
-            "Modality": modality, "ViewPosition": view, "BodyPartExamined": "CHEST",
-            "Manufacturer": "Test Modality", "PatientOrientation": ["L", "F"],
+            "PatientName": f"Test^{patient_id}",
+            "PatientID": patient_id,
+            "PatientBirthDate": "20210301",
+            "PatientSex": "F",
+            "PatientAge": "004Y",
+            "StudyInstanceUID": study_uid,
+            "StudyDate": "20250314",
+            "StudyTime": "101500",
+            "StudyID": "1",
+            "AccessionNumber": f"A{patient_id[-6:]}",
+            "ReferringPhysicianName": "Ref^Doctor",
+            "StudyDescription": "XR CHEST",
+            "SeriesInstanceUID": generate_uid(),
+            "SeriesNumber": number,
+            "InstanceNumber": 1,
+            "Modality": modality,
+            "ViewPosition": view,
+            "BodyPartExamined": "CHEST",
+            "Manufacturer": "Test Modality",
+            "PatientOrientation": ["L", "F"],
         }
         values.update(header)
         files.append(make_dicom(pixels, folder / f"{patient_id}-{number}.dcm", **values))
     return files
 
 
-def _non_image(path: Path, sop_class: str, modality: str, study_uid: str, patient_id: str,
-               **values) -> Path:
+def _non_image(
+    path: Path, sop_class: str, modality: str, study_uid: str, patient_id: str, **values
+) -> Path:
     """A non-image instance (report, document) in a study, written with pydicom."""
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
@@ -189,12 +219,28 @@ def write_documents_study(folder: Path, patient_id: str, **header) -> list[Path]
     """A study holding only a text SR and a PDF: no image to score."""
     folder.mkdir(parents=True, exist_ok=True)
     study_uid = generate_uid()
-    sr = _non_image(folder / f"{patient_id}-sr.dcm", "1.2.840.10008.5.1.4.1.1.88.11", "SR",
-                    study_uid, patient_id, ValueType="CONTAINER", CompletionFlag="COMPLETE",
-                    VerificationFlag="UNVERIFIED", ContinuityOfContent="SEPARATE", **header)
-    pdf = _non_image(folder / f"{patient_id}-doc.dcm", "1.2.840.10008.5.1.4.1.1.104.1", "DOC",
-                     study_uid, patient_id, MIMETypeOfEncapsulatedDocument="application/pdf",
-                     EncapsulatedDocument=b"%PDF-1.4\n%%EOF\n", **header)
+    sr = _non_image(
+        folder / f"{patient_id}-sr.dcm",
+        "1.2.840.10008.5.1.4.1.1.88.11",
+        "SR",
+        study_uid,
+        patient_id,
+        ValueType="CONTAINER",
+        CompletionFlag="COMPLETE",
+        VerificationFlag="UNVERIFIED",
+        ContinuityOfContent="SEPARATE",
+        **header,
+    )
+    pdf = _non_image(
+        folder / f"{patient_id}-doc.dcm",
+        "1.2.840.10008.5.1.4.1.1.104.1",
+        "DOC",
+        study_uid,
+        patient_id,
+        MIMETypeOfEncapsulatedDocument="application/pdf",
+        EncapsulatedDocument=b"%PDF-1.4\n%%EOF\n",
+        **header,
+    )
     return [sr, pdf]
 
 
@@ -229,10 +275,10 @@ class SilentServer:
 
 def dciodvfy_errors(path: Path) -> list[str]:
     """The lines of dicom3tools' validator that start with `Error` (none for a valid file)."""
-    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True,
-                            timeout=120)
-    return [line for line in (result.stdout + result.stderr).splitlines()
-            if line.startswith("Error")]
+    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=120)
+    return [
+        line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")
+    ]
 
 
 def store_bulk(orthanc: Orthanc, count: int, study_date: str, associations: int = 2) -> None:
@@ -283,21 +329,34 @@ class LoadedStudy:
     files: list[Path]
 
 
-def load_studies(orthanc: Orthanc, xrays: list[np.ndarray], folder: Path,
-                 study_date: str) -> dict[str, LoadedStudy]:
+def load_studies(
+    orthanc: Orthanc, xrays: list[np.ndarray], folder: Path, study_date: str
+) -> dict[str, LoadedStudy]:
     """Write and store (DCMTK storescu) four studies of one study date, named for what they
     hold: frontal (one CR PA), mixed (DX AP + CR lateral), laterals (two laterals only),
     documents (a text SR and a PDF only). Real X-rays, real-looking headers."""
     tag = study_date[-4:]
     made = {
-        "frontal": write_study(folder / "frontal", xrays[0], f"CXRT-FRONTAL-{tag}",
-                               StudyDate=study_date),
-        "mixed": write_study(folder / "mixed", xrays[1], f"CXRT-MIXED-{tag}",
-                             views=(("DX", "AP"), ("CR", "LL")), StudyDate=study_date),
-        "laterals": write_study(folder / "laterals", xrays[2], f"CXRT-LATERALS-{tag}",
-                                views=(("CR", "LL"), ("CR", "RL")), StudyDate=study_date),
-        "documents": write_documents_study(folder / "documents", f"CXRT-DOCUMENTS-{tag}",
-                                           StudyDate=study_date),
+        "frontal": write_study(
+            folder / "frontal", xrays[0], f"CXRT-FRONTAL-{tag}", StudyDate=study_date
+        ),
+        "mixed": write_study(
+            folder / "mixed",
+            xrays[1],
+            f"CXRT-MIXED-{tag}",
+            views=(("DX", "AP"), ("CR", "LL")),
+            StudyDate=study_date,
+        ),
+        "laterals": write_study(
+            folder / "laterals",
+            xrays[2],
+            f"CXRT-LATERALS-{tag}",
+            views=(("CR", "LL"), ("CR", "RL")),
+            StudyDate=study_date,
+        ),
+        "documents": write_documents_study(
+            folder / "documents", f"CXRT-DOCUMENTS-{tag}", StudyDate=study_date
+        ),
     }
     files = [path for paths in made.values() for path in paths]
     result = storescu(orthanc.dicom_port, files)

@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 
-def kill_after_lines(command: list[str], env: dict, out: Path, lines: int,
-                     timeout: float = 300) -> list[dict]:
+def kill_after_lines(
+    command: list[str], env: dict, out: Path, lines: int, timeout: float = 300
+) -> list[dict]:
     """Run `command`, SIGKILL it as soon as the CSV `out` holds more than `lines` lines (or
     it has ended, or `timeout` passed), and return the rows it left; none is cut in half."""
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)

@@ -22,8 +22,13 @@ def run_cli(*args: str, model_dir: Path | None = None) -> subprocess.CompletedPr
     env = dict(os.environ)
     if model_dir is not None:
         env["CXR_MODEL_DIR"] = str(model_dir)
-    return subprocess.run([sys.executable, "-m", "cxr_model.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cxr_model.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_predict_json_on_fullres_and_dicom(model, model_dir, fullres_images, tmp_path):
@@ -70,10 +75,13 @@ def test_predict_heatmap_png(model_dir, fullres_images, tmp_path):
         assert im.size == src.size and im.mode == "RGB"
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "empty"),
-    (b"<html><body>not an image</body></html>", "not an image"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "empty"),
+        (b"<html><body>not an image</body></html>", "not an image"),
+    ],
+)
 def test_predict_bad_input_exits_2(model_dir, tmp_path, content, reason):
     bad = tmp_path / "bad file.png"
     bad.write_bytes(content)
@@ -88,8 +96,9 @@ def test_predict_missing_file_and_unwritable_heatmap(model_dir, sample_images, t
     assert result.returncode == 2 and "nope.png" in result.stderr
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = run_cli("predict", str(sample_images[0]), "--heatmap", str(blocker / "h.png"),
-                     model_dir=model_dir)
+    result = run_cli(
+        "predict", str(sample_images[0]), "--heatmap", str(blocker / "h.png"), model_dir=model_dir
+    )
     assert result.returncode == 2 and "cannot write the heatmap" in result.stderr
 
 
@@ -106,7 +115,8 @@ def scan_folder(tmp_path: Path, fullres_images: list[Path]) -> Path:
         shutil.copy(image, folder / image.name)
     shutil.copy(fullres_images[-1], folder / "sub" / "deep ü.jpeg")
     (folder / fullres_images[0].with_suffix(".txt").name).write_text(
-        "FINDINGS: The lungs are clear.\nIMPRESSION: No acute disease.")
+        "FINDINGS: The lungs are clear.\nIMPRESSION: No acute disease."
+    )
     (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     (folder / "notes.docx").write_bytes(b"ignored: not an image type")
     return folder
@@ -125,13 +135,14 @@ def test_scan_csv_rows_report_errors_and_rescan(model, model_dir, fullres_images
     rows = read_rows(out)
     assert tuple(rows[0]) == RESULT_FIELDS
     by_file = {r["file"]: r for r in rows}
-    assert set(by_file) == {p.name for p in fullres_images[:3]} | {"corrupt.png",
-                                                                    "sub/deep ü.jpeg"}
+    assert set(by_file) == {p.name for p in fullres_images[:3]} | {"corrupt.png", "sub/deep ü.jpeg"}
     assert "corrupt.png" in by_file["corrupt.png"]["error"]
     with_report = by_file[fullres_images[0].name]
     assert with_report["used_report"] == "true"
-    expected = model.predict(folder / fullres_images[0].name,
-                             (folder / fullres_images[0].with_suffix(".txt").name).read_text())
+    expected = model.predict(
+        folder / fullres_images[0].name,
+        (folder / fullres_images[0].with_suffix(".txt").name).read_text(),
+    )
     assert float(with_report["probability"]) == pytest.approx(expected.probability, abs=1e-5)
     assert by_file[fullres_images[1].name]["used_report"] == "false"
     # rescan into the same CSV: scored files are skipped, the failed one is tried again
@@ -169,7 +180,12 @@ def test_selftest_passes_and_fails_on_tampering(model_dir, fixture_model_dir, tm
 
 
 def test_missing_report_file_is_an_error_not_text(model_dir, sample_images, tmp_path):
-    result = run_cli("predict", str(sample_images[0]), "--report", str(tmp_path / "gone.txt"),
-                     model_dir=model_dir)
+    result = run_cli(
+        "predict",
+        str(sample_images[0]),
+        "--report",
+        str(tmp_path / "gone.txt"),
+        model_dir=model_dir,
+    )
     assert result.returncode == 2 and "gone.txt" in result.stderr
     assert "no such file" in result.stderr

@@ -36,8 +36,9 @@ def scan(folder: Path, model_dir: Path, terminal: bool, *extra: str) -> tuple[st
         return done.stdout, done.stderr
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=slave,
-                               stdin=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, text=True
+    )
     os.close(slave)
     chunks = []
     while True:

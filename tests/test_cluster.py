@@ -61,6 +61,7 @@ def studies(tmp_path_factory, sample_images) -> Path:
 
 def assert_same_rows(expected: list[dict], actual: list[dict]) -> None:
     """Same files, each once, with equal fields (probabilities within TOLERANCE)."""
+
     def by_file(rows: list[dict]) -> dict[str, dict]:
         assert not [f for f, n in Counter(r["file"] for r in rows).items() if n > 1]
         return {r["file"]: r for r in rows}
@@ -101,32 +102,49 @@ def test_ray_rows_equal_local_rows(model, studies, ray_address):
     assert sum(r["error"] is None for r in remote) >= 18
 
 
-def test_cli_ray_csv_and_local_parquet_match_local_csv(model_dir, studies, ray_address,
-                                                       tmp_path, monkeypatch, capsys):
+def test_cli_ray_csv_and_local_parquet_match_local_csv(
+    model_dir, studies, ray_address, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("CXR_MODEL_DIR", str(model_dir))
     monkeypatch.chdir(studies.parent)  # a relative folder: names and messages as written
     assert main(["scan", "studies", "--recursive", "--out", str(tmp_path / "local.csv")]) == 0
     assert main(["scan", "studies", "--recursive", "--out", str(tmp_path / "local.parquet")]) == 0
     capsys.readouterr()
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # the progress bar shows
-    assert main(["scan", "studies", "--recursive", "--engine", "ray", "--out",
-                 str(tmp_path / "ray.csv")]) == 0
+    assert (
+        main(
+            [
+                "scan",
+                "studies",
+                "--recursive",
+                "--engine",
+                "ray",
+                "--out",
+                str(tmp_path / "ray.csv"),
+            ]
+        )
+        == 0
+    )
     local, remote = read_csv(tmp_path / "local.csv"), read_csv(tmp_path / "ray.csv")
     assert_same_rows(local, remote)
     as_csv = {True: "true", False: "false", None: ""}  # the CSV's spelling of parquet values
-    local_parquet = [{k: as_csv.get(v, v) if not isinstance(v, float) else v
-                      for k, v in row.items()}
-                     for row in pq.read_table(tmp_path / "local.parquet").to_pylist()]
+    local_parquet = [
+        {k: as_csv.get(v, v) if not isinstance(v, float) else v for k, v in row.items()}
+        for row in pq.read_table(tmp_path / "local.parquet").to_pylist()
+    ]
     assert_same_rows(local, local_parquet)
     err = capsys.readouterr().err
     assert f"{len(local)}/{len(local)}" in err and "img/s" in err
     assert "cxr: studies/corpus/empty.png: file is empty" in err
-    assert "studies/bad report.txt: not a text file" in {r["file"]: r for r in remote}[
-        "bad report.jpeg"]["error"]
+    assert (
+        "studies/bad report.txt: not a text file"
+        in {r["file"]: r for r in remote}["bad report.jpeg"]["error"]
+    )
 
 
-def test_parquet_resumes_an_interrupted_scan(model, model_dir, studies, ray_address, tmp_path,
-                                             monkeypatch, capsys):
+def test_parquet_resumes_an_interrupted_scan(
+    model, model_dir, studies, ray_address, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "scan.parquet"
     plan = plan_scan(studies, recursive=True)
     # a scan that dies after 12 rows: two parts of 5 reached the disk, 2 rows did not
@@ -139,8 +157,10 @@ def test_parquet_resumes_an_interrupted_scan(model, model_dir, studies, ray_addr
     assert len(first) == 10 and len(list(out.glob("part-*.parquet"))) == 2
     # the rerun skips what is scored and writes the rest
     monkeypatch.setenv("CXR_MODEL_DIR", str(model_dir))
-    assert main(["scan", str(studies), "--recursive", "--engine", "ray", "--quiet",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["scan", str(studies), "--recursive", "--engine", "ray", "--quiet", "--out", str(out)])
+        == 0
+    )
     skipped = sum(r["error"] is None for r in first)
     assert f", {skipped} already in {out}" in capsys.readouterr().err
     table = pq.read_table(out)
@@ -154,16 +174,30 @@ def test_parquet_resumes_an_interrupted_scan(model, model_dir, studies, ray_addr
     assert not list(out.glob(".*")), "an unfinished part was left behind"
 
 
-def test_killed_ray_scan_resumes_without_duplicates(model_dir, sample_images, ray_address,
-                                                    tmp_path):
+def test_killed_ray_scan_resumes_without_duplicates(
+    model_dir, sample_images, ray_address, tmp_path
+):
     folder = tmp_path / "many"
     folder.mkdir()
     jpegs = [p for p in sample_images if p.suffix == ".jpeg"]
     for i in range(48):  # real X-rays under 48 names
         (folder / f"{i:02d}-{jpegs[i % len(jpegs)].name}").symlink_to(jpegs[i % len(jpegs)])
     out = tmp_path / "scan.csv"
-    command = [sys.executable, "-m", "cxr_model.cli", "scan", str(folder), "--engine", "ray",
-               "--address", ray_address, "--batch-size", "4", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "cxr_model.cli",
+        "scan",
+        str(folder),
+        "--engine",
+        "ray",
+        "--address",
+        ray_address,
+        "--batch-size",
+        "4",
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "CXR_MODEL_DIR": str(model_dir)}
     killed = kill_after_lines(command, env, out, 4)
     assert 4 <= len(killed) < 48, "the scan was not killed mid-way"
@@ -193,10 +227,24 @@ def test_bad_options_and_unreachable_cluster(model_dir, studies, tmp_path, monke
         port = sock.getsockname()[1]
     start = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "cxr_model.cli", "scan", str(studies), "--engine", "ray",
-         "--address", f"127.0.0.1:{port}", "--out", str(tmp_path / "o.csv")],
-        env={**os.environ, "CXR_MODEL_DIR": str(model_dir)}, capture_output=True, text=True,
-        timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "cxr_model.cli",
+            "scan",
+            str(studies),
+            "--engine",
+            "ray",
+            "--address",
+            f"127.0.0.1:{port}",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+        env={**os.environ, "CXR_MODEL_DIR": str(model_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 4
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in result.stderr
     assert time.monotonic() - start < 60, "an unreachable cluster must fail, not hang"
@@ -233,14 +281,24 @@ def test_parquet_output_refuses_what_it_did_not_write(tmp_path):
 
 
 def test_app_never_imports_ray_and_cli_says_what_is_missing(model_dir, studies):
-    probe = ("import sys; import cxr_desktop.app, cxr_model.cli.main; "
-             "assert not {'ray', 'pyarrow', 'cxr_model.cluster'} & set(sys.modules), "
-             "sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'pyarrow'))")
+    probe = (
+        "import sys; import cxr_desktop.app, cxr_model.cli.main; "
+        "assert not {'ray', 'pyarrow', 'cxr_model.cluster'} & set(sys.modules), "
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'pyarrow'))"
+    )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
-    without_ray = ("import sys; sys.modules['ray'] = None; from cxr_model.cli.main import main; "
-                   f"sys.exit(main(['scan', {str(studies)!r}, '--engine', 'ray']))")
-    result = subprocess.run([sys.executable, "-c", without_ray], capture_output=True, text=True,
-                            env={**os.environ, "CXR_MODEL_DIR": str(model_dir)}, timeout=120)
+    without_ray = (
+        "import sys; sys.modules['ray'] = None; from cxr_model.cli.main import main; "
+        f"sys.exit(main(['scan', {str(studies)!r}, '--engine', 'ray']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", without_ray],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CXR_MODEL_DIR": str(model_dir)},
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "--engine ray needs the cluster extra: pip install 'cxr-desktop[cluster]'" in (
-        result.stderr)
+        result.stderr
+    )

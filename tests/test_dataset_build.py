@@ -60,27 +60,35 @@ def make_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- small XML
 
 
-def openi_xml(uid: str, findings: str, impression: str, mesh: list[str],
-              images: list[str]) -> bytes:
+def openi_xml(
+    uid: str, findings: str, impression: str, mesh: list[str], images: list[str]
+) -> bytes:
     """A minimal document in the real Open-i layout."""
     majors = "".join(f"<major>{m}</major>" for m in mesh)
-    parents = "".join(f'<parentImage id="{i}"><figureId>F1</figureId></parentImage>'
-                      for i in images)
-    return (f'<?xml version="1.0" encoding="utf-8"?>\n<eCitation><uId id="{uid}"/>'
-            f"<MedlineCitation><Article><Abstract>"
-            f'<AbstractText Label="COMPARISON">None.</AbstractText>'
-            f'<AbstractText Label="INDICATION">Cough.</AbstractText>'
-            f'<AbstractText Label="FINDINGS">{findings}</AbstractText>'
-            f'<AbstractText Label="IMPRESSION">{impression}</AbstractText>'
-            f"</Abstract></Article></MedlineCitation><MeSH>{majors}</MeSH>{parents}"
-            f"</eCitation>").encode()
+    parents = "".join(
+        f'<parentImage id="{i}"><figureId>F1</figureId></parentImage>' for i in images
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<eCitation><uId id="{uid}"/>'
+        f"<MedlineCitation><Article><Abstract>"
+        f'<AbstractText Label="COMPARISON">None.</AbstractText>'
+        f'<AbstractText Label="INDICATION">Cough.</AbstractText>'
+        f'<AbstractText Label="FINDINGS">{findings}</AbstractText>'
+        f'<AbstractText Label="IMPRESSION">{impression}</AbstractText>'
+        f"</Abstract></Article></MedlineCitation><MeSH>{majors}</MeSH>{parents}"
+        f"</eCitation>"
+    ).encode()
 
 
-LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-          b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
-          b'<eCitation><uId id="CXR9"/><MeSH><major>&lol2;</major></MeSH></eCitation>')
-EXTERNAL = (b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-            b'<eCitation><uId id="CXR8"/><MeSH><major>&x;</major></MeSH></eCitation>')
+LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    b'<eCitation><uId id="CXR9"/><MeSH><major>&lol2;</major></MeSH></eCitation>'
+)
+EXTERNAL = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<eCitation><uId id="CXR8"/><MeSH><major>&x;</major></MeSH></eCitation>'
+)
 
 
 def write_tgz(path: Path, members: dict[str, bytes]) -> Path:
@@ -93,10 +101,12 @@ def write_tgz(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def test_parse_openi_xml_and_label_rule() -> None:
-    report = parse_openi_xml(openi_xml("CXR7", " Lungs\n  clear. ", "Normal.", ["normal"],
-                                       ["CXR7_IM-0001-1001"]))
-    assert report == OpenIReport("CXR7", "<xml>", "Lungs clear.", "Normal.", ("normal",),
-                                 ("CXR7_IM-0001-1001",))
+    report = parse_openi_xml(
+        openi_xml("CXR7", " Lungs\n  clear. ", "Normal.", ["normal"], ["CXR7_IM-0001-1001"])
+    )
+    assert report == OpenIReport(
+        "CXR7", "<xml>", "Lungs clear.", "Normal.", ("normal",), ("CXR7_IM-0001-1001",)
+    )
     assert report.text == "FINDINGS: Lungs clear.\nIMPRESSION: Normal."
     assert openi_label(["normal"]) == 0
     assert openi_label(["normal", "Opacity/lung"]) == 1
@@ -109,14 +119,18 @@ def test_parse_openi_xml_and_label_rule() -> None:
 
 
 def test_clean_report_keeps_findings_and_impression() -> None:
-    text = ("EXAM: Chest PA and lateral.\nINDICATION: cough\n\nFindings:  The lungs\n are  clear."
-            "\nIMPRESSION:\n  No acute disease. \n")
+    text = (
+        "EXAM: Chest PA and lateral.\nINDICATION: cough\n\nFindings:  The lungs\n are  clear."
+        "\nIMPRESSION:\n  No acute disease. \n"
+    )
     assert clean_report(text) == "FINDINGS: The lungs are clear.\nIMPRESSION: No acute disease."
-    assert clean_report("COMPARISON: None. IMPRESSION: Normal chest.") == \
-        "IMPRESSION: Normal chest."
+    assert (
+        clean_report("COMPARISON: None. IMPRESSION: Normal chest.") == "IMPRESSION: Normal chest."
+    )
     assert clean_report("INDICATION: cough\nFINDINGS:   \nIMPRESSION: ") == ""
-    assert clean_report("  Heart size: normal.\n Lungs clear. ") == \
-        "Heart size: normal. Lungs clear."
+    assert (
+        clean_report("  Heart size: normal.\n Lungs clear. ") == "Heart size: normal. Lungs clear."
+    )
 
 
 def test_malformed_and_entity_xml_in_tgz_are_skipped(tmp_path: Path) -> None:
@@ -125,24 +139,33 @@ def test_malformed_and_entity_xml_in_tgz_are_skipped(tmp_path: Path) -> None:
     images.mkdir()
     for name in ("CXR1_IM-0001-1001.jpg", "CXR2_IM-0002-1001.jpeg", "CXR5_IM-0005-1001.png"):
         shutil.copy(jpeg, images / name)
-    tgz = write_tgz(tmp_path / "reports.tgz", {
-        "ecgen-radiology/1.xml": openi_xml("CXR1", "Clear.", "Normal.", ["normal"],
-                                           ["CXR1_IM-0001-1001"]),
-        "ecgen-radiology/2.xml": openi_xml("CXR2", "Opacity.", "Pneumonia.",
-                                           ["Pneumonia/lung"], ["CXR2_IM-0002-1001"])[:-40],
-        "ecgen-radiology/3.xml": LAUGHS,
-        "ecgen-radiology/4.xml": EXTERNAL,
-        "ecgen-radiology/5.xml": openi_xml("CXR1", "Dup.", "Dup.", ["normal"],
-                                           ["CXR5_IM-0005-1001"]),
-        "ecgen-radiology/readme.txt": b"not xml",
-    })
+    tgz = write_tgz(
+        tmp_path / "reports.tgz",
+        {
+            "ecgen-radiology/1.xml": openi_xml(
+                "CXR1", "Clear.", "Normal.", ["normal"], ["CXR1_IM-0001-1001"]
+            ),
+            "ecgen-radiology/2.xml": openi_xml(
+                "CXR2", "Opacity.", "Pneumonia.", ["Pneumonia/lung"], ["CXR2_IM-0002-1001"]
+            )[:-40],
+            "ecgen-radiology/3.xml": LAUGHS,
+            "ecgen-radiology/4.xml": EXTERNAL,
+            "ecgen-radiology/5.xml": openi_xml(
+                "CXR1", "Dup.", "Dup.", ["normal"], ["CXR5_IM-0005-1001"]
+            ),
+            "ecgen-radiology/readme.txt": b"not xml",
+        },
+    )
     summary = build_from_openi(tgz, images, tmp_path / "out" / "data.csv")
     assert summary.rows == 1
     assert summary.skipped[MALFORMED_XML][0].startswith("ecgen-radiology/2.xml")
-    assert sorted(summary.skipped[REFUSED_XML]) == ["ecgen-radiology/3.xml",
-                                                    "ecgen-radiology/4.xml"]
-    assert summary.skipped[DUPLICATE_UID] == ["ecgen-radiology/5.xml (CXR1 also in "
-                                              "ecgen-radiology/1.xml)"]
+    assert sorted(summary.skipped[REFUSED_XML]) == [
+        "ecgen-radiology/3.xml",
+        "ecgen-radiology/4.xml",
+    ]
+    assert summary.skipped[DUPLICATE_UID] == [
+        "ecgen-radiology/5.xml (CXR1 also in ecgen-radiology/1.xml)"
+    ]
     assert "XML refused" in summary.format()
     # The same files as a folder source.
     folder = tmp_path / "xml"
@@ -155,8 +178,9 @@ def test_malformed_and_entity_xml_in_tgz_are_skipped(tmp_path: Path) -> None:
 def test_openi_errors(tmp_path: Path) -> None:
     images = tmp_path / "images"
     images.mkdir()
-    tgz = write_tgz(tmp_path / "r.tgz", {"a/1.xml": openi_xml("CXR1", "A.", "B.", ["normal"],
-                                                              ["CXR1_IM-1"])})
+    tgz = write_tgz(
+        tmp_path / "r.tgz", {"a/1.xml": openi_xml("CXR1", "A.", "B.", ["normal"], ["CXR1_IM-1"])}
+    )
     with pytest.raises(DataError, match="no such image folder"):
         build_from_openi(tgz, tmp_path / "nope", tmp_path / "o.csv")
     with pytest.raises(DataError, match="no such file or folder"):
@@ -202,8 +226,10 @@ def test_real_openi_known_reports(openi_reports: dict[str, OpenIReport]) -> None
     assert openi_label(cxr2.mesh_major) == 1 and openi_label(cxr2.mesh_major, TERMS) is None
     cxr245 = openi_reports["CXR245"]
     assert cxr245.impression == "1. Left upper lobe pneumonia."
-    assert cxr245.mesh_major == ("Pneumonia/upper lobe/left",
-                                 "Airspace Disease/lung/upper lobe/left")
+    assert cxr245.mesh_major == (
+        "Pneumonia/upper lobe/left",
+        "Airspace Disease/lung/upper lobe/left",
+    )
     assert openi_label(cxr245.mesh_major, TERMS) == 1
     assert openi_reports["CXR1"].impression == "Normal chest x-XXXX."
     assert openi_label(openi_reports["CXR1"].mesh_major) == 0
@@ -223,8 +249,9 @@ def test_real_openi_agrees_with_iu_reports_csv(openi_reports: dict[str, OpenIRep
     for uid, report in openi_reports.items():
         row = rows[uid]
         assert openi_label(report.mesh_major) == {"normal": 0, "abnormal": 1}[row["label"]], uid
-        assert report.mesh_major == tuple(" ".join(t.split()) for t in
-                                          row["mesh_major"].split(";")), uid
+        assert report.mesh_major == tuple(
+            " ".join(t.split()) for t in row["mesh_major"].split(";")
+        ), uid
         assert report.findings == " ".join(row["findings"].split()), uid
         assert report.impression == " ".join(row["impression"].split()), uid
     labels = [openi_label(r.mesh_major) for r in openi_reports.values()]
@@ -233,17 +260,22 @@ def test_real_openi_agrees_with_iu_reports_csv(openi_reports: dict[str, OpenIRep
     assert (terms.count(0), terms.count(1), terms.count(None)) == (1227, 505, 1990)
     if PAIRS_CSV.is_file():  # the abnormal reports of cxr-pairs are exactly these 505
         pairs_abnormal = {r["report_uid"] for r in read_rows(PAIRS_CSV) if r["label"] == "1"}
-        assert pairs_abnormal == {u for u, r in openi_reports.items()
-                                  if openi_label(r.mesh_major, TERMS) == 1}
+        assert pairs_abnormal == {
+            u for u, r in openi_reports.items() if openi_label(r.mesh_major, TERMS) == 1
+        }
 
 
-def test_build_from_real_openi(openi_tgz: Path, openi_reports: dict[str, OpenIReport],
-                               tmp_path: Path) -> None:
+def test_build_from_real_openi(
+    openi_tgz: Path, openi_reports: dict[str, OpenIReport], tmp_path: Path
+) -> None:
     reports = list(openi_reports.values())
 
     def pick(label: int | None, count: int, *, empty: bool = False) -> list[OpenIReport]:
-        chosen = [r for r in reports if r.image_ids and bool(r.text) != empty
-                  and openi_label(r.mesh_major, TERMS) == label]
+        chosen = [
+            r
+            for r in reports
+            if r.image_ids and bool(r.text) != empty and openi_label(r.mesh_major, TERMS) == label
+        ]
         return chosen[:count]
 
     normal, pneumonia, other = pick(0, 10), pick(1, 6), pick(None, 2)
@@ -289,13 +321,15 @@ def test_build_from_real_openi(openi_tgz: Path, openi_reports: dict[str, OpenIRe
     for row in rows:
         splits_of_patient[row["patient_id"]].add(row["split"])
     assert all(len(s) == 1 for s in splits_of_patient.values())
-    assert {by_uid[u][0]["patient_id"] for u in ("CXR1074", "CXR1075", "CXR1076")
-            if u in by_uid} == {"IM-0054"}
+    assert {
+        by_uid[u][0]["patient_id"] for u in ("CXR1074", "CXR1075", "CXR1076") if u in by_uid
+    } == {"IM-0054"}
     assert sum(sum(c.values()) for c in summary.per_split_label.values()) == summary.rows
     assert summary.per_split_label["train"][0] > 0 and summary.per_split_label["train"][1] > 0
     assert summary.reports_per_label == {
         0: sum(1 for r in kept_text if openi_label(r.mesh_major) == 0),
-        1: sum(1 for r in kept_text if openi_label(r.mesh_major) == 1)}
+        1: sum(1 for r in kept_text if openi_label(r.mesh_major) == 1),
+    }
     examples = read_examples(out)
     assert len(examples) == summary.rows and all(e.image.is_file() for e in examples)
     assert "no image found: " in summary.format()
@@ -323,12 +357,15 @@ def folder_source(tmp_path: Path) -> tuple[Path, Path]:
     for n, name in enumerate(names):
         folder = images / "left" if name == "p4_1.jpeg" else images
         shutil.copy(SAMPLE_JPEGS[n % len(SAMPLE_JPEGS)], folder / name)
-    (images / "p1_0.txt").write_text("INDICATION: cough\nFINDINGS: Lungs  clear.\n"
-                                     "IMPRESSION: Normal chest.", encoding="utf-8")
-    (images / "p1_1.txt").write_text("FINDINGS: Right lower lobe opacity.\r\n"
-                                     "IMPRESSION: Pneumonia.", encoding="utf-16")
-    (images / "p2_0.txt").write_bytes("FINDINGS: Opacit\xe9 basale.\nIMPRESSION: Infiltrate."
-                                      .encode("latin-1"))
+    (images / "p1_0.txt").write_text(
+        "INDICATION: cough\nFINDINGS: Lungs  clear.\nIMPRESSION: Normal chest.", encoding="utf-8"
+    )
+    (images / "p1_1.txt").write_text(
+        "FINDINGS: Right lower lobe opacity.\r\nIMPRESSION: Pneumonia.", encoding="utf-16"
+    )
+    (images / "p2_0.txt").write_bytes(
+        "FINDINGS: Opacit\xe9 basale.\nIMPRESSION: Infiltrate.".encode("latin-1")
+    )
     (images / "p2_1.txt").write_text("No acute disease.", encoding="utf-8")
     (images / "p3_0.txt").write_text("COMPARISON: none", encoding="utf-8")  # empty once cleaned
     for name in ("p3_1", "p4_0"):
@@ -339,7 +376,9 @@ def folder_source(tmp_path: Path) -> tuple[Path, Path]:
         "image,label,patient_id\n"
         "p1_0.jpeg,normal,P1\np1_1.jpeg,Abnormal,P1\np2_0.jpeg,1,P2\np2_1.jpeg,0,P2\n"
         "p3_0.jpeg,normal,P3\np3_1.jpeg,maybe,P3\nleft/p4_1.jpeg,abnormal,P4\n"
-        "ghost.jpeg,normal,P5\n", encoding="utf-8")
+        "ghost.jpeg,normal,P5\n",
+        encoding="utf-8",
+    )
     # p4_0.jpeg is not in the labels file.
     return images, labels
 
@@ -349,22 +388,36 @@ def test_build_from_folder(folder_source: tuple[Path, Path], tmp_path: Path) -> 
     out = tmp_path / "out" / "pairs.csv"
     summary = build_from_folder(images, labels, out, seed=1)
     rows = {Path(r["image"]).name: r for r in read_rows(out)}
-    assert set(rows) == {"p1_0.jpeg", "p1_1.jpeg", "p2_0.jpeg", "p2_1.jpeg", "p3_0.jpeg",
-                         "p4_1.jpeg"}
+    assert set(rows) == {
+        "p1_0.jpeg",
+        "p1_1.jpeg",
+        "p2_0.jpeg",
+        "p2_1.jpeg",
+        "p3_0.jpeg",
+        "p4_1.jpeg",
+    }
     assert rows["p1_0.jpeg"]["report"] == "FINDINGS: Lungs clear.\nIMPRESSION: Normal chest."
-    assert rows["p1_1.jpeg"]["report"] == ("FINDINGS: Right lower lobe opacity.\n"
-                                           "IMPRESSION: Pneumonia.")
+    assert rows["p1_1.jpeg"]["report"] == (
+        "FINDINGS: Right lower lobe opacity.\nIMPRESSION: Pneumonia."
+    )
     assert rows["p2_0.jpeg"]["report"] == "FINDINGS: Opacit\xe9 basale.\nIMPRESSION: Infiltrate."
     assert rows["p2_1.jpeg"]["report"] == "No acute disease."
     assert rows["p3_0.jpeg"]["report"] == "" and rows["p4_1.jpeg"]["report"] == ""
     assert rows["p4_1.jpeg"]["image"] == "../images/left/p4_1.jpeg"
     assert {n: r["label"] for n, r in rows.items()} == {
-        "p1_0.jpeg": "0", "p1_1.jpeg": "1", "p2_0.jpeg": "1", "p2_1.jpeg": "0",
-        "p3_0.jpeg": "0", "p4_1.jpeg": "1"}
+        "p1_0.jpeg": "0",
+        "p1_1.jpeg": "1",
+        "p2_0.jpeg": "1",
+        "p2_1.jpeg": "0",
+        "p3_0.jpeg": "0",
+        "p4_1.jpeg": "1",
+    }
     assert summary.rows == 6 and summary.missing_reports == 1 and summary.empty_reports == 2
-    assert summary.skipped == {NOT_IN_LABELS: ["p4_0.jpeg"],
-                               LABEL_IMAGE_MISSING: ["ghost.jpeg"],
-                               BAD_LABEL: ["p3_1.jpeg ('maybe')"]}
+    assert summary.skipped == {
+        NOT_IN_LABELS: ["p4_0.jpeg"],
+        LABEL_IMAGE_MISSING: ["ghost.jpeg"],
+        BAD_LABEL: ["p3_1.jpeg ('maybe')"],
+    }
     for patient in ("P1", "P2"):
         assert len({r["split"] for r in rows.values() if r["patient_id"] == patient}) == 1
     text = summary.format()
@@ -401,8 +454,9 @@ def test_folder_given_splits_and_patient_integrity(tmp_path: Path) -> None:
         by_patient[row["patient_id"]].add(row["split"])
     assert all(len(s) == 1 for s in by_patient.values())
     assert by_patient["Q0"] == {"test"}
-    per_split = {s: sum(1 for v in by_patient.values() if v == {s})
-                 for s in ("train", "val", "test")}
+    per_split = {
+        s: sum(1 for v in by_patient.values() if v == {s}) for s in ("train", "val", "test")
+    }
     assert per_split == {"train": 13, "val": 3, "test": 1 + 3}  # 19 assigned 70/15/15 + Q0
     assert summary.skipped == {"split is not train/val/test": ["extra.jpeg ('holdout')"]}
 
@@ -451,35 +505,76 @@ def test_folder_errors(folder_source: tuple[Path, Path], tmp_path: Path) -> None
 # --------------------------------------------------------------------------- command line
 
 
-def test_run_through_argparse(folder_source: tuple[Path, Path], tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_through_argparse(
+    folder_source: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     images, labels = folder_source
     parser = make_parser()
     out = tmp_path / "cli.csv"
-    args = parser.parse_args(["dataset", "from-folder", str(images), "--labels", str(labels),
-                              "--out", str(out), "--seed", "2", "--fractions", "70,15,15"])
+    args = parser.parse_args(
+        [
+            "dataset",
+            "from-folder",
+            str(images),
+            "--labels",
+            str(labels),
+            "--out",
+            str(out),
+            "--seed",
+            "2",
+            "--fractions",
+            "70,15,15",
+        ]
+    )
     assert args.fractions == pytest.approx((0.7, 0.15, 0.15))
     assert run(args) == 0
     captured = capsys.readouterr()
     assert "wrote 6 row(s)" in captured.out and captured.err == ""
     assert len(read_rows(out)) == 6
 
-    args = parser.parse_args(["dataset", "from-folder", str(tmp_path / "missing"), "--labels",
-                              str(labels), "--out", str(out)])
+    args = parser.parse_args(
+        [
+            "dataset",
+            "from-folder",
+            str(tmp_path / "missing"),
+            "--labels",
+            str(labels),
+            "--out",
+            str(out),
+        ]
+    )
     assert run(args) == 2
     captured = capsys.readouterr()
     assert "no such image folder" in captured.err and captured.out == ""
 
-    tgz = write_tgz(tmp_path / "r.tgz", {"x/1.xml": openi_xml(
-        "CXR1", "Opacity.", "Pneumonia.", ["Pneumonia/lung"], ["CXR1_IM-0001-1001"])})
+    tgz = write_tgz(
+        tmp_path / "r.tgz",
+        {
+            "x/1.xml": openi_xml(
+                "CXR1", "Opacity.", "Pneumonia.", ["Pneumonia/lung"], ["CXR1_IM-0001-1001"]
+            )
+        },
+    )
     shutil.copy(SAMPLE_JPEGS[0], images / "CXR1_IM-0001-1001.jpg")
-    args = parser.parse_args(["dataset", "from-openi", str(tgz), "--images", str(images),
-                              "--out", str(tmp_path / "o.csv"), "--abnormal-terms",
-                              "pneumonia, opacity", "--keep-empty"])
+    args = parser.parse_args(
+        [
+            "dataset",
+            "from-openi",
+            str(tgz),
+            "--images",
+            str(images),
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--abnormal-terms",
+            "pneumonia, opacity",
+            "--keep-empty",
+        ]
+    )
     assert args.abnormal_terms == ["pneumonia", "opacity"] and args.keep_empty
     assert run(args) == 0
     assert read_rows(tmp_path / "o.csv")[0]["label"] == "1"
     for bad in (["--fractions", "a,b"], ["--abnormal-terms", " , "]):
         with pytest.raises(SystemExit):
-            parser.parse_args(["dataset", "from-openi", str(tgz), "--images", str(images),
-                               "--out", "o.csv", *bad])
+            parser.parse_args(
+                ["dataset", "from-openi", str(tgz), "--images", str(images), "--out", "o.csv", *bad]
+            )

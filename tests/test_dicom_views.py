@@ -14,18 +14,21 @@ from cxr_model.imaging.studies import folder_studies, group_studies
 from cxr_model.imaging.views import chest_view
 
 
-@pytest.mark.parametrize(("meta", "scored", "view", "why"), [
-    ({"Modality": "CR", "BodyPartExamined": "CHEST", "ViewPosition": "PA"}, True, "PA", ""),
-    ({"Modality": "DX", "ViewPosition": "ap "}, True, "AP", ""),
-    ({"Modality": "DX", "ViewPosition": "LL"}, False, "lateral", "lateral view"),
-    ({"ViewPosition": "RL"}, False, "lateral", "lateral view"),
-    ({"Modality": "CT", "ViewPosition": "PA"}, False, "unknown", "modality CT"),
-    ({"Modality": "CR", "BodyPartExamined": "KNEE"}, False, "unknown", "body part KNEE"),
-    ({"Modality": "CR", "ViewPosition": "OBL"}, False, "OBL", "not frontal"),
-    ({"SeriesDescription": "Chest LAT"}, False, "lateral", "series description"),
-    ({"SeriesDescription": "Chest PA + LAT"}, True, "frontal", ""),
-    ({}, True, "unknown", ""),  # a PNG, or a DICOM that says nothing: scored as before
-])
+@pytest.mark.parametrize(
+    ("meta", "scored", "view", "why"),
+    [
+        ({"Modality": "CR", "BodyPartExamined": "CHEST", "ViewPosition": "PA"}, True, "PA", ""),
+        ({"Modality": "DX", "ViewPosition": "ap "}, True, "AP", ""),
+        ({"Modality": "DX", "ViewPosition": "LL"}, False, "lateral", "lateral view"),
+        ({"ViewPosition": "RL"}, False, "lateral", "lateral view"),
+        ({"Modality": "CT", "ViewPosition": "PA"}, False, "unknown", "modality CT"),
+        ({"Modality": "CR", "BodyPartExamined": "KNEE"}, False, "unknown", "body part KNEE"),
+        ({"Modality": "CR", "ViewPosition": "OBL"}, False, "OBL", "not frontal"),
+        ({"SeriesDescription": "Chest LAT"}, False, "lateral", "series description"),
+        ({"SeriesDescription": "Chest PA + LAT"}, True, "frontal", ""),
+        ({}, True, "unknown", ""),  # a PNG, or a DICOM that says nothing: scored as before
+    ],
+)
 def test_chest_view(meta, scored, view, why):
     verdict = chest_view(meta)
     assert (verdict.scored, verdict.view) == (scored, view)
@@ -55,7 +58,9 @@ def test_read_header_full_tree_without_pixels(tmp_path):
     sequence = by_tag["(0008,1032)"]
     assert sequence.vr == "SQ" and sequence.value == "1 item"
     assert [(e.keyword, e.value) for e in sequence.items[0]] == [
-        ("CodeValue", "R-1234"), ("CodeMeaning", "chest")]
+        ("CodeValue", "R-1234"),
+        ("CodeMeaning", "chest"),
+    ]
     assert max(len(e.value) for e in header) < 300  # nothing large is dumped
 
 
@@ -68,14 +73,39 @@ def test_read_header_refuses_non_dicom(tmp_path, sample_images):
 
 def test_folder_of_two_studies(tmp_path, sample_images):
     study_a, study_b = "1.2.826.0.1.3680043.10.1", "1.2.826.0.1.3680043.10.2"
-    write_dicom(tmp_path / "b_pa.dcm", StudyInstanceUID=study_b, SeriesInstanceUID="2.1",
-                StudyDate="20240301", ViewPosition="PA", StudyDescription="CHEST 1 VIEW")
-    write_dicom(tmp_path / "a_lat.dcm", StudyInstanceUID=study_a, SeriesInstanceUID="1.2",
-                SeriesNumber=2, StudyDate="20230105", ViewPosition="LL")
-    write_dicom(tmp_path / "a_pa.dcm", StudyInstanceUID=study_a, SeriesInstanceUID="1.1",
-                SeriesNumber=1, StudyDate="20230105", ViewPosition="PA")
-    write_dicom(tmp_path / "no_suffix", StudyInstanceUID=study_a, SeriesInstanceUID="1.1",
-                SeriesNumber=1, InstanceNumber=2, StudyDate="20230105", ViewPosition="AP")
+    write_dicom(
+        tmp_path / "b_pa.dcm",
+        StudyInstanceUID=study_b,
+        SeriesInstanceUID="2.1",
+        StudyDate="20240301",
+        ViewPosition="PA",
+        StudyDescription="CHEST 1 VIEW",
+    )
+    write_dicom(
+        tmp_path / "a_lat.dcm",
+        StudyInstanceUID=study_a,
+        SeriesInstanceUID="1.2",
+        SeriesNumber=2,
+        StudyDate="20230105",
+        ViewPosition="LL",
+    )
+    write_dicom(
+        tmp_path / "a_pa.dcm",
+        StudyInstanceUID=study_a,
+        SeriesInstanceUID="1.1",
+        SeriesNumber=1,
+        StudyDate="20230105",
+        ViewPosition="PA",
+    )
+    write_dicom(
+        tmp_path / "no_suffix",
+        StudyInstanceUID=study_a,
+        SeriesInstanceUID="1.1",
+        SeriesNumber=1,
+        InstanceNumber=2,
+        StudyDate="20230105",
+        ViewPosition="AP",
+    )
     (tmp_path / "broken.dcm").write_bytes(b"\x00" * 300)
     (tmp_path / sample_images[0].name).write_bytes(sample_images[0].read_bytes())  # not DICOM
 
@@ -85,7 +115,10 @@ def test_folder_of_two_studies(tmp_path, sample_images):
     assert [s.uid for s in first.series] == ["1.1", "1.2"]  # by series number
     assert [i.path.name for i in first.series[0].images] == ["a_pa.dcm", "no_suffix"]
     assert [(i.view.scored, i.view.view) for i in first.images] == [
-        (True, "PA"), (True, "AP"), (False, "lateral")]
+        (True, "PA"),
+        (True, "AP"),
+        (False, "lateral"),
+    ]
     assert studies[1].description == "CHEST 1 VIEW" and studies[1].patient == "Test^Phantom"
     assert [p.name for p, _ in unreadable] == ["broken.dcm"]
     assert group_studies([]) == []

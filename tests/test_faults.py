@@ -66,13 +66,23 @@ def test_killed_scan_keeps_every_finished_row(model_dir, shared_data, tmp_path):
         (folder / image.name).symlink_to(image)
     out = tmp_path / "scan.csv"
     env = {**os.environ, "CXR_MODEL_DIR": str(model_dir)}
-    rows = kill_after_lines([sys.executable, "-m", "cxr_model.cli", "scan", str(folder),
-                             "--out", str(out)], env, out, 20, timeout=240)
+    rows = kill_after_lines(
+        [sys.executable, "-m", "cxr_model.cli", "scan", str(folder), "--out", str(out)],
+        env,
+        out,
+        20,
+        timeout=240,
+    )
     assert 20 <= len(rows) < len(images), "the scan was not killed mid-way"
     assert all(r["label"] in ("normal", "abnormal") and r["error"] == "" for r in rows)
     # a rescan into the same CSV finishes the rest without scoring anything twice
-    subprocess.run([sys.executable, "-m", "cxr_model.cli", "scan", str(folder), "--out",
-                    str(out)], env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "cxr_model.cli", "scan", str(folder), "--out", str(out)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     with open(out, newline="", encoding="utf-8") as fh:
         files = [r["file"] for r in csv.DictReader(fh)]
     assert sorted(files) == sorted(p.name for p in images)

@@ -12,17 +12,23 @@ from cxr_model.imaging.reader import read_report
 from cxr_model.text.inputs import report_inputs, vocab_size
 from cxr_model.text.tokenizer import Tokenizer, pad_sequences, tokenizer_from_json
 
-FUZZ = settings(max_examples=300, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
-REPORTS = ["FINDINGS: The lungs are clear.\nIMPRESSION: No acute disease.",
-           "IMPRESSION: Right lower lobe opacity, pneumonia."]
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+REPORTS = [
+    "FINDINGS: The lungs are clear.\nIMPRESSION: No acute disease.",
+    "IMPRESSION: Right lower lobe opacity, pneumonia.",
+]
 
 
 @FUZZ
-@given(texts=st.lists(st.text(max_size=300), min_size=1, max_size=5),
-       num_words=st.one_of(st.none(), st.integers(1, 50)),
-       oov=st.one_of(st.none(), st.text(min_size=1, max_size=5)),
-       char_level=st.booleans(), lower=st.booleans())
+@given(
+    texts=st.lists(st.text(max_size=300), min_size=1, max_size=5),
+    num_words=st.one_of(st.none(), st.integers(1, 50)),
+    oov=st.one_of(st.none(), st.text(min_size=1, max_size=5)),
+    char_level=st.booleans(),
+    lower=st.booleans(),
+)
 def test_tokenizer_never_crashes_on_unicode(texts, num_words, oov, char_level, lower):
     tok = Tokenizer(num_words=num_words, oov_token=oov, char_level=char_level, lower=lower)
     tok.fit_on_texts(texts + REPORTS)
@@ -42,8 +48,10 @@ def test_tokenizer_never_crashes_on_unicode(texts, num_words, oov, char_level, l
 
 
 @FUZZ
-@given(reports=st.lists(st.one_of(st.none(), st.text(max_size=500)), min_size=1, max_size=4),
-       mode=st.sampled_from(["sequence", "bag"]))
+@given(
+    reports=st.lists(st.one_of(st.none(), st.text(max_size=500)), min_size=1, max_size=4),
+    mode=st.sampled_from(["sequence", "bag"]),
+)
 def test_model_text_input_is_always_well_formed(reports, mode):
     tok = Tokenizer()
     tok.fit_on_texts(REPORTS)

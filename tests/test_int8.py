@@ -28,31 +28,54 @@ from cxr_model.training.int8_gates import cam_pearson  # noqa: E402
 from cxr_model.training.quantize import precision_plan  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parent.parent / "resources" / "model"
-GATES = {f"auc_delta_{split}_{head}" for split in ("val", "test")
-         for head in ("fused", "image", "text")} | {
-    "label_agreement_test_fused", "label_agreement_test_image", "cam_pearson_test_min",
-    "heatmap_pearson_test_min", "ood_agreement_test", "non_xrays_flagged"}
+GATES = {
+    f"auc_delta_{split}_{head}" for split in ("val", "test") for head in ("fused", "image", "text")
+} | {
+    "label_agreement_test_fused",
+    "label_agreement_test_image",
+    "cam_pearson_test_min",
+    "heatmap_pearson_test_min",
+    "ood_agreement_test",
+    "non_xrays_flagged",
+}
 
 
 # ------------------------------------------------------------------ the plan, on small graphs
 
+
 def _graph(nodes: list, pool: str = "ReduceMean") -> onnx.ModelProto:
     """image (1,1,8,8) -> conv c1 -> relu r1 -> conv c2 -> add a2 (+ r1) -> relu r2; both r1
     and r2 pooled (a guard over two layers), a linear head, a CAM and a text branch."""
+
     def conv_weight(name):
-        return helper.make_tensor(name, TensorProto.FLOAT, [4, 1 if name == "w1" else 4, 3, 3],
-                                  np.ones(36 if name == "w1" else 144, np.float32).tolist())
-    inits = [conv_weight("w1"), conv_weight("w2"),
-             helper.make_tensor("axes", TensorProto.INT64, [2], [2, 3]),
-             helper.make_tensor("wh", TensorProto.FLOAT, [1, 8], [1.0] * 8),
-             helper.make_tensor("wt", TensorProto.FLOAT, [1, 3], [1.0] * 3),
-             helper.make_tensor("wc", TensorProto.FLOAT, [1, 4], [1.0] * 4)]
+        return helper.make_tensor(
+            name,
+            TensorProto.FLOAT,
+            [4, 1 if name == "w1" else 4, 3, 3],
+            np.ones(36 if name == "w1" else 144, np.float32).tolist(),
+        )
+
+    inits = [
+        conv_weight("w1"),
+        conv_weight("w2"),
+        helper.make_tensor("axes", TensorProto.INT64, [2], [2, 3]),
+        helper.make_tensor("wh", TensorProto.FLOAT, [1, 8], [1.0] * 8),
+        helper.make_tensor("wt", TensorProto.FLOAT, [1, 3], [1.0] * 3),
+        helper.make_tensor("wc", TensorProto.FLOAT, [1, 4], [1.0] * 4),
+    ]
     graph = helper.make_graph(
-        nodes, "g",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 1, 8, 8]),
-         helper.make_tensor_value_info("text", TensorProto.FLOAT, [1, 3])],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
-         for n in ("logit", "cam", "text_logit")], inits)
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 1, 8, 8]),
+            helper.make_tensor_value_info("text", TensorProto.FLOAT, [1, 3]),
+        ],
+        [
+            helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+            for n in ("logit", "cam", "text_logit")
+        ],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     return onnx.shape_inference.infer_shapes(model)
 
@@ -60,17 +83,20 @@ def _graph(nodes: list, pool: str = "ReduceMean") -> onnx.ModelProto:
 def _two_layer_nodes(pool: str) -> list:
     def pooled(src, out):
         if pool == "GlobalAveragePool":
-            return [helper.make_node("GlobalAveragePool", [src], [out + "4"], name=out),
-                    helper.make_node("Flatten", [out + "4"], [out + "_f"], name=out + "_flat")]
-        return [helper.make_node("ReduceMean", [src, "axes"], [out + "_f"], name=out,
-                                 keepdims=0)]
+            return [
+                helper.make_node("GlobalAveragePool", [src], [out + "4"], name=out),
+                helper.make_node("Flatten", [out + "4"], [out + "_f"], name=out + "_flat"),
+            ]
+        return [helper.make_node("ReduceMean", [src, "axes"], [out + "_f"], name=out, keepdims=0)]
+
     return [
         helper.make_node("Conv", ["image", "w1"], ["c1"], name="c1", pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"], name="r1"),
         helper.make_node("Conv", ["r1", "w2"], ["c2"], name="c2", pads=[1, 1, 1, 1]),
         helper.make_node("Add", ["c2", "r1"], ["a2"], name="a2"),
         helper.make_node("Relu", ["a2"], ["r2"], name="r2"),
-        *pooled("r1", "p1"), *pooled("r2", "p2"),
+        *pooled("r1", "p1"),
+        *pooled("r2", "p2"),
         helper.make_node("Concat", ["p1_f", "p2_f"], ["cat"], name="cat", axis=1),
         helper.make_node("Gemm", ["cat", "wh"], ["logit"], name="head", transB=1),
         helper.make_node("Einsum", ["wc", "r2"], ["cam"], name="cam", equation="bk,bkhw->bhw"),
@@ -99,6 +125,7 @@ def test_plan_refuses_a_graph_without_spatial_pooling():
 
 # ----------------------------------------------------- `cxr quantize` on the fixture model
 
+
 @pytest.fixture(scope="module")
 def small_pairs(shared_data, tmp_path_factory) -> Path:
     """A pairs CSV of real X-rays: 16 train, 8 val, 8 test rows, both labels in each split."""
@@ -106,8 +133,12 @@ def small_pairs(shared_data, tmp_path_factory) -> Path:
     with open(source, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     wanted = {"train": 8, "val": 4, "test": 4}  # per label
-    picked = [row for split, count in wanted.items() for label in ("0", "1")
-              for row in [r for r in rows if r["split"] == split and r["label"] == label][:count]]
+    picked = [
+        row
+        for split, count in wanted.items()
+        for label in ("0", "1")
+        for row in [r for r in rows if r["split"] == split and r["label"] == label][:count]
+    ]
     path = tmp_path_factory.mktemp("pairs") / "pairs.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -124,8 +155,18 @@ def quantized(fixture_model_dir, small_pairs, tmp_path_factory):
     shutil.copytree(fixture_model_dir, folder)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["--model", str(folder), "quantize", "--data", str(small_pairs),
-                     "--images", "16", "--quiet"])
+        code = main(
+            [
+                "--model",
+                str(folder),
+                "quantize",
+                "--data",
+                str(small_pairs),
+                "--images",
+                "16",
+                "--quiet",
+            ]
+        )
     return folder, code, out.getvalue()
 
 
@@ -138,8 +179,12 @@ def test_quantize_writes_a_self_contained_int8_model_into_the_card(quantized):
     graph = onnx.load(str(path), load_external_data=False).graph
     assert not [i for i in graph.initializer if i.data_location == TensorProto.EXTERNAL]
     assert path.stat().st_size < (folder / "weights.safetensors").stat().st_size / 3
-    assert section["calibration"] | {"data": None} == {"data": None, "split": "train",
-                                                        "images": 16, "seed": 0}
+    assert section["calibration"] | {"data": None} == {
+        "data": None,
+        "split": "train",
+        "images": 16,
+        "seed": 0,
+    }
     assert section["source"][ONNX_NAME] == card.data["files"][ONNX_NAME]
     assert set(section["gates"]["checks"]) == GATES
     passed = all(c["pass"] for c in section["gates"]["checks"].values())
@@ -168,8 +213,10 @@ def test_int8_graph_has_per_channel_int8_convolutions_and_fp32_features(quantize
     assert {"ReduceMean", "Gemm", "Einsum"} <= {n.op_type for n in kept}  # pool, heads, CAM
     for node in kept:
         assert node.name in fp32_nodes
-        assert all(producers.get(i) is None or producers[i].op_type != "DequantizeLinear"
-                   for i in node.input), f"{node.name} reads a dequantised tensor"
+        assert all(
+            producers.get(i) is None or producers[i].op_type != "DequantizeLinear"
+            for i in node.input
+        ), f"{node.name} reads a dequantised tensor"
 
 
 def _with_card(folder: Path, tmp_path: Path, change) -> Path:
@@ -207,8 +254,11 @@ def test_auto_runs_int8_only_while_the_card_vouches_for_it(quantized, tmp_path):
         _pass_gates(data)
         data["thresholds"]["image"] = 0.25
 
-    for change, reason in ((fail_one, "ood_agreement_test"), (other_source, "other weights"),
-                           (new_threshold, "calibration or OOD guard changed")):
+    for change, reason in (
+        (fail_one, "ood_agreement_test"),
+        (other_source, "other weights"),
+        (new_threshold, "calibration or OOD guard changed"),
+    ):
         copy = _with_card(folder, tmp_path, change)
         assert load_model(copy).precision == "fp32"
         forced = load_model(copy, precision="int8")  # asked for: runs, and says why not vouched
@@ -235,6 +285,7 @@ def test_precision_without_an_int8_model(fixture_model_dir, capsys):
 
 
 # ------------------------------------- the shipped int8 model: its gates, recomputed here
+
 
 @pytest.fixture(scope="module")
 def shipped_card() -> dict:
@@ -271,8 +322,11 @@ def test_shipped_int8_auc_within_0002_of_fp32_on_val_and_test(shipped_card, reco
     checks = shipped_card["int8"]["gates"]["checks"]
     for split, (examples, fp32, int8) in recomputed.items():
         labels = [e.label for e in examples]
-        heads = {"fused": lambda p: p.probability, "image": lambda p: p.image_probability,
-                 "text": lambda p: p.text_probability}
+        heads = {
+            "fused": lambda p: p.probability,
+            "image": lambda p: p.image_probability,
+            "text": lambda p: p.text_probability,
+        }
         for head, value in heads.items():
             used = [i for i, p in enumerate(fp32) if value(p) is not None]
             a = roc_auc_score([labels[i] for i in used], [value(fp32[i]) for i in used])
@@ -290,9 +344,12 @@ def test_shipped_int8_labels_heatmaps_and_ood_agree_with_fp32(shipped_card, reco
     threshold = load_card(SHIPPED).threshold("image")
     same = {
         "label_agreement_test_fused": np.mean([a.label == b.label for a, b in pairs]),
-        "label_agreement_test_image": np.mean([(a.image_probability >= threshold)
-                                               == (b.image_probability >= threshold)
-                                               for a, b in pairs]),
+        "label_agreement_test_image": np.mean(
+            [
+                (a.image_probability >= threshold) == (b.image_probability >= threshold)
+                for a, b in pairs
+            ]
+        ),
         "ood_agreement_test": np.mean([a.ood == b.ood for a, b in pairs]),
     }
     for name, value in same.items():
@@ -301,8 +358,13 @@ def test_shipped_int8_labels_heatmaps_and_ood_agree_with_fp32(shipped_card, reco
     size = load_card(SHIPPED).input_spec.size
     cam = min(np.corrcoef(a.cam_raw.ravel(), b.cam_raw.ravel())[0, 1] for a, b in pairs)
     # the heatmap of the target the label supports, as the viewer scales it
-    shown = min(cam_pearson(heatmap(a.cam_raw, a.label, size, (size, size)),
-                            heatmap(b.cam_raw, a.label, size, (size, size))) for a, b in pairs)
+    shown = min(
+        cam_pearson(
+            heatmap(a.cam_raw, a.label, size, (size, size)),
+            heatmap(b.cam_raw, a.label, size, (size, size)),
+        )
+        for a, b in pairs
+    )
     assert cam >= 0.98 and shown >= 0.98, (cam, shown)
     assert checks["heatmap_pearson_test_min"]["value"] == pytest.approx(shown, abs=2e-3)
     assert checks["cam_pearson_test_min"]["pass"] and checks["heatmap_pearson_test_min"]["pass"]

@@ -41,10 +41,12 @@ def test_roc_curve_endpoints_and_area():
 
 def test_per_class_and_confusion_by_hand():
     ours = per_class(LABELS, PREDICTED)
-    assert ours[1] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3,
-                                     "support": 3})
-    assert ours[0] == pytest.approx({"precision": 1 / 2, "recall": 1 / 2, "f1": 1 / 2,
-                                     "support": 2})
+    assert ours[1] == pytest.approx(
+        {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3}
+    )
+    assert ours[0] == pytest.approx(
+        {"precision": 1 / 2, "recall": 1 / 2, "f1": 1 / 2, "support": 2}
+    )
     np.testing.assert_array_equal(confusion(LABELS, PREDICTED), [[1, 1], [1, 2]])
     never = per_class(LABELS, np.zeros(5, dtype=int))  # no positive prediction: 0, not NaN
     assert never[1]["precision"] == 0.0 and never[1]["f1"] == 0.0
@@ -61,8 +63,7 @@ def test_summary_by_hand():
 def test_ece():
     assert expected_calibration_error(np.array([1, 0]), np.array([1.0, 0.0])) == 0.0
     # 10 predictions at 0.9 of which half are right: |0.9 - 0.5| = 0.4
-    assert expected_calibration_error(np.array([1, 0] * 5), np.full(10, 0.9)) == \
-        pytest.approx(0.4)
+    assert expected_calibration_error(np.array([1, 0] * 5), np.full(10, 0.9)) == pytest.approx(0.4)
 
 
 def test_best_threshold_maximises_accuracy():

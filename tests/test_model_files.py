@@ -18,8 +18,9 @@ def copy_model(src, dst):
     return dst
 
 
-@pytest.mark.parametrize("name,backend", [(ONNX_NAME, "onnx"), (WEIGHTS_NAME, "onnx"),
-                                          (WEIGHTS_NAME, "torch")])
+@pytest.mark.parametrize(
+    "name,backend", [(ONNX_NAME, "onnx"), (WEIGHTS_NAME, "onnx"), (WEIGHTS_NAME, "torch")]
+)
 def test_tampered_weights_are_refused(fixture_model_dir, tmp_path, name, backend):
     folder = copy_model(fixture_model_dir, tmp_path / "m")
     data = bytearray((folder / name).read_bytes())

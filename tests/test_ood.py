@@ -27,8 +27,11 @@ def trained(request, model_dir):
 
 def test_non_xray_images_are_flagged(trained, fullres_images):
     xray = np.asarray(Image.open(fullres_images[0]).convert("L"))
-    missed = [name for name, pixels in non_xrays(xray).items()
-              if not trained.predict(as_image(pixels, name)).ood]
+    missed = [
+        name
+        for name, pixels in non_xrays(xray).items()
+        if not trained.predict(as_image(pixels, name)).ood
+    ]
     assert not missed, f"not flagged as unlike a chest X-ray: {missed}"
 
 
@@ -36,9 +39,10 @@ def test_real_xrays_are_rarely_flagged(trained, shared_data, fullres_images):
     examples = read_examples(shared_data / "cxr-pairs" / "pairs.csv", "test")
     flagged = 0
     for start in range(0, len(examples), 32):
-        chunk = examples[start:start + 32]
-        predictions = trained.predict_batch([trained.read(e.image) for e in chunk],
-                                            [None] * len(chunk))
+        chunk = examples[start : start + 32]
+        predictions = trained.predict_batch(
+            [trained.read(e.image) for e in chunk], [None] * len(chunk)
+        )
         flagged += sum(bool(p.ood) for p in predictions)
     rate = flagged / len(examples)
     assert rate <= 0.03, f"{flagged} of {len(examples)} test X-rays flagged ({rate:.1%})"

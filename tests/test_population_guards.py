@@ -15,9 +15,20 @@ from cxr_model.imaging.reader import read_image
 from cxr_model.inference.predictor import evidence
 
 
-@pytest.mark.parametrize("text, years", [("045Y", 45.0), ("006M", 0.5), ("052W", 52 * 7 / 365.25),
-                                         ("010D", 10 / 365.25), (" 3Y ", 3.0), ("45", None),
-                                         ("", None), ("-03Y", None), ("045X", None)])
+@pytest.mark.parametrize(
+    "text, years",
+    [
+        ("045Y", 45.0),
+        ("006M", 0.5),
+        ("052W", 52 * 7 / 365.25),
+        ("010D", 10 / 365.25),
+        (" 3Y ", 3.0),
+        ("45", None),
+        ("", None),
+        ("-03Y", None),
+        ("045X", None),
+    ],
+)
 def test_age_strings(text, years):
     assert parse_age_string(text) == (None if years is None else pytest.approx(years))
 
@@ -26,8 +37,9 @@ def test_age_from_birth_date_and_the_first_date_of_the_study():
     born = {"PatientBirthDate": "20200301"}
     assert patient_age_years({**born, "StudyDate": "20230301"}) == pytest.approx(3.0, abs=0.01)
     # no study date: the acquisition date is used; a date before birth is ignored
-    assert patient_age_years({**born, "StudyDate": "19990101",
-                              "AcquisitionDate": "20250301"}) == pytest.approx(5.0, abs=0.01)
+    assert patient_age_years(
+        {**born, "StudyDate": "19990101", "AcquisitionDate": "20250301"}
+    ) == pytest.approx(5.0, abs=0.01)
     assert patient_age_years({**born}) is None
     assert patient_age_years({"PatientAge": "045Y", **born, "StudyDate": "20230301"}) == 45.0
     assert patient_age_years({"PatientBirthDate": "not a date", "StudyDate": "20230301"}) is None
@@ -48,8 +60,7 @@ def adult_dicom(tmp_path, sample_images):
 def test_an_adult_dicom_is_out_of_population_by_age(model, adult_dicom, tmp_path):
     if model.card.age_range is None:
         pytest.skip("the model in use states no training ages")
-    child = write_dicom(tmp_path / "child.dcm", read_image(adult_dicom).pixels,
-                        PatientAge="003Y")
+    child = write_dicom(tmp_path / "child.dcm", read_image(adult_dicom).pixels, PatientAge="003Y")
     unknown = write_dicom(tmp_path / "unknown.dcm", read_image(adult_dicom).pixels)
     adult = model.predict(adult_dicom)
     assert adult.patient_age == 45.0
@@ -60,8 +71,7 @@ def test_an_adult_dicom_is_out_of_population_by_age(model, adult_dicom, tmp_path
     assert nothing.patient_age is None and nothing.ood_reason in (None, "image")
 
 
-def test_cli_json_and_text_say_no_label_for_an_adult(model_dir, adult_dicom, capsys,
-                                                     monkeypatch):
+def test_cli_json_and_text_say_no_label_for_an_adult(model_dir, adult_dicom, capsys, monkeypatch):
     monkeypatch.setenv("CXR_MODEL_DIR", str(model_dir))
     assert main(["predict", str(adult_dicom), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
@@ -101,19 +111,34 @@ def test_uncertain_is_the_band_around_the_threshold(model, sample_images):
     assert np.isfinite(margin) and 0.0 <= margin <= 0.3
 
 
-def test_evaluate_a_site_split_without_reports(model_dir, shared_data, tmp_path, capsys,
-                                               monkeypatch):
+def test_evaluate_a_site_split_without_reports(
+    model_dir, shared_data, tmp_path, capsys, monkeypatch
+):
     """A site's own X-rays often come without reports: evaluation scores the image and fused
     heads and says the report head has nothing to score (the adaptation measurement)."""
     from cxr_model.training.dataset_build import build_from_folder
 
     adult = shared_data / "adult-nih-64"
     pairs = tmp_path / "pairs.csv"
-    build_from_folder(adult / "images", adult / "labels.csv", pairs, seed=0,
-                      fractions=(0.5, 0.15, 0.35))
+    build_from_folder(
+        adult / "images", adult / "labels.csv", pairs, seed=0, fractions=(0.5, 0.15, 0.35)
+    )
     monkeypatch.setenv("CXR_MODEL_DIR", str(model_dir))
-    assert main(["evaluate", "--data", str(pairs), "--split", "val", "--out",
-                 str(tmp_path / "eval"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(pairs),
+                "--split",
+                "val",
+                "--out",
+                str(tmp_path / "eval"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     measured = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert "text" not in measured and measured["image"]["n"] == measured["fused"]["n"] > 0

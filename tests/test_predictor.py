@@ -32,8 +32,11 @@ def xrays(sample_images, shared_data):
 
 def test_backends_agree_within_1e4(model, torch_model, xrays):
     for path in xrays:
-        for report in (None, "Focal airspace opacity in the right lower lobe.",
-                       "The lungs are clear. No pleural effusion."):
+        for report in (
+            None,
+            "Focal airspace opacity in the right lower lobe.",
+            "The lungs are clear. No pleural effusion.",
+        ):
             a, b = model.predict(path, report), torch_model.predict(path, report)
             assert a.used_report == b.used_report
             for field in ("probability", "image_probability"):
@@ -83,7 +86,8 @@ def test_prediction_fields_and_report_masking(model, sample_images):
     assert with_report.image_probability == pytest.approx(without.image_probability, abs=1e-6)
     assert with_report.discordant == (
         (with_report.image_probability >= model.card.threshold("image"))
-        != (with_report.text_probability >= model.card.threshold("text")))
+        != (with_report.text_probability >= model.card.threshold("text"))
+    )
 
 
 def test_cam_is_at_image_resolution_and_class_specific(model, fullres_images):

@@ -957,6 +957,12 @@ def test_bytes_entry_point_matches_the_file_reader(tmp_path: Path, xray_jpeg: Pa
         a = read_image(path, max_side=224)
         b = read_image_bytes(data, str(path), max_side=224)
         assert np.array_equal(a.pixels, b.pixels) and a.pixels.dtype == b.pixels.dtype, name
-        assert (a.window, a.bits, a.source, a.format, a.original_size, a.warnings,
-                dict(a.meta)) == (b.window, b.bits, b.source, b.format, b.original_size,
-                                  b.warnings, dict(b.meta)), name
+        assert (
+            a.window,
+            a.bits,
+            a.source,
+            a.format,
+            a.original_size,
+            a.warnings,
+            dict(a.meta),
+        ) == (b.window, b.bits, b.source, b.format, b.original_size, b.warnings, dict(b.meta)), name

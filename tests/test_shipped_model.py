@@ -11,8 +11,9 @@ from cxr_model.cli import main
 
 SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "model"
 
-pytestmark = pytest.mark.skipif(not (SHIPPED_MODEL / "model_card.json").is_file(),
-                                reason="no trained model in resources/model")
+pytestmark = pytest.mark.skipif(
+    not (SHIPPED_MODEL / "model_card.json").is_file(), reason="no trained model in resources/model"
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,18 @@ def card() -> dict:
 
 def test_card_is_complete(card):
     assert not card.get("demo")
-    for section in ("architecture", "input", "tokenizer", "thresholds", "calibration", "ood",
-                    "metrics", "training", "files", "text_mode_comparison"):
+    for section in (
+        "architecture",
+        "input",
+        "tokenizer",
+        "thresholds",
+        "calibration",
+        "ood",
+        "metrics",
+        "training",
+        "files",
+        "text_mode_comparison",
+    ):
         assert section in card, section
     assert set(card["metrics"]) >= {"val", "test"}
     for split in ("val", "test"):
@@ -39,18 +50,37 @@ def adult_pairs(shared_data, tmp_path_factory) -> Path:
 
     adult = shared_data / "adult-nih-64"
     out = tmp_path_factory.mktemp("adult") / "pairs.csv"
-    build_from_folder(adult / "images", adult / "labels.csv", out, seed=0,
-                      fractions=(0.5, 0.15, 0.35))
+    build_from_folder(
+        adult / "images", adult / "labels.csv", out, seed=0, fractions=(0.5, 0.15, 0.35)
+    )
     return out
 
 
-def test_evaluate_reproduces_the_cards_test_figures(card, shared_data, adult_pairs, tmp_path,
-                                                    capsys, monkeypatch):
+def test_evaluate_reproduces_the_cards_test_figures(
+    card, shared_data, adult_pairs, tmp_path, capsys, monkeypatch
+):
     monkeypatch.setenv("CXR_MODEL_DIR", str(SHIPPED_MODEL))
     pairs = shared_data / "cxr-pairs" / "pairs.csv"
     # the card's metrics are fp32's; int8's are checked by tests/test_int8.py
-    assert main(["--precision", "fp32", "evaluate", "--data", str(pairs), "--split", "test",
-                 "--out", str(tmp_path), "--outside", str(adult_pairs), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "--precision",
+                "fp32",
+                "evaluate",
+                "--data",
+                str(pairs),
+                "--split",
+                "test",
+                "--out",
+                str(tmp_path),
+                "--outside",
+                str(adult_pairs),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     measured = json.loads((tmp_path / "metrics.json").read_text())
     for head in ("fused", "image", "text"):

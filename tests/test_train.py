@@ -13,8 +13,15 @@ from cxr_model.training.train import TrainConfig, augment, train  # noqa: E402
 
 
 def test_train_small_subset_writes_a_loadable_model(shared_data, tmp_path, sample_images):
-    cfg = TrainConfig(data=str(shared_data / "cxr-pairs" / "pairs.csv"), out=str(tmp_path),
-                      size=64, epochs=1, batch_size=16, text_epochs=2, limit=48)
+    cfg = TrainConfig(
+        data=str(shared_data / "cxr-pairs" / "pairs.csv"),
+        out=str(tmp_path),
+        size=64,
+        epochs=1,
+        batch_size=16,
+        text_epochs=2,
+        limit=48,
+    )
     model_dir = train(cfg)
     card = json.loads((model_dir / "model_card.json").read_text())
     assert set(card["text_mode_comparison"]) == {"sequence", "bag"}
@@ -45,8 +52,9 @@ def test_augment_keeps_shape_and_is_seeded():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-def test_init_adapts_a_model_to_site_data_and_records_its_parent(shared_data, tmp_path,
-                                                                 fixture_model_dir):
+def test_init_adapts_a_model_to_site_data_and_records_its_parent(
+    shared_data, tmp_path, fixture_model_dir
+):
     from cxr_model.cli import main
     from cxr_model.inference.card import WEIGHTS_NAME, load_card
     from cxr_model.training.dataset_build import build_from_folder
@@ -55,9 +63,29 @@ def test_init_adapts_a_model_to_site_data_and_records_its_parent(shared_data, tm
     site = tmp_path / "site.csv"  # adult X-rays without reports, split by patient
     build_from_folder(adult / "images", adult / "labels.csv", site, seed=0)
     out = tmp_path / "adapted"
-    assert main(["train", "--init", str(fixture_model_dir), "--data", str(site), "--out",
-                 str(out), "--epochs", "1", "--limit", "32", "--batch-size", "16",
-                 "--age-range", "18-100", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--init",
+                str(fixture_model_dir),
+                "--data",
+                str(site),
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--limit",
+                "32",
+                "--batch-size",
+                "16",
+                "--age-range",
+                "18-100",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     parent = load_card(fixture_model_dir)
     card = load_card(out / "model")
     assert card.data["parent"]["sha256"] == parent.data["files"][WEIGHTS_NAME]
@@ -68,7 +96,8 @@ def test_init_adapts_a_model_to_site_data_and_records_its_parent(shared_data, tm
     population = card.data["population"]
     assert population["summary"].startswith("the site data site.csv (ages 18 to 100 years)")
     assert population["first_trained_on"] == {
-        k: v for k, v in parent.data.get("population", {}).items() if k != "age_years"}
+        k: v for k, v in parent.data.get("population", {}).items() if k != "age_years"
+    }
     # no site reports: the text branch and its calibration come from the parent
     assert set(card.data["inherited_from_parent"]) == {"fused", "text"}
     assert card.data["tokenizer"] == parent.data["tokenizer"]

@@ -19,12 +19,17 @@ ATTRIBUTION = (
     "examinations for distribution and retrieval</i>, JAMIA — Open-i / Indiana University "
     "chest X-ray reports. License CC BY-NC-ND 4.0.</li>"
 )
-POPULATION_FIELDS = (("ages", "Ages"), ("projection", "Projection"), ("sites", "Sites"),
-                     ("labels", "Labels"), ("never_seen", "Never seen in training"))
+POPULATION_FIELDS = (
+    ("ages", "Ages"),
+    ("projection", "Projection"),
+    ("sites", "Sites"),
+    ("labels", "Labels"),
+    ("never_seen", "Never seen in training"),
+)
 
 
 def lineage(card: Any) -> str:
-    """"adapted from NAME (SHA-256 abcdef123456…)" when the card records a parent, else ""."""
+    """ "adapted from NAME (SHA-256 abcdef123456…)" when the card records a parent, else ""."""
     parent = card.data.get("parent") if card is not None else None
     if not parent:
         return ""
@@ -52,8 +57,9 @@ def _metrics_html(metrics: Any) -> str:
     rows = []
     for key, value in metrics.items():
         if isinstance(value, dict):
-            value = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                              for k, v in value.items())
+            value = ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items()
+            )
         elif isinstance(value, float):
             value = f"{value:.3f}"
         rows.append(f"<tr><td>{_escape(key)}</td><td>{_escape(value)}</td></tr>")
@@ -64,10 +70,11 @@ def population_html(card: Any) -> str:
     """The card's intended population section, field by field."""
     population = card.data.get("population")
     if not isinstance(population, dict) or not population:
-        return ("<p><b>Intended population</b>: the model card does not say; treat every "
-                "result with extra care.</p>")
-    parts = ["<p><b>Intended population</b>: "
-             f"{_escape(population.get('summary', ''))}</p><ul>"]
+        return (
+            "<p><b>Intended population</b>: the model card does not say; treat every "
+            "result with extra care.</p>"
+        )
+    parts = [f"<p><b>Intended population</b>: {_escape(population.get('summary', ''))}</p><ul>"]
     for key, title in POPULATION_FIELDS:
         value = population.get(key)
         if isinstance(value, list):
@@ -77,20 +84,24 @@ def population_html(card: Any) -> str:
     return "".join(parts) + "</ul>"
 
 
-def about_html(card: Any | None, model_error: str | None = None,
-               precision: str | None = None) -> str:
+def about_html(
+    card: Any | None, model_error: str | None = None, precision: str | None = None
+) -> str:
     """The About text for a ModelCard (or None when no model is installed) and the precision
     the loaded model runs at ("int8"/"fp32", None when unknown)."""
-    parts = ["<h2>CXR Desktop</h2>",
-             "<p>Chest X-ray viewer with an AI second reader.</p>",
-             f"<p style='color:#7a1f1f'><b>{_escape(NOT_A_DEVICE)}</b></p>",
-             "<h3>Model</h3>"]
+    parts = [
+        "<h2>CXR Desktop</h2>",
+        "<p>Chest X-ray viewer with an AI second reader.</p>",
+        f"<p style='color:#7a1f1f'><b>{_escape(NOT_A_DEVICE)}</b></p>",
+        "<h3>Model</h3>",
+    ]
     if card is None:
         parts.append(f"<p>No model is installed. {_escape(model_error or '')}</p>")
     else:
         data = card.data
-        thresholds = ", ".join(f"{head} {float(value):.3f}"
-                               for head, value in data.get("thresholds", {}).items())
+        thresholds = ", ".join(
+            f"{head} {float(value):.3f}" for head, value in data.get("thresholds", {}).items()
+        )
         parent = lineage(card)
         parts.append(
             f"<p>Name: {_escape(data.get('name', 'unnamed'))}<br>"
@@ -98,25 +109,39 @@ def about_html(card: Any | None, model_error: str | None = None,
             + f"Text mode: {_escape(card.text_mode)}<br>"
             f"Thresholds: {_escape(thresholds)}<br>"
             f"Runs at: {_escape(precision or 'unknown')} precision<br>"
-            f"Folder: {_escape(card.directory)}</p>")
+            f"Folder: {_escape(card.directory)}</p>"
+        )
         if card.is_demo:
-            parts.append("<p style='color:#7a1f1f'><b>Untrained demo model</b>: its outputs "
-                         "are not meaningful.</p>")
+            parts.append(
+                "<p style='color:#7a1f1f'><b>Untrained demo model</b>: its outputs "
+                "are not meaningful.</p>"
+            )
         parts.append(population_html(card))
         parts.append(_metrics_html(data.get("metrics")))
     parts.append("<h3>Data</h3><ul>" + ATTRIBUTION + "</ul>")
     licence = icon_license()
-    parts.append(f"<h3>Icons</h3><p>Toolbar icons: {ICON_SET} (tabler.io/icons), MIT "
-                 "License:</p>" + (f"<pre style='font-size:10px'>{_escape(licence)}</pre>"
-                                   if licence else "<p>(licence file missing)</p>"))
+    parts.append(
+        f"<h3>Icons</h3><p>Toolbar icons: {ICON_SET} (tabler.io/icons), MIT "
+        "License:</p>"
+        + (
+            f"<pre style='font-size:10px'>{_escape(licence)}</pre>"
+            if licence
+            else "<p>(licence file missing)</p>"
+        )
+    )
     return "".join(parts)
 
 
 class AboutDialog(QDialog):
     """Shows `about_html` in a scrollable browser."""
 
-    def __init__(self, card: Any | None, model_error: str | None = None,
-                 parent: QWidget | None = None, precision: str | None = None) -> None:
+    def __init__(
+        self,
+        card: Any | None,
+        model_error: str | None = None,
+        parent: QWidget | None = None,
+        precision: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("About CXR Desktop")
         self.resize(620, 620)

@@ -35,10 +35,18 @@ from cxr_model.dicom_net.query import StudyQuery, parse_modalities
 
 CSV_NAME = "cxr-scan.csv"
 PACS_CSV_NAME = "cxr-pacs-scan.csv"
-COLUMNS = (("file", "File"), ("probability", "Probability"),
-           ("image_probability", "Image only"), ("text_probability", "Text only"),
-           ("label", "Label"), ("uncertain", "Uncertain"), ("discordant", "Discordant"),
-           ("ood", "OOD"), ("ood_reason", "OOD reason"), ("error", "Error"))
+COLUMNS = (
+    ("file", "File"),
+    ("probability", "Probability"),
+    ("image_probability", "Image only"),
+    ("text_probability", "Text only"),
+    ("label", "Label"),
+    ("uncertain", "Uncertain"),
+    ("discordant", "Discordant"),
+    ("ood", "OOD"),
+    ("ood_reason", "OOD reason"),
+    ("error", "Error"),
+)
 SORT_ROLE = Qt.ItemDataRole.UserRole
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -100,8 +108,9 @@ class BatchScanDialog(QDialog):
     _run_pacs = Signal(object, object, object, object)
     _set_factory = Signal(object)
 
-    def __init__(self, factory: ModelFactory, settings: Any = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, factory: ModelFactory, settings: Any = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch folder scan")
         self.resize(980, 620)
@@ -123,8 +132,14 @@ class BatchScanDialog(QDialog):
         self.pacs_box = QWidget()
         pacs_row = QHBoxLayout(self.pacs_box)
         pacs_row.setContentsMargins(0, 0, 0, 0)
-        for widget in (QLabel("Node"), self.node_combo, self.pacs_patient, self.pacs_date,
-                       QLabel("Modalities"), self.pacs_modality):
+        for widget in (
+            QLabel("Node"),
+            self.node_combo,
+            self.pacs_patient,
+            self.pacs_date,
+            QLabel("Modalities"),
+            self.pacs_modality,
+        ):
             pacs_row.addWidget(widget)
         folder_button = QPushButton("Browse…")
         folder_button.clicked.connect(self.choose_folder)
@@ -214,8 +229,10 @@ class BatchScanDialog(QDialog):
         self.recursive.setVisible(not pacs)
         self.folder_label.setText("Keep images in" if pacs else "Folder")
         self.folder_edit.setPlaceholderText(
-            "Folder for the retrieved studies" if pacs
-            else "Folder of X-ray images (x.txt beside x.png = report)")
+            "Folder for the retrieved studies"
+            if pacs
+            else "Folder of X-ray images (x.txt beside x.png = report)"
+        )
 
     def choose_folder(self) -> None:
         start = self.settings.last_folder("scan") if self.settings else ""
@@ -236,8 +253,11 @@ class BatchScanDialog(QDialog):
             return False
         text = self.folder_edit.text().strip()
         if not text:
-            return self._refuse("Choose a folder to scan." if not self.from_pacs()
-                                else "Choose a folder for the retrieved studies.")
+            return self._refuse(
+                "Choose a folder to scan."
+                if not self.from_pacs()
+                else "Choose a folder for the retrieved studies."
+            )
         folder = Path(text).expanduser()
         if self.from_pacs():
             return self._start_pacs(folder)
@@ -260,9 +280,11 @@ class BatchScanDialog(QDialog):
             return self._refuse("Add a PACS node first (File > Open from PACS, Add…).")
         try:
             pacs = pacs_for(self.settings, address)
-            query = StudyQuery(patient_id=self.pacs_patient.text().strip() or None,
-                               study_date=self.pacs_date.text().strip() or None,
-                               modalities=parse_modalities(self.pacs_modality.text()))
+            query = StudyQuery(
+                patient_id=self.pacs_patient.text().strip() or None,
+                study_date=self.pacs_date.text().strip() or None,
+                modalities=parse_modalities(self.pacs_modality.text()),
+            )
             folder.mkdir(parents=True, exist_ok=True)
         except ValueError as exc:
             return self._refuse(str(exc))
@@ -330,10 +352,12 @@ class BatchScanDialog(QDialog):
     def _on_finished(self, cancelled: bool) -> None:
         self.running = False
         self._set_running(False)
-        errors = sum(1 for r in range(self.model.rowCount())
-                     if self.model.item(r, len(COLUMNS) - 1).text())
-        parts = [f"{'Cancelled' if cancelled else 'Done'}: "
-                 f"{self._done} of {self._total} files scored"]
+        errors = sum(
+            1 for r in range(self.model.rowCount()) if self.model.item(r, len(COLUMNS) - 1).text()
+        )
+        parts = [
+            f"{'Cancelled' if cancelled else 'Done'}: {self._done} of {self._total} files scored"
+        ]
         if errors:
             parts.append(f"{errors} with errors")
         if self._skipped:
@@ -360,5 +384,3 @@ class BatchScanDialog(QDialog):
 def _duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-

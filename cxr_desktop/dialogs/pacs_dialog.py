@@ -31,8 +31,7 @@ from cxr_model.dicom_net.instances import not_scored_reason
 from cxr_model.dicom_net.query import StudyQuery, parse_modalities
 from cxr_model.imaging.dicom_meta import parse_date
 
-COLUMNS = ("Date", "Patient ID", "Patient name", "Accession", "Modalities", "Description",
-           "Images")
+COLUMNS = ("Date", "Patient ID", "Patient name", "Accession", "Modalities", "Description", "Images")
 
 
 def first_frontal(files: list[Path]) -> Path | None:
@@ -72,8 +71,13 @@ class PacsDialog(QDialog):
 
     open_requested = Signal(object)  # Path
 
-    def __init__(self, settings: AppSettings, service: PacsService, cache_dir: Path,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        service: PacsService,
+        cache_dir: Path,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Open from PACS")
         self.settings, self.service, self.cache_dir = settings, service, Path(cache_dir)
@@ -92,8 +96,7 @@ class PacsDialog(QDialog):
         nodes = QHBoxLayout()
         nodes.addWidget(QLabel("Node"))
         nodes.addWidget(self.node_combo, 1)
-        for button in (self.add_button, self.edit_button, self.remove_button,
-                       self.test_button):
+        for button in (self.add_button, self.edit_button, self.remove_button, self.test_button):
             nodes.addWidget(button)
 
         self.patient_id = QLineEdit()
@@ -107,13 +110,18 @@ class PacsDialog(QDialog):
         self.search_button.setDefault(True)
         self.search_button.clicked.connect(self.search)
         fields = QGridLayout()
-        for row, (label, edit) in enumerate((("Patient ID", self.patient_id),
-                                             ("Patient name", self.patient_name),
-                                             ("Study date", self.study_date))):
+        for row, (label, edit) in enumerate(
+            (
+                ("Patient ID", self.patient_id),
+                ("Patient name", self.patient_name),
+                ("Study date", self.study_date),
+            )
+        ):
             fields.addWidget(QLabel(label), row, 0)
             fields.addWidget(edit, row, 1)
-        for row, (label, edit) in enumerate((("Accession", self.accession),
-                                             ("Modalities", self.modality))):
+        for row, (label, edit) in enumerate(
+            (("Accession", self.accession), ("Modalities", self.modality))
+        ):
             fields.addWidget(QLabel(label), row, 2)
             fields.addWidget(edit, row, 3)
         fields.addWidget(self.search_button, 2, 3)
@@ -164,9 +172,12 @@ class PacsDialog(QDialog):
 
     # ----------------------------------------------------------------- nodes
     def _save_nodes(self) -> None:
-        self.settings.set_pacs_nodes([
-            {"name": self.node_combo.itemText(i), "address": self.node_combo.itemData(i)}
-            for i in range(self.node_combo.count())])
+        self.settings.set_pacs_nodes(
+            [
+                {"name": self.node_combo.itemText(i), "address": self.node_combo.itemData(i)}
+                for i in range(self.node_combo.count())
+            ]
+        )
         self._update_buttons()
 
     def add_node(self) -> None:
@@ -181,8 +192,7 @@ class PacsDialog(QDialog):
         index = self.node_combo.currentIndex()
         if index < 0:
             return
-        editor = NodeEditor(self, self.node_combo.itemText(index),
-                            self.node_combo.itemData(index))
+        editor = NodeEditor(self, self.node_combo.itemText(index), self.node_combo.itemData(index))
         if editor.exec() == QDialog.DialogCode.Accepted:
             node = editor.node()
             self.node_combo.setItemText(index, node["name"])
@@ -237,13 +247,17 @@ class PacsDialog(QDialog):
 
     def query(self) -> StudyQuery:
         """The search fields as a query; ValueError for a bad date or modality."""
+
         def text(edit: QLineEdit) -> str | None:
             return edit.text().strip() or None
 
-        return StudyQuery(patient_id=text(self.patient_id),
-                          patient_name=text(self.patient_name),
-                          study_date=text(self.study_date), accession=text(self.accession),
-                          modalities=parse_modalities(self.modality.text()))
+        return StudyQuery(
+            patient_id=text(self.patient_id),
+            patient_name=text(self.patient_name),
+            study_date=text(self.study_date),
+            accession=text(self.accession),
+            modalities=parse_modalities(self.modality.text()),
+        )
 
     def search(self) -> None:
         pacs = self.pacs()
@@ -261,12 +275,19 @@ class PacsDialog(QDialog):
         self.studies = studies
         self.table.setRowCount(len(studies))
         for row, study in enumerate(studies):
-            values = (display_date(study.study_date), study.patient_id,
-                      display_name(study.patient_name), study.accession,
-                      ",".join(study.modalities or []), study.description, study.instances)
+            values = (
+                display_date(study.study_date),
+                study.patient_id,
+                display_name(study.patient_name),
+                study.accession,
+                ",".join(study.modalities or []),
+                study.description,
+                study.instances,
+            )
             for column, value in enumerate(values):
-                self.table.setItem(row, column,
-                                   QTableWidgetItem("" if value is None else str(value)))
+                self.table.setItem(
+                    row, column, QTableWidgetItem("" if value is None else str(value))
+                )
         if studies:
             self.table.selectRow(0)
         more = " (more match: narrow the search)" if truncated else ""
@@ -281,16 +302,22 @@ class PacsDialog(QDialog):
         self.progress.setRange(0, max(study.instances or 0, 1))
         self.progress.setValue(0)
         self.progress.show()
-        self._start(f"Retrieving the study of {study.patient_id or 'unknown patient'} "
-                    f"from {pacs.node}…")
+        self._start(
+            f"Retrieving the study of {study.patient_id or 'unknown patient'} from {pacs.node}…"
+        )
         self.service.retrieve(pacs, study.study_uid, self.cache_dir)
 
     def _on_retrieved(self, files: list[Path]) -> None:
         image = first_frontal(files)
         if image is None:
-            self._done(f"Retrieved {len(files)} instance(s); none is a frontal chest X-ray "
-                       "the model can read.", error=True)
+            self._done(
+                f"Retrieved {len(files)} instance(s); none is a frontal chest X-ray "
+                "the model can read.",
+                error=True,
+            )
             return
-        self._done(f"Retrieved {len(files)} instance(s) into {self.cache_dir}; opening the "
-                   "first frontal chest image.")
+        self._done(
+            f"Retrieved {len(files)} instance(s) into {self.cache_dir}; opening the "
+            "first frontal chest image."
+        )
         self.open_requested.emit(image)

@@ -17,8 +17,7 @@ from cxr_model.dicom_net.node import parse_node
 class NodeEditor(QDialog):
     """Name + address (`AET@HOST:PORT` or a DICOMweb URL); OK only for a valid address."""
 
-    def __init__(self, parent: QWidget | None = None, name: str = "",
-                 address: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, name: str = "", address: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("PACS node")
         self.name_edit = QLineEdit(name)
@@ -27,8 +26,9 @@ class NodeEditor(QDialog):
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #b00020")
         self.problem.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)

@@ -16,8 +16,14 @@ from cxr_desktop.workers.prediction import ModelFactory
 class BatchFeature(QObject):
     """Owns the batch action and the dialog (made on first use, kept until shutdown)."""
 
-    def __init__(self, session: Session, factory: ModelFactory, settings: AppSettings,
-                 files: FilesFeature, window: QWidget) -> None:
+    def __init__(
+        self,
+        session: Session,
+        factory: ModelFactory,
+        settings: AppSettings,
+        files: FilesFeature,
+        window: QWidget,
+    ) -> None:
         super().__init__(window)
         self.session = session
         self.factory = factory
@@ -25,9 +31,14 @@ class BatchFeature(QObject):
         self.files = files
         self.window = window
         self.dialog: BatchScanDialog | None = None
-        self.action = make_action(self, "&Batch folder scan…", self.open_dialog, "Ctrl+B",
-                                  tip="score every image of a folder into a CSV",
-                                  icon_name="stack-2")
+        self.action = make_action(
+            self,
+            "&Batch folder scan…",
+            self.open_dialog,
+            "Ctrl+B",
+            tip="score every image of a folder into a CSV",
+            icon_name="stack-2",
+        )
 
     def open_dialog(self) -> BatchScanDialog:
         if self.dialog is None:

@@ -18,21 +18,37 @@ from cxr_desktop.viewer.view import XrayViewer
 class ExportFeature(QObject):
     """Owns the export actions; enabled when there is an image / a result to export."""
 
-    def __init__(self, session: Session, viewer: XrayViewer, report: ReportFeature,
-                 settings: AppSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        viewer: XrayViewer,
+        report: ReportFeature,
+        settings: AppSettings,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.viewer = viewer
         self.report = report
         self.settings = settings
-        self.image_action = make_action(self, "&Export image…", self.choose_image_file,
-                                        "Ctrl+E", tip="the image as shown, at full resolution",
-                                        icon_name="file-export")
-        self.corners_action = make_action(self, "Corner overlays in exported &image",
-                                          lambda _on: None, checkable=True,
-                                          tip="patient and study text is left out unless asked")
-        self.json_action = make_action(self, "Export result as &JSON…", self.choose_json_file,
-                                       "Ctrl+J")
+        self.image_action = make_action(
+            self,
+            "&Export image…",
+            self.choose_image_file,
+            "Ctrl+E",
+            tip="the image as shown, at full resolution",
+            icon_name="file-export",
+        )
+        self.corners_action = make_action(
+            self,
+            "Corner overlays in exported &image",
+            lambda _on: None,
+            checkable=True,
+            tip="patient and study text is left out unless asked",
+        )
+        self.json_action = make_action(
+            self, "Export result as &JSON…", self.choose_json_file, "Ctrl+J"
+        )
         session.study_changed.connect(self._update)
         session.prediction_changed.connect(self._update)
         self._update()
@@ -47,14 +63,16 @@ class ExportFeature(QObject):
         return str(folder / f"{stem}{suffix}")
 
     def choose_image_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.viewer.window(), "Export image",
-                                              self._start("-view.png"), "PNG images (*.png)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.viewer.window(), "Export image", self._start("-view.png"), "PNG images (*.png)"
+        )
         if path:
             self.export_image(Path(path))
 
     def choose_json_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.viewer.window(), "Export result",
-                                              self._start("-result.json"), "JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.viewer.window(), "Export result", self._start("-result.json"), "JSON (*.json)"
+        )
         if path:
             self.export_result(Path(path))
 
@@ -72,7 +90,8 @@ class ExportFeature(QObject):
         corners = self.corners_action.isChecked() if corners is None else corners
         if not self.viewer.render_image(corners).save(str(path), "PNG"):
             self.session.show_error(
-                f"Cannot write {path}: check the folder exists and is writable.")
+                f"Cannot write {path}: check the folder exists and is writable."
+            )
             return False
         return self._done(path)
 
@@ -90,8 +109,7 @@ class ExportFeature(QObject):
             self.session.show_error("There is no result to export yet.")
             return False
         try:
-            Path(path).write_text(json.dumps(self.result_dict(), indent=2) + "\n",
-                                  encoding="utf-8")
+            Path(path).write_text(json.dumps(self.result_dict(), indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
             self.session.show_error(f"Cannot write {path}: {exc.strerror or exc}")
             return False

@@ -18,8 +18,9 @@ from cxr_desktop.workers.reading import ReadService, Study
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, is_supported, read_report
 
-IMAGE_FILTER = ("X-ray images (" + " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
-                + ");;All files (*)")
+IMAGE_FILTER = (
+    "X-ray images (" + " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES)) + ");;All files (*)"
+)
 
 
 class FilesFeature(QObject):
@@ -29,8 +30,13 @@ class FilesFeature(QObject):
     the study is published, so one prediction runs, with that report.
     """
 
-    def __init__(self, session: Session, settings: AppSettings, report: ReportFeature,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: AppSettings,
+        report: ReportFeature,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.settings = settings
@@ -38,10 +44,14 @@ class FilesFeature(QObject):
         self.reader = ReadService(self)
         self.reader.study_read.connect(self._on_study)
         self.reader.read_failed.connect(self._on_read_failed)
-        self.open_action = make_action(self, "&Open image…", self.choose_image,
-                                       QKeySequence.StandardKey.Open,
-                                       tip="an X-ray file: PNG, JPEG, TIFF, BMP or DICOM",
-                                       icon_name="folder-open")
+        self.open_action = make_action(
+            self,
+            "&Open image…",
+            self.choose_image,
+            QKeySequence.StandardKey.Open,
+            tip="an X-ray file: PNG, JPEG, TIFF, BMP or DICOM",
+            icon_name="folder-open",
+        )
         self.recent_menu = QMenu("Open &recent")
         self.drop_filter = FileDropFilter(self.open_files, self)
         self._pending_report: Path | None = None
@@ -68,8 +78,12 @@ class FilesFeature(QObject):
         self.update_recent_menu()
 
     def choose_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.report.editor.window(), "Open X-ray",
-                                              self.settings.last_folder("image"), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.report.editor.window(),
+            "Open X-ray",
+            self.settings.last_folder("image"),
+            IMAGE_FILTER,
+        )
         if path:
             self.open_image(Path(path))
 
@@ -81,7 +95,8 @@ class FilesFeature(QObject):
             if not is_supported(images[0]) and images[0].exists():
                 self.session.show_error(
                     f"Cannot open {images[0].name}: not a supported file type "
-                    f"({', '.join(sorted(SUPPORTED_SUFFIXES))}, .txt reports)")
+                    f"({', '.join(sorted(SUPPORTED_SUFFIXES))}, .txt reports)"
+                )
                 return
             if self.open_image(images[0]) and reports:
                 self._pending_report = reports[0]
@@ -116,14 +131,17 @@ class FilesFeature(QObject):
         self.settings.set_last_folder("image", study.path.parent)
         self.update_recent_menu()
         image = study.image
-        notes = [f"Opened {study.path.name} ({image.original_size[0]}x"
-                 f"{image.original_size[1]}, {image.bits}-bit {image.format})"]
+        notes = [
+            f"Opened {study.path.name} ({image.original_size[0]}x"
+            f"{image.original_size[1]}, {image.bits}-bit {image.format})"
+        ]
         if study.report_path:
             notes.append(f"report {study.report_path.name} loaded")
         self.session.show_status("; ".join(notes + list(image.warnings)))
         if study.report_error:
-            self.session.show_error(f"The image opened, but its report could not be read: "
-                                    f"{study.report_error}")
+            self.session.show_error(
+                f"The image opened, but its report could not be read: {study.report_error}"
+            )
         if report_failure:
             self.session.show_error(report_failure)
 

@@ -20,7 +20,7 @@ from cxr_model.inference.predictor import TARGETS, evidence
 
 
 def faded_text(prediction: Any, target: str) -> str:
-    """"heatmap faded: P(abnormal) 12.0% is below the threshold 46.4%", or "" when the
+    """ "heatmap faded: P(abnormal) 12.0% is below the threshold 46.4%", or "" when the
     heatmap shows at full strength (see `cxr_model.inference.predictor.evidence`)."""
     if evidence(prediction, target) >= 1.0:
         return ""
@@ -34,16 +34,29 @@ class HeatmapFeature(QObject):
     """Owns the heatmap action and controls; asks the predict worker for the heatmap of the
     current prediction and keeps one per target until the prediction changes."""
 
-    def __init__(self, session: Session, service: PredictService, viewer: XrayViewer,
-                 settings: AppSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        service: PredictService,
+        viewer: XrayViewer,
+        settings: AppSettings,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.service = service
         self.viewer = viewer
         self.settings = settings
         self.heat: dict[str, np.ndarray] = {}
-        self.action = make_action(self, "&Heatmap", self.set_visible, "H", True,
-                                  "Grad-CAM heatmap of the current prediction", "flame")
+        self.action = make_action(
+            self,
+            "&Heatmap",
+            self.set_visible,
+            "H",
+            True,
+            "Grad-CAM heatmap of the current prediction",
+            "flame",
+        )
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setFixedWidth(110)
@@ -61,8 +74,7 @@ class HeatmapFeature(QObject):
         service.heatmap_ready.connect(self._on_heatmap)
         session.study_changed.connect(self._on_study)
         session.prediction_changed.connect(self._on_prediction)
-        session.model_changed.connect(
-            lambda: self.action.setEnabled(session.model_error is None))
+        session.model_changed.connect(lambda: self.action.setEnabled(session.model_error is None))
 
     def set_visible(self, visible: bool) -> None:
         self.viewer.set_overlay_visible(visible)
@@ -72,12 +84,18 @@ class HeatmapFeature(QObject):
 
     def _update_note(self) -> None:
         prediction = self.session.prediction
-        text = (faded_text(prediction, self.target_combo.currentText())
-                if self.action.isChecked() and prediction is not None else "")
+        text = (
+            faded_text(prediction, self.target_combo.currentText())
+            if self.action.isChecked() and prediction is not None
+            else ""
+        )
         self.note.setText(text)
-        self.note.setToolTip("The heatmap is scaled by how strongly the prediction supports "
-                             "the target: full strength at or past the threshold." if text
-                             else "")
+        self.note.setToolTip(
+            "The heatmap is scaled by how strongly the prediction supports "
+            "the target: full strength at or past the threshold."
+            if text
+            else ""
+        )
 
     def set_opacity(self, value: int) -> None:
         self.viewer.set_opacity(value / 100.0)

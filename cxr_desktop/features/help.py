@@ -23,7 +23,8 @@ class HelpFeature(QObject):
         self.about_action = make_action(self, "&About CXR Desktop", self.show_about)
 
     def show_about(self) -> AboutDialog:
-        self.about = AboutDialog(self.session.card, self.session.model_error, self.window,
-                                 self.service.precision)
+        self.about = AboutDialog(
+            self.session.card, self.session.model_error, self.window, self.service.precision
+        )
         self.about.show()
         return self.about

@@ -19,8 +19,13 @@ class InferenceFeature(QObject):
     """Owns the predict worker and the ResultPanel; predicts on a new study at once and
     DEBOUNCE_MS after the last keystroke in the report."""
 
-    def __init__(self, session: Session, factory: ModelFactory, report: ReportFeature,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        factory: ModelFactory,
+        report: ReportFeature,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.report = report

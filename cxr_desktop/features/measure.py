@@ -14,23 +14,39 @@ from cxr_desktop.workers.reading import Study
 class MeasureFeature(QObject):
     """Owns the tool actions (one checked at a time); the viewer draws the measurements."""
 
-    def __init__(self, session: Session, viewer: XrayViewer,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, session: Session, viewer: XrayViewer, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.viewer = viewer
-        self.pan_action = make_action(self, "&Pan", lambda on: on and viewer.set_tool("pan"),
-                                      "Esc", True, "left-drag moves the image",
-                                      "hand-stop")
+        self.pan_action = make_action(
+            self,
+            "&Pan",
+            lambda on: on and viewer.set_tool("pan"),
+            "Esc",
+            True,
+            "left-drag moves the image",
+            "hand-stop",
+        )
         self.distance_action = make_action(
-            self, "Measure &distance", lambda on: on and viewer.set_tool("distance"), "D",
-            True, "drag a line: millimetres from the DICOM pixel spacing, else pixels",
-            "ruler-measure")
+            self,
+            "Measure &distance",
+            lambda on: on and viewer.set_tool("distance"),
+            "D",
+            True,
+            "drag a line: millimetres from the DICOM pixel spacing, else pixels",
+            "ruler-measure",
+        )
         self.angle_action = make_action(
-            self, "Measure an&gle", lambda on: on and viewer.set_tool("angle"), "A", True,
-            "click an arm's end, the vertex, then the other arm's end", "angle")
-        self.clear_action = make_action(self, "&Clear measurements",
-                                        viewer.clear_measurements, "Shift+Del",
-                                        icon_name="eraser")
+            self,
+            "Measure an&gle",
+            lambda on: on and viewer.set_tool("angle"),
+            "A",
+            True,
+            "click an arm's end, the vertex, then the other arm's end",
+            "angle",
+        )
+        self.clear_action = make_action(
+            self, "&Clear measurements", viewer.clear_measurements, "Shift+Del", icon_name="eraser"
+        )
         group = QActionGroup(self)
         for action in self.tool_actions:
             group.addAction(action)

@@ -23,28 +23,38 @@ class ModelFeature(QObject):
 
     factory_changed = Signal(object)  # the new model's factory, for the other workers
 
-    def __init__(self, session: Session, service: PredictService, settings: AppSettings,
-                 window: QWidget) -> None:
+    def __init__(
+        self, session: Session, service: PredictService, settings: AppSettings, window: QWidget
+    ) -> None:
         super().__init__(window)
         self.session = session
         self.service = service
         self.settings = settings
         self.window = window
-        self.open_action = make_action(self, "&Open model folder…", self.choose_folder,
-                                       tip="use another model folder (model_card.json and "
-                                           "its weights)", icon_name="brain")
+        self.open_action = make_action(
+            self,
+            "&Open model folder…",
+            self.choose_folder,
+            tip="use another model folder (model_card.json and its weights)",
+            icon_name="brain",
+        )
         self.fp32_action = make_action(
-            self, "&Full precision (fp32)", self.set_full_precision, checkable=True,
+            self,
+            "&Full precision (fp32)",
+            self.set_full_precision,
+            checkable=True,
             tip="run the model in fp32 instead of int8 (int8 runs only while the model card "
-                "says its accuracy gates passed)")
+            "says its accuracy gates passed)",
+        )
         self.fp32_action.setChecked(settings.precision() == "fp32")
         self._pending: tuple[Path | None, bool] | None = None  # (folder, remember it)
         service.model_switched.connect(self._on_switched)
         service.switch_failed.connect(self._on_failed)
 
     def choose_folder(self) -> None:
-        start = self.settings.model_dir() or (self.session.card.directory
-                                              if self.session.card is not None else "")
+        start = self.settings.model_dir() or (
+            self.session.card.directory if self.session.card is not None else ""
+        )
         folder = QFileDialog.getExistingDirectory(self.window, "Open model folder", str(start))
         if folder:
             self.open_folder(Path(folder))
@@ -71,14 +81,20 @@ class ModelFeature(QObject):
         if remember:
             self.settings.set_model_dir(folder)
         self.factory_changed.emit(model_factory(folder, self.settings.precision()))
-        self.session.show_status(f"Using the model {model_title(card)} from {card.directory} "
-                                 f"at {self.service.precision or 'unknown'} precision")
+        self.session.show_status(
+            f"Using the model {model_title(card)} from {card.directory} "
+            f"at {self.service.precision or 'unknown'} precision"
+        )
 
     def _on_failed(self, message: str) -> None:
         folder = self._pending[0] if self._pending else None
         self._pending = None
         current = self.session.card
-        keeping = (f"still using {model_title(current)}" if current is not None
-                   else "there is still no model")
-        self.session.show_error(f"Cannot use the model folder {folder or '(default)'}: "
-                                f"{message} ({keeping}).")
+        keeping = (
+            f"still using {model_title(current)}"
+            if current is not None
+            else "there is still no model"
+        )
+        self.session.show_error(
+            f"Cannot use the model folder {folder or '(default)'}: {message} ({keeping})."
+        )

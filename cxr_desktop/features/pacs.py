@@ -26,18 +26,31 @@ def default_cache_dir() -> Path:
 class PacsFeature(QObject):
     """Owns the PACS worker, the Open-from-PACS dialog and the send-result button."""
 
-    def __init__(self, session: Session, settings: AppSettings, files: FilesFeature,
-                 window: QWidget, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: AppSettings,
+        files: FilesFeature,
+        window: QWidget,
+        cache_dir: Path | None = None,
+    ) -> None:
         super().__init__(window)
         self.session, self.settings, self.files, self.window = session, settings, files, window
         self.cache_dir = cache_dir or default_cache_dir()
         self.service = PacsService(self)
         self.dialog: PacsDialog | None = None
-        self.open_action = make_action(self, "Open from &PACS…", self.open_dialog,
-                                       "Ctrl+Shift+O", tip="Search a PACS and open a study")
+        self.open_action = make_action(
+            self,
+            "Open from &PACS…",
+            self.open_dialog,
+            "Ctrl+Shift+O",
+            tip="Search a PACS and open a study",
+        )
         self.send_button = QPushButton("Send result to PACS…")
-        self.send_button.setToolTip("Store the result as a DICOM SR and a Secondary Capture "
-                                    "in the image's study on a PACS node")
+        self.send_button.setToolTip(
+            "Store the result as a DICOM SR and a Secondary Capture "
+            "in the image's study on a PACS node"
+        )
         self.send_button.clicked.connect(self.choose_node_and_send)
         self.send_button.setEnabled(False)
         self.sending = False
@@ -56,8 +69,12 @@ class PacsFeature(QObject):
 
     def can_send(self) -> bool:
         study, prediction = self.session.study, self.session.prediction
-        return (study is not None and prediction is not None and self.session.card is not None
-                and is_dicom_file(study.path))
+        return (
+            study is not None
+            and prediction is not None
+            and self.session.card is not None
+            and is_dicom_file(study.path)
+        )
 
     def _update_send(self, *_args) -> None:
         self.send_button.setEnabled(self.can_send() and not self.sending)
@@ -70,8 +87,7 @@ class PacsFeature(QObject):
             self.session.show_error("Add a PACS node first (File > Open from PACS, Add…).")
             return
         names = [node["name"] for node in nodes]
-        name, ok = QInputDialog.getItem(self.window, "Send result to PACS", "Node", names, 0,
-                                        False)
+        name, ok = QInputDialog.getItem(self.window, "Send result to PACS", "Node", names, 0, False)
         if ok:
             self.send_to(nodes[names.index(name)]["address"])
 
@@ -88,14 +104,17 @@ class PacsFeature(QObject):
         self._update_send()
         study = self.session.study
         self.session.show_status(f"Sending the result of {study.path.name} to {pacs.node}…")
-        self.service.send_results(pacs, self.session.card, study.path, study.image,
-                                  self.session.prediction)
+        self.service.send_results(
+            pacs, self.session.card, study.path, study.image, self.session.prediction
+        )
 
     def _on_sent(self, count: int) -> None:
         if self.sending:
             self.sending = False
-            self.session.show_status(f"Result sent: {count} DICOM object(s) (SR + Secondary "
-                                     "Capture) stored in the study.")
+            self.session.show_status(
+                f"Result sent: {count} DICOM object(s) (SR + Secondary "
+                "Capture) stored in the study."
+            )
             self._update_send()
 
     def _on_failed(self, message: str) -> None:

@@ -24,8 +24,9 @@ class ReportFeature(QObject):
 
     loaded = Signal()  # a report file replaced the text
 
-    def __init__(self, session: Session, settings: AppSettings,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, session: Session, settings: AppSettings, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.settings = settings
@@ -33,8 +34,7 @@ class ReportFeature(QObject):
         key = QKeySequence.StandardKey
         self.open_action = make_action(self, "Open &report…", self.choose_report, "Ctrl+R")
         self.save_action = make_action(self, "&Save report", self.save_report, key.Save)
-        self.save_as_action = make_action(self, "Save report &as…", self.save_report_as,
-                                          key.SaveAs)
+        self.save_as_action = make_action(self, "Save report &as…", self.save_report_as, key.SaveAs)
         session.study_changed.connect(self._on_study)
 
     def report(self) -> str | None:
@@ -47,9 +47,14 @@ class ReportFeature(QObject):
     def ask_save_changes(self) -> QMessageBox.StandardButton:
         """Ask what to do with an unsaved report (Save/Discard/Cancel). Tests replace this."""
         return QMessageBox.question(
-            self.editor.window(), "Unsaved report", "The report has unsaved changes. Save them?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+            self.editor.window(),
+            "Unsaved report",
+            "The report has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
 
     def confirm_discard(self) -> bool:
         """True when it is fine to replace the report (saved, discarded or unchanged)."""
@@ -61,9 +66,9 @@ class ReportFeature(QObject):
         return answer == QMessageBox.StandardButton.Discard
 
     def choose_report(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.editor.window(), "Open report",
-                                              self.settings.last_folder("report"),
-                                              REPORT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.editor.window(), "Open report", self.settings.last_folder("report"), REPORT_FILTER
+        )
         if path:
             self.open_report(Path(path))
 
@@ -88,10 +93,13 @@ class ReportFeature(QObject):
 
     def save_report_as(self) -> bool:
         study = self.session.study
-        start = str(self.editor.path or (study.path.with_suffix(".txt") if study
-                                         else self.settings.last_folder("report")))
-        path, _ = QFileDialog.getSaveFileName(self.editor.window(), "Save report", start,
-                                              REPORT_FILTER)
+        start = str(
+            self.editor.path
+            or (study.path.with_suffix(".txt") if study else self.settings.last_folder("report"))
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self.editor.window(), "Save report", start, REPORT_FILTER
+        )
         return bool(path) and self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:

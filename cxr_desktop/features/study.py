@@ -21,19 +21,36 @@ from cxr_desktop.workers.study import StudyService
 class StudyFeature(QObject):
     """Owns the study dock, its worker (own model for scoring) and the folder action."""
 
-    def __init__(self, session: Session, factory: ModelFactory, files: FilesFeature,
-                 settings: AppSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        factory: ModelFactory,
+        files: FilesFeature,
+        settings: AppSettings,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.files = files
         self.settings = settings
         self.panel = StudyPanel()
-        self.dock, self.action = make_dock("Study", "studyDock", self.panel, "S&tudy panel",
-                                           "S", "the images of the open study", "layout-grid")
+        self.dock, self.action = make_dock(
+            "Study",
+            "studyDock",
+            self.panel,
+            "S&tudy panel",
+            "S",
+            "the images of the open study",
+            "layout-grid",
+        )
         self.open_folder_action = make_action(
-            self, "Open &study folder…", self.choose_folder, "Ctrl+Shift+O",
+            self,
+            "Open &study folder…",
+            self.choose_folder,
+            "Ctrl+Shift+O",
             tip="the DICOM files of a folder, grouped by study and series",
-            icon_name="folders")
+            icon_name="folders",
+        )
         self.service = StudyService(factory, self)
         self.service.listed.connect(self._on_listed)
         self.service.image_done.connect(self.panel.show_image)
@@ -44,8 +61,9 @@ class StudyFeature(QObject):
         self._reveal_if_several = False
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.panel.window(), "Open study folder",
-                                                  self.settings.last_folder("image"))
+        folder = QFileDialog.getExistingDirectory(
+            self.panel.window(), "Open study folder", self.settings.last_folder("image")
+        )
         if folder:
             self.show_folder(Path(folder), open_first=True)
 

@@ -18,8 +18,14 @@ class TagsFeature(QObject):
         super().__init__(parent)
         self.browser = TagBrowser()
         self.dock, self.action = make_dock(
-            "DICOM tags", "tagsDock", self.browser, "DICOM &tags", "T",
-            "the full DICOM header of the open file, searchable", "tags")
+            "DICOM tags",
+            "tagsDock",
+            self.browser,
+            "DICOM &tags",
+            "T",
+            "the full DICOM header of the open file, searchable",
+            "tags",
+        )
         session.study_changed.connect(self._on_study)
 
     def _on_study(self, study: Study) -> None:

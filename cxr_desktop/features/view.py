@@ -22,21 +22,31 @@ class ViewFeature(QObject):
         self.viewer = XrayViewer()
         viewer = self.viewer
         key = QKeySequence.StandardKey
-        self.fit_action = make_action(self, "&Fit to window", viewer.fit, ["F", "Ctrl+0"],
-                                      icon_name="arrows-maximize")
-        self.actual_action = make_action(self, "&Actual size (1:1)", viewer.actual_size,
-                                         ["1", "Ctrl+1"], icon_name="zoom-reset")
-        self.zoom_in_action = make_action(self, "Zoom &in", viewer.zoom_in,
-                                          ["+", "=", key.ZoomIn], icon_name="zoom-in")
-        self.zoom_out_action = make_action(self, "Zoom &out", viewer.zoom_out,
-                                           ["-", key.ZoomOut], icon_name="zoom-out")
-        self.invert_action = make_action(self, "&Invert", viewer.set_inverted, "I", True,
-                                         icon_name="contrast")
-        self.reset_window_action = make_action(self, "&Reset window/level", self.reset_window,
-                                               "W")
+        self.fit_action = make_action(
+            self, "&Fit to window", viewer.fit, ["F", "Ctrl+0"], icon_name="arrows-maximize"
+        )
+        self.actual_action = make_action(
+            self, "&Actual size (1:1)", viewer.actual_size, ["1", "Ctrl+1"], icon_name="zoom-reset"
+        )
+        self.zoom_in_action = make_action(
+            self, "Zoom &in", viewer.zoom_in, ["+", "=", key.ZoomIn], icon_name="zoom-in"
+        )
+        self.zoom_out_action = make_action(
+            self, "Zoom &out", viewer.zoom_out, ["-", key.ZoomOut], icon_name="zoom-out"
+        )
+        self.invert_action = make_action(
+            self, "&Invert", viewer.set_inverted, "I", True, icon_name="contrast"
+        )
+        self.reset_window_action = make_action(self, "&Reset window/level", self.reset_window, "W")
         self.corners_action = make_action(
-            self, "Corner &overlays", viewer.set_corners_visible, "O", True,
-            "patient, study, image and display facts in the image corners", "info-square")
+            self,
+            "Corner &overlays",
+            viewer.set_corners_visible,
+            "O",
+            True,
+            "patient, study, image and display facts in the image corners",
+            "info-square",
+        )
         self.corners_action.setChecked(True)
         self.presets_menu = QMenu("Window &presets")
         group = QActionGroup(self)

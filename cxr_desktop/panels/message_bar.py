@@ -13,8 +13,7 @@ class MessageBar(QLabel):
         self.status_bar = status_bar
         self.setObjectName("messageBar")
         self.setWordWrap(True)
-        self.setStyleSheet("background:#fdecea;color:#611a15;padding:6px;"
-                           "border:1px solid #f5c6cb;")
+        self.setStyleSheet("background:#fdecea;color:#611a15;padding:6px;border:1px solid #f5c6cb;")
         self.hide()
 
     def show_error(self, text: str) -> None:

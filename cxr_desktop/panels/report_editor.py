@@ -25,7 +25,8 @@ class ReportEditor(QWidget):
         self.edit = QPlainTextEdit()
         self.edit.setPlaceholderText(
             "Type or drop the radiology report here (optional).\n"
-            "The prediction fuses the image with this text; it updates as you type.")
+            "The prediction fuses the image with this text; it updates as you type."
+        )
         self.edit.setFont(QFont("monospace", 10))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -71,8 +72,7 @@ class ReportEditor(QWidget):
         try:
             target.write_text(self.text(), encoding="utf-8")
         except OSError as exc:
-            raise CXRError(f"cannot save the report ({exc.strerror or exc})",
-                                  target) from exc
+            raise CXRError(f"cannot save the report ({exc.strerror or exc})", target) from exc
         self.path = target
         self.edit.document().setModified(False)
         self._update_title()

@@ -18,9 +18,9 @@ NO_MODEL_HELP = (
     "No model is installed, so there is no AI result; the viewer works without one. "
     "To get a model, train one with <code>cxr train</code> (see README) and put it in "
     "<code>resources/model</code>, start with <code>cxr-desktop --model DIR</code>, "
-    "open one with Model &gt; Open model folder…, or set <code>CXR_MODEL_DIR</code>.")
-COLOURS = {"abnormal": "#c0392b", "normal": "#1e8449", "uncertain": "#b36b00",
-           "none": "#8a8a8a"}
+    "open one with Model &gt; Open model folder…, or set <code>CXR_MODEL_DIR</code>."
+)
+COLOURS = {"abnormal": "#c0392b", "normal": "#1e8449", "uncertain": "#b36b00", "none": "#8a8a8a"}
 
 
 def _label(text: str = "", name: str = "", style: str = "") -> QLabel:
@@ -67,7 +67,7 @@ def age_text(years: float) -> str:
 
 
 def out_of_population_text(prediction: Any) -> str:
-    """"outside the model's training population (adult, 45 years): no label"."""
+    """ "outside the model's training population (adult, 45 years): no label"."""
     age = prediction.patient_age
     who = f"{age_group(age)}, {age_text(age)}" if age is not None else "age unknown"
     return f"outside the model's training population ({who}): no label"
@@ -85,7 +85,8 @@ def verdict_text(prediction: Any) -> str:
     """Short, for lists (study panel): "73.1% ABNORMAL", "47.0% uncertain", "53.1% no label
     (age)"; the percent is P(abnormal)."""
     word = {"none": "no label (age)", "uncertain": "uncertain"}.get(
-        verdict(prediction), prediction.label.upper())
+        verdict(prediction), prediction.label.upper()
+    )
     return f"{percent(prediction.probability)} {word}"
 
 
@@ -102,8 +103,12 @@ class ResultPanel(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         warn = "background:#7a1f1f;color:white;padding:4px;border-radius:3px;"
-        self.demo = _label("<b>Untrained demo model</b>: its numbers mean nothing clinically "
-                           "or otherwise; install a trained model.", "demo", warn)
+        self.demo = _label(
+            "<b>Untrained demo model</b>: its numbers mean nothing clinically "
+            "or otherwise; install a trained model.",
+            "demo",
+            warn,
+        )
         self.status = _label("", "status")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -118,11 +123,15 @@ class ResultPanel(QFrame):
         self.note = _label("", "note", "color:#555;")
         self.population_warning = _label("", "populationWarning", warn)
         self.discordant = _label(
-            "⚠ Image and report disagree: image-only and report-only point to different "
-            "labels.", "discordant", "background:#b36b00;color:white;padding:4px;")
+            "⚠ Image and report disagree: image-only and report-only point to different labels.",
+            "discordant",
+            "background:#b36b00;color:white;padding:4px;",
+        )
         self.ood = _label(
             "⚠ This does not look like a chest X-ray the model knows: do not trust the label.",
-            "ood", "background:#7a1f1f;color:white;padding:4px;")
+            "ood",
+            "background:#7a1f1f;color:white;padding:4px;",
+        )
         self.latency = _label("", "latency", "color:#555;")
         self.population = _label("", "population", "color:#555;font-size:11px;")
         self.disclaimer = _label(NOT_A_DEVICE, "disclaimer", "color:#7a1f1f;font-weight:bold;")
@@ -137,8 +146,15 @@ class ResultPanel(QFrame):
         layout.addWidget(self.demo)
         layout.addWidget(self.status)
         layout.addLayout(numbers)
-        for widget in (self.note, self.population_warning, self.discordant, self.ood,
-                       self.latency, self.population, self.disclaimer):
+        for widget in (
+            self.note,
+            self.population_warning,
+            self.discordant,
+            self.ood,
+            self.latency,
+            self.population,
+            self.disclaimer,
+        ):
             layout.addWidget(widget)
         self.demo.hide()
         self.population.hide()
@@ -146,8 +162,15 @@ class ResultPanel(QFrame):
         self.show_message("Loading the model…")
 
     def _show_numbers(self, visible: bool) -> None:
-        for widget in (self.bar, self.probability, self.label, self.image_only, self.text_only,
-                       self.note, self.latency):
+        for widget in (
+            self.bar,
+            self.probability,
+            self.label,
+            self.image_only,
+            self.text_only,
+            self.note,
+            self.latency,
+        ):
             widget.setVisible(visible)
         if not visible:
             for warning in (self.population_warning, self.discordant, self.ood):
@@ -162,8 +185,7 @@ class ResultPanel(QFrame):
 
     def show_no_model(self, reason: str) -> None:
         self.set_card(None)
-        self.show_message(f"<b>No model installed.</b> {NO_MODEL_HELP}"
-                          f"<br><small>{reason}</small>")
+        self.show_message(f"<b>No model installed.</b> {NO_MODEL_HELP}<br><small>{reason}</small>")
 
     def set_card(self, card: Any) -> None:
         """The model in use: demo banner and its intended population."""
@@ -191,19 +213,27 @@ class ResultPanel(QFrame):
         bold = "font-weight:bold;" if shown in ("normal", "abnormal") else "font-style:italic;"
         words = {"none": "no label", "uncertain": "uncertain"}
         self.label.setStyleSheet(f"font-size:16px;{bold}")
-        self.label.setText(f"<span style='color:{colour}'>"
-                           f"{words.get(shown, prediction.label.upper())}</span>")
+        self.label.setText(
+            f"<span style='color:{colour}'>{words.get(shown, prediction.label.upper())}</span>"
+        )
         for widget in (self.image_only, self.text_only):
             widget.setStyleSheet(grey)
         self.image_only.setText(f"Image only: {percent(prediction.image_probability)}")
         self.text_only.setText(f"Report only: {percent(prediction.text_probability)}")
-        source = ("Fused image + report." if prediction.used_report
-                  else "No report used: image-only prediction.")
-        band = (" Within the uncertainty margin of the threshold: read it as uncertain."
-                if shown == "uncertain" else "")
+        source = (
+            "Fused image + report."
+            if prediction.used_report
+            else "No report used: image-only prediction."
+        )
+        band = (
+            " Within the uncertainty margin of the threshold: read it as uncertain."
+            if shown == "uncertain"
+            else ""
+        )
         self.note.setText(f"{source} Threshold {percent(prediction.threshold)}.{band}")
-        self.population_warning.setText(f"⚠ {out_of_population_text(prediction).capitalize()}."
-                                        if shown == "none" else "")
+        self.population_warning.setText(
+            f"⚠ {out_of_population_text(prediction).capitalize()}." if shown == "none" else ""
+        )
         self.population_warning.setVisible(shown == "none")
         self.discordant.setVisible(bool(prediction.discordant) and shown != "none")
         self.ood.setVisible(prediction.ood_reason == "image")

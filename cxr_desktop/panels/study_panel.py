@@ -22,8 +22,11 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 
 def _study_title(study: StudyGroup) -> str:
     day = parse_date(study.date)
-    parts = [day.isoformat() if day else study.date, study.description,
-             study.patient.replace("^", " ")]
+    parts = [
+        day.isoformat() if day else study.date,
+        study.description,
+        study.patient.replace("^", " "),
+    ]
     title = " · ".join(p for p in parts if p) or "Study without date or description"
     return f"{title} ({len(study.images)} image{'s' * (len(study.images) != 1)})"
 
@@ -62,8 +65,7 @@ class StudyPanel(QWidget):
         self.images.clear()
         self.title.setText(f"Reading {folder.name}…")
 
-    def show_studies(self, studies: list[StudyGroup], unreadable: list[tuple[Path, str]]
-                     ) -> None:
+    def show_studies(self, studies: list[StudyGroup], unreadable: list[tuple[Path, str]]) -> None:
         """Lay out the studies; images wait for their thumbnail and score."""
         self.tree.clear()
         self.images.clear()
@@ -75,8 +77,9 @@ class StudyPanel(QWidget):
             top.setToolTip(0, f"{_study_title(study)}\nStudy Instance UID {study.uid or '(none)'}")
             self.tree.addTopLevelItem(top)
             for series in study.series:
-                name = " · ".join(p for p in (f"Series {series.number}".strip(),
-                                              series.description) if p)
+                name = " · ".join(
+                    p for p in (f"Series {series.number}".strip(), series.description) if p
+                )
                 branch = QTreeWidgetItem(top, [name])
                 branch.setToolTip(0, f"Series Instance UID {series.uid or '(none)'}")
                 for image in series.images:
@@ -87,15 +90,17 @@ class StudyPanel(QWidget):
                     self.images[image.path] = (leaf, image)
         self.tree.expandAll()
         where = self.folder.name if self.folder else ""
-        text = (f"{len(studies)} stud{'ies' if len(studies) != 1 else 'y'} in {where}"
-                if studies else f"No DICOM study in {where}.")
+        text = (
+            f"{len(studies)} stud{'ies' if len(studies) != 1 else 'y'} in {where}"
+            if studies
+            else f"No DICOM study in {where}."
+        )
         if unreadable:
             text += f"; {len(unreadable)} file(s) could not be read"
             self.title.setToolTip("\n".join(f"{p.name}: {why}" for p, why in unreadable))
         self.title.setText(text)
 
-    def show_image(self, path: Path, small: np.ndarray | None, prediction: Any,
-                   note: str) -> None:
+    def show_image(self, path: Path, small: np.ndarray | None, prediction: Any, note: str) -> None:
         """An image's thumbnail and its score, or why it has none."""
         entry = self.images.get(Path(path))
         if entry is None:

@@ -20,15 +20,14 @@ _TAG_QUERY = re.compile(r"^\(?\s*([0-9a-f]{4})\s*[,\s]?\s*([0-9a-f]{0,4})\s*\)?$
 
 
 def tag_query(text: str) -> str | None:
-    """"(0010,1010)", "0010,1010", "00101010", "0010" -> hex digits to match tags by; None
+    """ "(0010,1010)", "0010,1010", "00101010", "0010" -> hex digits to match tags by; None
     when the text is not a tag number."""
     match = _TAG_QUERY.match(text.strip().lower())
     return match.group(1) + match.group(2) if match else None
 
 
 def _row(element: HeaderElement) -> list[QStandardItem]:
-    cells = [QStandardItem(text) for text in (element.tag, element.name, element.vr,
-                                              element.value)]
+    cells = [QStandardItem(text) for text in (element.tag, element.name, element.vr, element.value)]
     search = " ".join((element.name, element.keyword, element.value)).lower()
     for cell in cells:
         cell.setEditable(False)
@@ -44,8 +43,12 @@ def _row(element: HeaderElement) -> list[QStandardItem]:
     if element.keyword:
         cells[1].setToolTip(element.keyword)
     for number, item in enumerate(element.items, start=1):
-        child = [QStandardItem(f"Item {number}"), QStandardItem(""), QStandardItem(""),
-                 QStandardItem(f"{len(item)} elements")]
+        child = [
+            QStandardItem(f"Item {number}"),
+            QStandardItem(""),
+            QStandardItem(""),
+            QStandardItem(f"{len(item)} elements"),
+        ]
         for cell in child:
             cell.setEditable(False)
             cell.setData("", SEARCH_ROLE)
@@ -133,9 +136,11 @@ class TagBrowser(QWidget):
         for element in header:
             self.model.appendRow(_row(element))
         private = sum(e.private for e in header)
-        self.note.setText(f"{len(header)} elements, {private} private (in purple); pixel "
-                          "data is never shown" if header else "The open file is not DICOM: "
-                          "it has no tags.")
+        self.note.setText(
+            f"{len(header)} elements, {private} private (in purple); pixel data is never shown"
+            if header
+            else "The open file is not DICOM: it has no tags."
+        )
         self.find(self.search.text())
 
     def find(self, text: str) -> None:

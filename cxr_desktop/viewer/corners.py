@@ -59,29 +59,49 @@ def corner_texts(image: XrayImage, window: tuple[float, float], zoom: float) -> 
             modified = dt.date.fromtimestamp(path.stat().st_mtime).isoformat()
         except OSError:
             modified = ""
-        return CornerTexts(_lines(path.name), _lines(f"File date {modified}" if modified
-                                                     else ""),
-                           _lines(image.format, size), shown)
+        return CornerTexts(
+            _lines(path.name),
+            _lines(f"File date {modified}" if modified else ""),
+            _lines(image.format, size),
+            shown,
+        )
     sex_age = " ".join(v for v in (_age(meta), meta.get("PatientSex", "")) if v)
     spacing = pixel_spacing_mm(meta)
-    view = " ".join(v for v in (meta.get("Modality", ""), meta.get("ViewPosition", ""),
-                                meta.get("ImageLaterality") or meta.get("Laterality", ""))
-                    if v)
-    numbers = " ".join(f"{label} {meta[key]}" for label, key in
-                       (("Se", "SeriesNumber"), ("Im", "InstanceNumber")) if meta.get(key))
+    view = " ".join(
+        v
+        for v in (
+            meta.get("Modality", ""),
+            meta.get("ViewPosition", ""),
+            meta.get("ImageLaterality") or meta.get("Laterality", ""),
+        )
+        if v
+    )
+    numbers = " ".join(
+        f"{label} {meta[key]}"
+        for label, key in (("Se", "SeriesNumber"), ("Im", "InstanceNumber"))
+        if meta.get(key)
+    )
     return CornerTexts(
-        _lines(meta.get("PatientName", "").replace("^", " "),
-               f"ID {meta['PatientID']}" if meta.get("PatientID") else "", sex_age,
-               f"Born {_date(meta['PatientBirthDate'])}" if meta.get("PatientBirthDate")
-               else ""),
-        _lines(meta.get("InstitutionName", ""), meta.get("StudyDescription", ""),
-               " ".join(v for v in (_date(meta.get("StudyDate", "")),
-                                    _time(meta.get("StudyTime", ""))) if v),
-               meta.get("SeriesDescription", ""),
-               f"Acc {meta['AccessionNumber']}" if meta.get("AccessionNumber") else ""),
-        _lines(view, numbers, size,
-               f"{spacing[1]:.3g} x {spacing[0]:.3g} mm/px" if spacing else ""),
-        shown)
+        _lines(
+            meta.get("PatientName", "").replace("^", " "),
+            f"ID {meta['PatientID']}" if meta.get("PatientID") else "",
+            sex_age,
+            f"Born {_date(meta['PatientBirthDate'])}" if meta.get("PatientBirthDate") else "",
+        ),
+        _lines(
+            meta.get("InstitutionName", ""),
+            meta.get("StudyDescription", ""),
+            " ".join(
+                v for v in (_date(meta.get("StudyDate", "")), _time(meta.get("StudyTime", ""))) if v
+            ),
+            meta.get("SeriesDescription", ""),
+            f"Acc {meta['AccessionNumber']}" if meta.get("AccessionNumber") else "",
+        ),
+        _lines(
+            view, numbers, size, f"{spacing[1]:.3g} x {spacing[0]:.3g} mm/px" if spacing else ""
+        ),
+        shown,
+    )
 
 
 def paint_corners(painter: QPainter, rect: QRectF, texts: CornerTexts, font_px: int) -> None:
@@ -92,15 +112,25 @@ def paint_corners(painter: QPainter, rect: QRectF, texts: CornerTexts, font_px: 
     painter.setFont(font)
     metrics = QFontMetricsF(font)
     step, margin = metrics.height(), font_px * 0.5
-    corners = ((texts.top_left, False, False), (texts.top_right, True, False),
-               (texts.bottom_left, False, True), (texts.bottom_right, True, True))
+    corners = (
+        (texts.top_left, False, False),
+        (texts.top_right, True, False),
+        (texts.bottom_left, False, True),
+        (texts.bottom_right, True, True),
+    )
     for lines, right, bottom in corners:
         for i, line in enumerate(lines):
             row = (len(lines) - 1 - i) if bottom else i
-            y = (rect.bottom() - margin - row * step - metrics.descent() if bottom
-                 else rect.top() + margin + row * step + metrics.ascent())
-            x = (rect.right() - margin - metrics.horizontalAdvance(line) if right
-                 else rect.left() + margin)
+            y = (
+                rect.bottom() - margin - row * step - metrics.descent()
+                if bottom
+                else rect.top() + margin + row * step + metrics.ascent()
+            )
+            x = (
+                rect.right() - margin - metrics.horizontalAdvance(line)
+                if right
+                else rect.left() + margin
+            )
             painter.setPen(QColor(0, 0, 0, 220))
             for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
                 painter.drawText(QPointF(x + dx, y + dy), line)

@@ -28,8 +28,9 @@ class FileDropFilter(QObject):
     """Event filter: local files dropped on the watched widget go to `open_files` (a text
     editor then opens them instead of pasting their URLs)."""
 
-    def __init__(self, open_files: Callable[[list[Path]], None],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, open_files: Callable[[list[Path]], None], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.open_files = open_files
 

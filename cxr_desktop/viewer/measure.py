@@ -25,8 +25,9 @@ def distance_text(a: QPointF, b: QPointF, spacing: tuple[float, float] | None) -
     return f"{math.hypot(dx * spacing[1], dy * spacing[0]):.1f} mm"
 
 
-def angle_degrees(a: QPointF, vertex: QPointF, c: QPointF,
-                  spacing: tuple[float, float] | None = None) -> float:
+def angle_degrees(
+    a: QPointF, vertex: QPointF, c: QPointF, spacing: tuple[float, float] | None = None
+) -> float:
     """The angle a-vertex-c in degrees (0 to 180), in physical units when pixels are not
     square."""
     rows, cols = spacing or (1.0, 1.0)
@@ -40,8 +41,7 @@ def angle_degrees(a: QPointF, vertex: QPointF, c: QPointF,
 class Measurement(QGraphicsPathItem):
     """A distance (2 points) or an angle (3 points: arm, vertex, arm) with its label."""
 
-    def __init__(self, kind: str, spacing: tuple[float, float] | None,
-                 start: QPointF) -> None:
+    def __init__(self, kind: str, spacing: tuple[float, float] | None, start: QPointF) -> None:
         super().__init__()
         if kind not in ("distance", "angle"):
             raise ValueError(f"unknown measurement {kind!r}")
@@ -80,8 +80,9 @@ class Measurement(QGraphicsPathItem):
             path.lineTo(point)
         self.setPath(path)
         self.label.setText(self.text())
-        anchor = self.points[1] if self.kind == "angle" else (
-            (self.points[0] + self.points[-1]) / 2)
+        anchor = (
+            self.points[1] if self.kind == "angle" else ((self.points[0] + self.points[-1]) / 2)
+        )
         self.label.setPos(anchor)
 
 

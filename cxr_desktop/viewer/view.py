@@ -87,8 +87,9 @@ class XrayViewer(QGraphicsView):
     def set_image(self, image: XrayImage) -> None:
         """Show a new image: default window, not inverted, no heatmap, fit to window."""
         self.image = image
-        sample = image.pixels[:: max(1, image.pixels.shape[0] // 512),
-                              :: max(1, image.pixels.shape[1] // 512)]
+        sample = image.pixels[
+            :: max(1, image.pixels.shape[0] // 512), :: max(1, image.pixels.shape[1] // 512)
+        ]
         low, high = np.percentile(sample.astype(np.float32), [1.0, 99.0])
         self._range = (float(low), float(max(high, low + 1e-6)))
         self.window = image.window
@@ -169,8 +170,9 @@ class XrayViewer(QGraphicsView):
         self.scene().render(painter, QRectF(out.rect()), rect)
         texts = self.corner_texts(zoom=1.0)
         if corners and texts is not None:
-            paint_corners(painter, QRectF(out.rect()), texts, max(CORNER_FONT_PX,
-                                                                  out.height() // 45))
+            paint_corners(
+                painter, QRectF(out.rect()), texts, max(CORNER_FONT_PX, out.height() // 45)
+            )
         painter.end()
         return out
 
@@ -179,8 +181,7 @@ class XrayViewer(QGraphicsView):
         """The corner texts of the image as shown (None without an image)."""
         if self.image is None:
             return None
-        return corner_texts(self.image, self.window, self.scale_factor() if zoom is None
-                            else zoom)
+        return corner_texts(self.image, self.window, self.scale_factor() if zoom is None else zoom)
 
     def set_corners_visible(self, visible: bool) -> None:
         self.corners_visible = bool(visible)
@@ -196,13 +197,16 @@ class XrayViewer(QGraphicsView):
 
     # ------------------------------------------------------------------ measurements
     def set_tool(self, tool: str) -> None:
-        """"pan" (left-drag pans), "distance" or "angle" (left clicks measure)."""
+        """ "pan" (left-drag pans), "distance" or "angle" (left clicks measure)."""
         if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
         self._discard_drawing()
         self.tool = tool
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag if tool == "pan"
-                         else QGraphicsView.DragMode.NoDrag)
+        self.setDragMode(
+            QGraphicsView.DragMode.ScrollHandDrag
+            if tool == "pan"
+            else QGraphicsView.DragMode.NoDrag
+        )
         self.viewport().setCursor(tool_cursor(tool))
 
     def clear_measurements(self) -> None:
@@ -220,8 +224,9 @@ class XrayViewer(QGraphicsView):
         """The event's position in image pixels, kept inside the image."""
         point = self.mapToScene(event.position().toPoint())
         rect = self.image_item.boundingRect()
-        return QPointF(min(max(point.x(), 0.0), rect.width()),
-                       min(max(point.y(), 0.0), rect.height()))
+        return QPointF(
+            min(max(point.x(), 0.0), rect.width()), min(max(point.y(), 0.0), rect.height())
+        )
 
     def _measure_press(self, point: QPointF) -> None:
         if self._drawing is None:
@@ -275,7 +280,7 @@ class XrayViewer(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom(ZOOM_STEP ** steps)
+            self.zoom(ZOOM_STEP**steps)
         event.accept()
 
     def resizeEvent(self, event) -> None:
@@ -287,15 +292,19 @@ class XrayViewer(QGraphicsView):
     def _is_wl_press(self, event: QMouseEvent) -> bool:
         return event.button() == Qt.MouseButton.RightButton or (
             event.button() == Qt.MouseButton.LeftButton
-            and event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self.image is not None and self._is_wl_press(event):
             self._wl_drag = (event.position().toPoint(), self.window)
             event.accept()
             return
-        if (self.image is not None and self.tool != "pan"
-                and event.button() == Qt.MouseButton.LeftButton):
+        if (
+            self.image is not None
+            and self.tool != "pan"
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
             self._measure_press(self._image_point(event))
             event.accept()
             return
@@ -314,8 +323,9 @@ class XrayViewer(QGraphicsView):
             delta = event.position().toPoint() - start
             span = self._range[1] - self._range[0]
             per_pixel = span / 500.0  # 500 screen pixels sweep the whole data range
-            self.set_window(center - delta.y() * per_pixel,
-                            max(width + delta.x() * per_pixel, span / 1000.0))
+            self.set_window(
+                center - delta.y() * per_pixel, max(width + delta.x() * per_pixel, span / 1000.0)
+            )
             event.accept()
             return
         if self._drawing is not None:

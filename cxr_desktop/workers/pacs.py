@@ -52,6 +52,7 @@ class PacsWorker(QObject):
         def action() -> None:
             result = pacs.find(query)
             self.found.emit(result.studies, result.truncated)
+
         self._guard(action)
 
     @Slot(object, str, object)
@@ -62,8 +63,11 @@ class PacsWorker(QObject):
             count[0] += 1
             self.progress.emit(count[0])
 
-        self._guard(lambda: self.retrieved.emit(pacs.retrieve(
-            study_uid, out_dir, on_file=landed, cancelled=self.cancel.is_set)))
+        self._guard(
+            lambda: self.retrieved.emit(
+                pacs.retrieve(study_uid, out_dir, on_file=landed, cancelled=self.cancel.is_set)
+            )
+        )
 
     @Slot(object, object)
     def send(self, pacs: Pacs, datasets: list) -> None:
@@ -74,8 +78,11 @@ class PacsWorker(QObject):
         """Build the SR + Secondary Capture of a prediction here, then send them."""
         from cxr_model.dicom_results.write import read_source, result_objects
 
-        self._guard(lambda: self.sent.emit(pacs.send(
-            result_objects(card, read_source(source), image, prediction))))
+        self._guard(
+            lambda: self.sent.emit(
+                pacs.send(result_objects(card, read_source(source), image, prediction))
+            )
+        )
 
 
 class PacsService(QObject):

@@ -36,8 +36,9 @@ def read_study(path: Path) -> Study:
         report = read_sibling_report(path)
     except CXRError as exc:
         return Study(path, image, None, None, str(exc), header)
-    return Study(path, image, report, report_path(path) if report is not None else None, None,
-                 header)
+    return Study(
+        path, image, report, report_path(path) if report is not None else None, None, header
+    )
 
 
 class ReadWorker(QObject):

@@ -66,23 +66,35 @@ class ScanWorker(QObject):
         def body() -> None:
             plan = plan_scan(folder, recursive, scored_files(csv_path))
             self.started.emit(len(plan.files) + len(plan.unreadable), plan.skipped)
-            self._stream(scan(self.model, plan, cancelled=self.cancel.is_set),
-                         CsvSink(csv_path))
+            self._stream(scan(self.model, plan, cancelled=self.cancel.is_set), CsvSink(csv_path))
+
         self._guarded(body)
 
     @Slot(object, object, object, object)
     def run_pacs(self, pacs: Pacs, query: StudyQuery, images_dir: Path, csv_path: Path) -> None:
         """Find the query's studies, retrieve them into `images_dir` and score them; rows
         (the PACS scan columns) into the CSV. Resumable like the folder scan."""
+
         def body() -> None:
             rows = read_rows(csv_path, PACS_FIELDS)
             studies = pacs.find(query).studies
             done = finished_studies(rows, studies)
             todo = [s for s in studies if s.study_uid not in done]
             self.started.emit(sum(s.instances or 1 for s in todo), len(done))
-            scanner = PacsScan(self.model, pacs, images_dir=images_dir,
-                               final_sops={r["sop_uid"] for r in rows if is_final(r)})
-            self._stream((row for study in todo if not self.cancel.is_set()
-                          for row in scanner.study_rows(study)),
-                         CsvSink(csv_path, fields=PACS_FIELDS))
+            scanner = PacsScan(
+                self.model,
+                pacs,
+                images_dir=images_dir,
+                final_sops={r["sop_uid"] for r in rows if is_final(r)},
+            )
+            self._stream(
+                (
+                    row
+                    for study in todo
+                    if not self.cancel.is_set()
+                    for row in scanner.study_rows(study)
+                ),
+                CsvSink(csv_path, fields=PACS_FIELDS),
+            )
+
         self._guarded(body)

@@ -24,8 +24,13 @@ def thumbnail(image: XrayImage, size: int = THUMBNAIL_PX) -> np.ndarray:
     """uint8 (H, W), the longer side `size`, in the image's own window."""
     step = max(1, max(image.pixels.shape) // (4 * size))
     pixels = image.pixels[::step, ::step]
-    gray = (XrayImage(pixels, image.window, image.bits, image.source, image.format,
-                      image.original_size).to_unit() * 255.0 + 0.5).astype(np.uint8)
+    gray = (
+        XrayImage(
+            pixels, image.window, image.bits, image.source, image.format, image.original_size
+        ).to_unit()
+        * 255.0
+        + 0.5
+    ).astype(np.uint8)
     picture = Image.fromarray(gray)
     picture.thumbnail((size, size), Image.Resampling.LANCZOS)
     return np.asarray(picture)
@@ -87,14 +92,14 @@ class StudyWorker(QObject):
                 if model is None:
                     note = f"not scored: no model ({self.model_error})"
                 else:
-                    prediction = model.predict(model.prepare(image),
-                                               read_sibling_report(item.path))
+                    prediction = model.predict(model.prepare(image), read_sibling_report(item.path))
         except CXRError as exc:
             self.image_done.emit(request_id, item.path, None, None, f"cannot read: {exc.reason}")
             return
         except Exception as exc:  # noqa: BLE001 - thread boundary: report, go on
-            self.image_done.emit(request_id, item.path, None, None,
-                                 f"unexpected error: {type(exc).__name__}: {exc}")
+            self.image_done.emit(
+                request_id, item.path, None, None, f"unexpected error: {type(exc).__name__}: {exc}"
+            )
             return
         self.image_done.emit(request_id, item.path, small, prediction, note)
 
@@ -133,8 +138,9 @@ class StudyService(QObject):
         if request_id == self._last:
             self.listed.emit(studies, unreadable)
 
-    def _on_image(self, request_id: int, path: Path, small: Any, prediction: Any,
-                  note: str) -> None:
+    def _on_image(
+        self, request_id: int, path: Path, small: Any, prediction: Any, note: str
+    ) -> None:
         if request_id == self._last:
             self.image_done.emit(path, small, prediction, note)
 

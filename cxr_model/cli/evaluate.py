@@ -16,8 +16,9 @@ def run(args: argparse.Namespace, model: Model) -> int:
     except ImportError as exc:
         return fail(f"evaluation needs the 'train' extra ({exc})", EXIT_NO_MODEL)
     try:
-        text, metrics, sections = evaluate(model, args.data, args.split, args.out,
-                                         quiet=args.quiet, outside=args.outside)
+        text, metrics, sections = evaluate(
+            model, args.data, args.split, args.out, quiet=args.quiet, outside=args.outside
+        )
     except CXRError as exc:
         return fail(exc)
     print(text)
@@ -32,10 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", required=True, help="CSV in the pairs.csv format")
     e.add_argument("--split", required=True)
     e.add_argument("--out", help="folder for metrics.json and plots")
-    e.add_argument("--record", action="store_true",
-                   help="store the figures in the model card (do this once, on test)")
-    e.add_argument("--outside", metavar="CSV",
-                   help="pairs CSV of another population: also report how often the image "
-                        "guard flags its split, and the split shrunk to 64 px")
+    e.add_argument(
+        "--record",
+        action="store_true",
+        help="store the figures in the model card (do this once, on test)",
+    )
+    e.add_argument(
+        "--outside",
+        metavar="CSV",
+        help="pairs CSV of another population: also report how often the image "
+        "guard flags its split, and the split shrunk to 64 px",
+    )
     add_quiet(e)
     e.set_defaults(handler=run, needs_model=True)

@@ -20,8 +20,7 @@ from cxr_model.inference.predictor import Model
 
 def log(line: str) -> None:
     """One timestamped line on stderr, at once."""
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cxr listen: {line}", file=sys.stderr,
-          flush=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cxr listen: {line}", file=sys.stderr, flush=True)
 
 
 def allow_list(text: str | None) -> list[str] | None:
@@ -34,11 +33,22 @@ def run(args: argparse.Namespace, model: Model) -> int:
 
     try:
         allow = allow_list(args.allow)
-        forward = Pacs(parse_node(args.forward), aet=args.aet, timeout=args.timeout) \
-            if args.forward else None
-        listener = Listener(model, writable_folder(Path(args.out)), args.port, aet=args.aet,
-                            allow=allow, forward=forward, bind=args.bind,
-                            timeout=args.timeout, log=log)
+        forward = (
+            Pacs(parse_node(args.forward), aet=args.aet, timeout=args.timeout)
+            if args.forward
+            else None
+        )
+        listener = Listener(
+            model,
+            writable_folder(Path(args.out)),
+            args.port,
+            aet=args.aet,
+            allow=allow,
+            forward=forward,
+            bind=args.bind,
+            timeout=args.timeout,
+            log=log,
+        )
     except ValueError as exc:
         return fail(str(exc))
     except CXRError as exc:
@@ -52,28 +62,41 @@ def run(args: argparse.Namespace, model: Model) -> int:
         return fail(exc, EXIT_NETWORK)
     if not allow:
         log("WARNING: no --allow list: any DICOM node that reaches this port may send here")
-    log(f"listening as {args.aet} on port {args.port}, saving to {listener.out_dir}, rows in "
-        f"{listener.csv_path}" + (f", forwarding results to {forward.node}" if forward else ""))
+    log(
+        f"listening as {args.aet} on port {args.port}, saving to {listener.out_dir}, rows in "
+        f"{listener.csv_path}" + (f", forwarding results to {forward.node}" if forward else "")
+    )
     while not stop.wait(0.5):
         pass
     log("stopping: scoring what was received")
     listener.stop()
     counts = listener.counts
-    log(f"stopped: {counts['received']} instance(s) received, {counts['scored']} scored, "
-        f"{counts['rows']} row(s) written")
+    log(
+        f"stopped: {counts['received']} instance(s) received, {counts['scored']} scored, "
+        f"{counts['rows']} row(s) written"
+    )
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("listen", help="receive DICOM (C-STORE) and score what arrives")
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="instances saved as DIR/STUDY/SERIES/SOP.dcm, rows in DIR/results.csv")
-    p.add_argument("--aet", type=valid_aet, default=DEFAULT_AET,
-                   help=f"our AE title (default {DEFAULT_AET})")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="instances saved as DIR/STUDY/SERIES/SOP.dcm, rows in DIR/results.csv",
+    )
+    p.add_argument(
+        "--aet", type=valid_aet, default=DEFAULT_AET, help=f"our AE title (default {DEFAULT_AET})"
+    )
     p.add_argument("--allow", metavar="AET,...", help="accept only these calling AE titles")
     p.add_argument("--forward", metavar="NODE", help="send the SR + SC of each scored image")
     p.add_argument("--bind", default="", help="address to listen on (default: all)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help="seconds to wait for a peer at each step")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds to wait for a peer at each step",
+    )
     p.set_defaults(handler=run, needs_model=True)

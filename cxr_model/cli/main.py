@@ -43,18 +43,24 @@ def run_selftest(model_dir: str | None, precision: str = "auto") -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cxr", description=__doc__.splitlines()[0]
-                                     + " " + NOT_A_DEVICE)
+    parser = argparse.ArgumentParser(
+        prog="cxr", description=__doc__.splitlines()[0] + " " + NOT_A_DEVICE
+    )
     parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="auto: int8 when the model card's int8 gates passed, else fp32")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto: int8 when the model card's int8 gates passed, else fp32",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(sub)
     selftest = sub.add_parser("selftest", help="check the installation (model, checksums, samples)")
-    selftest.set_defaults(handler=lambda args: run_selftest(args.model, args.precision),
-                          needs_model=False)
+    selftest.set_defaults(
+        handler=lambda args: run_selftest(args.model, args.precision), needs_model=False
+    )
     return parser
 
 

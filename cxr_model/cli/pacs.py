@@ -32,9 +32,14 @@ def pacs_from(args: argparse.Namespace) -> Pacs:
 
 def query_from(args: argparse.Namespace) -> StudyQuery:
     """The find filters from the command line; ValueError for a bad date, modality or limit."""
-    return StudyQuery(patient_id=args.patient_id, patient_name=args.patient_name,
-                      study_date=args.study_date, accession=args.accession,
-                      modalities=parse_modalities(args.modality), limit=args.limit)
+    return StudyQuery(
+        patient_id=args.patient_id,
+        patient_name=args.patient_name,
+        study_date=args.study_date,
+        accession=args.accession,
+        modalities=parse_modalities(args.modality),
+        limit=args.limit,
+    )
 
 
 def writable_folder(path: Path) -> Path:
@@ -45,8 +50,7 @@ def writable_folder(path: Path) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise DataError(f"cannot write to the output folder ({exc.strerror or exc})",
-                        path) from exc
+        raise DataError(f"cannot write to the output folder ({exc.strerror or exc})", path) from exc
     return path
 
 
@@ -68,12 +72,16 @@ def run_echo(args: argparse.Namespace) -> int:
         pacs.echo()
         print(f"{pacs.node} answers (as seen from {pacs.aet})")
         return 0
+
     return _guarded(action)
 
 
 def _warn_truncated(limit: int) -> None:
-    print(f"cxr: more than {limit} studies match; showing the first {limit} "
-          "(narrow the query or raise --limit)", file=sys.stderr)
+    print(
+        f"cxr: more than {limit} studies match; showing the first {limit} "
+        "(narrow the query or raise --limit)",
+        file=sys.stderr,
+    )
 
 
 def run_find(args: argparse.Namespace) -> int:
@@ -83,13 +91,25 @@ def run_find(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(study.to_dict()))
             else:
-                print("  ".join(str(v) if v is not None else "-" for v in (
-                    study.study_uid, study.patient_id, study.patient_name, study.study_date,
-                    study.accession, ",".join(study.modalities or []) or None,
-                    study.instances, study.description)))
+                print(
+                    "  ".join(
+                        str(v) if v is not None else "-"
+                        for v in (
+                            study.study_uid,
+                            study.patient_id,
+                            study.patient_name,
+                            study.study_date,
+                            study.accession,
+                            ",".join(study.modalities or []) or None,
+                            study.instances,
+                            study.description,
+                        )
+                    )
+                )
         if result.truncated:
             _warn_truncated(args.limit)
         return 0
+
     return _guarded(action)
 
 
@@ -99,12 +119,14 @@ def run_get(args: argparse.Namespace) -> int:
         if args.move and args.port is None:
             raise ValueError("--move needs --port (where our C-STORE receiver listens)")
         out = writable_folder(Path(args.out))
-        files = pacs.retrieve(args.study_uid, out, move_port=args.port if args.move else None,
-                              bind=args.bind)
+        files = pacs.retrieve(
+            args.study_uid, out, move_port=args.port if args.move else None, bind=args.bind
+        )
         for path in files:
             print(path)
         print(f"retrieved {len(files)} instance(s) from {pacs.node}", file=sys.stderr)
         return 0
+
     return _guarded(action)
 
 
@@ -120,6 +142,7 @@ def run_send(args: argparse.Namespace) -> int:
         count = pacs.send([read_source(path) for path in files])
         print(f"sent {count} instance(s) to {pacs.node}")
         return 0
+
     return _guarded(action)
 
 
@@ -141,15 +164,21 @@ def _scan(args: argparse.Namespace, model: Model) -> int:
         _warn_truncated(args.limit)
     done = finished_studies(rows, result.studies)
     todo = [s for s in result.studies if s.study_uid not in done]
-    scanner = PacsScan(model, pacs, images_dir=images,
-                       final_sops={r["sop_uid"] for r in rows if is_final(r)},
-                       send=args.send, move_port=args.port if args.move else None,
-                       bind=args.bind)
+    scanner = PacsScan(
+        model,
+        pacs,
+        images_dir=images,
+        final_sops={r["sop_uid"] for r in rows if is_final(r)},
+        send=args.send,
+        move_port=args.port if args.move else None,
+        bind=args.bind,
+    )
     counts = {"scored": 0, "errors": 0, "skipped": 0}
     sink = CsvSink(out, fields=PACS_FIELDS)
     try:
-        for study in progress(todo, total=len(todo), desc="pacs scan", unit="study",
-                              quiet=args.quiet):
+        for study in progress(
+            todo, total=len(todo), desc="pacs scan", unit="study", quiet=args.quiet
+        ):
             for row in scanner.study_rows(study):
                 sink.add(row)
                 if row["probability"] is not None:
@@ -160,21 +189,28 @@ def _scan(args: argparse.Namespace, model: Model) -> int:
                     print(f"cxr: {row['error']}", file=sys.stderr)
     finally:
         sink.close()
-    print(f"scanned {len(todo)} study(ies): {counts['scored']} image(s) scored, "
-          f"{counts['skipped']} instance(s) not scored (not frontal chest X-rays), "
-          f"{counts['errors']} error(s); {len(done)} study(ies) already in {out}",
-          file=sys.stderr)
+    print(
+        f"scanned {len(todo)} study(ies): {counts['scored']} image(s) scored, "
+        f"{counts['skipped']} instance(s) not scored (not frontal chest X-rays), "
+        f"{counts['errors']} error(s); {len(done)} study(ies) already in {out}",
+        file=sys.stderr,
+    )
     return EXIT_NETWORK if scanner.network_errors else 0
 
 
 def add_node_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("node", help="AET@HOST:PORT (DIMSE) or http(s)://HOST:PORT/PATH "
-                                     "(DICOMweb root)")
-    parser.add_argument("--aet", type=valid_aet, default=DEFAULT_AET,
-                        help=f"our AE title (default {DEFAULT_AET})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds to wait for the node at each step "
-                             f"(default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument(
+        "node", help="AET@HOST:PORT (DIMSE) or http(s)://HOST:PORT/PATH (DICOMweb root)"
+    )
+    parser.add_argument(
+        "--aet", type=valid_aet, default=DEFAULT_AET, help=f"our AE title (default {DEFAULT_AET})"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to wait for the node at each step (default {DEFAULT_TIMEOUT:g})",
+    )
 
 
 def add_filters(parser: argparse.ArgumentParser, limit: int) -> None:
@@ -183,13 +219,15 @@ def add_filters(parser: argparse.ArgumentParser, limit: int) -> None:
     parser.add_argument("--study-date", metavar="D|D1-D2", help="YYYYMMDD or a range")
     parser.add_argument("--accession")
     parser.add_argument("--modality", metavar="CR,DX", help="modalities in the study")
-    parser.add_argument("--limit", type=int, default=limit,
-                        help=f"at most this many studies (default {limit})")
+    parser.add_argument(
+        "--limit", type=int, default=limit, help=f"at most this many studies (default {limit})"
+    )
 
 
 def add_retrieve_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--move", action="store_true",
-                        help="C-MOVE to our own temporary receiver instead of C-GET")
+    parser.add_argument(
+        "--move", action="store_true", help="C-MOVE to our own temporary receiver instead of C-GET"
+    )
     parser.add_argument("--port", type=int, help="port of that receiver (with --move)")
     parser.add_argument("--bind", default="", help="address it listens on (default: all)")
 
@@ -223,12 +261,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     scan = commands.add_parser("scan", help="find, retrieve and score studies into a CSV")
     add_node_options(scan)
     add_filters(scan, SCAN_LIMIT)
-    scan.add_argument("--out", required=True, metavar="FILE.csv",
-                      help="append rows here; a rerun skips what is done")
-    scan.add_argument("--images", metavar="DIR",
-                      help="keep the retrieved instances here (default: a temporary folder)")
-    scan.add_argument("--send", action="store_true",
-                      help="store the SR + Secondary Capture of each scored image on the node")
+    scan.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE.csv",
+        help="append rows here; a rerun skips what is done",
+    )
+    scan.add_argument(
+        "--images",
+        metavar="DIR",
+        help="keep the retrieved instances here (default: a temporary folder)",
+    )
+    scan.add_argument(
+        "--send",
+        action="store_true",
+        help="store the SR + Secondary Capture of each scored image on the node",
+    )
     add_retrieve_options(scan)
     add_quiet(scan)
     scan.set_defaults(handler=run_scan, needs_model=True)

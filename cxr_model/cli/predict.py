@@ -27,8 +27,9 @@ def report_argument(value: str | None, image: Path) -> str | None:
     return value
 
 
-def write_heatmap(model: Model, image_path: Path, prediction, out: Path,
-                  target: str = "abnormal") -> None:
+def write_heatmap(
+    model: Model, image_path: Path, prediction, out: Path, target: str = "abnormal"
+) -> None:
     """Write the image at full resolution with the heatmap blended over it."""
     rgb = overlay_rgb(read_image(image_path), model.heatmap(prediction, target))
     try:
@@ -49,19 +50,25 @@ def verdict(row: dict) -> str:
 
 def describe(row: dict) -> str:
     """The human-readable answer for one result row."""
-    lines = [f"{row['file']}: {verdict(row)}  P(abnormal) {row['probability']:.3f} "
-             f"(threshold {row['threshold']:.3f}, "
-             f"{'image + report' if row['used_report'] else 'image only: no report'})",
-             f"  image only {row['image_probability']:.3f}"
-             + ("" if row["text_probability"] is None
-                else f"   report only {row['text_probability']:.3f}")]
+    lines = [
+        f"{row['file']}: {verdict(row)}  P(abnormal) {row['probability']:.3f} "
+        f"(threshold {row['threshold']:.3f}, "
+        f"{'image + report' if row['used_report'] else 'image only: no report'})",
+        f"  image only {row['image_probability']:.3f}"
+        + (
+            ""
+            if row["text_probability"] is None
+            else f"   report only {row['text_probability']:.3f}"
+        ),
+    ]
     if row["discordant"]:
         lines.append("  WARNING: image and report point to different labels")
     if row["ood_reason"] == "age":
         lines.append("  WARNING: the patient's age is outside the ages the model was trained on")
     elif row["ood"]:
-        lines.append("  WARNING: this image is unlike the model's training X-rays; "
-                     "do not trust the label")
+        lines.append(
+            "  WARNING: this image is unlike the model's training X-rays; do not trust the label"
+        )
     lines.append(f"  {NOT_A_DEVICE}")
     return "\n".join(lines)
 

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     if data is None:
         return fail("the model card names no training data; give --data pairs.csv")
     try:
-        section = quantize_folder(model_dir, data, images=args.images, seed=args.seed,
-                                  quiet=args.quiet)
+        section = quantize_folder(
+            model_dir, data, images=args.images, seed=args.seed, quiet=args.quiet
+        )
     except ModelError as exc:
         return fail(exc, EXIT_NO_MODEL)
     except CXRError as exc:
@@ -40,10 +41,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    q = sub.add_parser("quantize", help="make the int8 model of a model folder and check its "
-                       "accuracy gates (needs the train extra)")
-    q.add_argument("--data", help="pairs CSV: train images calibrate, val/test measure the "
-                   "gates (default: the training data named in the model card)")
+    q = sub.add_parser(
+        "quantize",
+        help="make the int8 model of a model folder and check its "
+        "accuracy gates (needs the train extra)",
+    )
+    q.add_argument(
+        "--data",
+        help="pairs CSV: train images calibrate, val/test measure the "
+        "gates (default: the training data named in the model card)",
+    )
     q.add_argument("--images", type=int, default=256, help="train images to calibrate on")
     q.add_argument("--seed", type=int, default=0, help="seed of the calibration subset")
     add_quiet(q)

@@ -21,8 +21,9 @@ def run(args: argparse.Namespace, model: Model) -> int:
         source = read_source(image_path)
         image = model.read(image_path)
         prediction = model.predict(image, report_argument(args.report, image_path))
-        paths = write_objects(result_objects(model.card, source, image, prediction),
-                              writable_folder(Path(args.out)))
+        paths = write_objects(
+            result_objects(model.card, source, image, prediction), writable_folder(Path(args.out))
+        )
     except CXRError as exc:
         return fail(exc)
     for path in paths:
@@ -34,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("results", help="write the SR + Secondary Capture of one DICOM image")
     p.add_argument("image", metavar="IMAGE.dcm")
     p.add_argument("--report", help="report file or text (default: IMAGE's .txt if present)")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="written as DIR/STUDY_UID/SERIES_UID/SOP_UID.dcm")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="written as DIR/STUDY_UID/SERIES_UID/SOP_UID.dcm",
+    )
     p.set_defaults(handler=run, needs_model=True)

@@ -38,8 +38,9 @@ def _cluster(module: str, what: str) -> ModuleType:
     try:
         return importlib.import_module(f"cxr_model.cluster.{module}")
     except ImportError as exc:
-        raise CXRError(f"{what} needs the cluster extra: pip install 'cxr-desktop[cluster]' "
-                       f"({exc})") from None
+        raise CXRError(
+            f"{what} needs the cluster extra: pip install 'cxr-desktop[cluster]' ({exc})"
+        ) from None
 
 
 class Sink(Protocol):
@@ -64,14 +65,20 @@ def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Itera
     if args.engine == "local":
         return scan(model, plan, batch_size=args.batch_size or 8)
     engine = _cluster("engine", "--engine ray")
-    return engine.ray_scan(model, plan, address=args.address, actors=args.actors,
-                           actor_cpus=1.0 if args.actor_cpus is None else args.actor_cpus,
-                           batch_size=args.batch_size or engine.BATCH_SIZE)
+    return engine.ray_scan(
+        model,
+        plan,
+        address=args.address,
+        actors=args.actors,
+        actor_cpus=1.0 if args.actor_cpus is None else args.actor_cpus,
+        batch_size=args.batch_size or engine.BATCH_SIZE,
+    )
 
 
 def run(args: argparse.Namespace, model: Model) -> int:
-    ray_only = [f"--{name.replace('_', '-')}" for name in _RAY_ONLY
-                if getattr(args, name) is not None]
+    ray_only = [
+        f"--{name.replace('_', '-')}" for name in _RAY_ONLY if getattr(args, name) is not None
+    ]
     if ray_only and args.engine != "ray":
         return fail(f"{', '.join(ray_only)} needs --engine ray")
     folder = Path(args.folder)
@@ -117,20 +124,42 @@ def _positive(text: str) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("scan", help="score every image of a folder")
     s.add_argument("folder")
-    s.add_argument("--out", metavar="FILE.csv|FILE.parquet",
-                   help="append rows here (default: stdout); .parquet writes a folder of parts")
+    s.add_argument(
+        "--out",
+        metavar="FILE.csv|FILE.parquet",
+        help="append rows here (default: stdout); .parquet writes a folder of parts",
+    )
     s.add_argument("--recursive", action="store_true")
-    s.add_argument("--batch-size", type=_positive, metavar="N",
-                   help="images per forward pass (default: 8 local, 32 ray)")
-    s.add_argument("--engine", choices=ENGINES, default="local",
-                   help="local: this machine (default); ray: a Ray cluster (cluster extra)")
+    s.add_argument(
+        "--batch-size",
+        type=_positive,
+        metavar="N",
+        help="images per forward pass (default: 8 local, 32 ray)",
+    )
+    s.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: this machine (default); ray: a Ray cluster (cluster extra)",
+    )
     ray = s.add_argument_group("ray engine (docs/cluster.md)")
-    ray.add_argument("--address", metavar="ADDR",
-                     help="Ray cluster to use, e.g. HEAD:6379 or auto (default: start a "
-                          "local Ray for this scan)")
-    ray.add_argument("--actors", type=int, metavar="N",
-                     help="model actors (default: as many as fit, one CPU kept for reading)")
-    ray.add_argument("--actor-cpus", type=float, metavar="C",
-                     help="CPUs (and inference threads) per actor (default: 1)")
+    ray.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster to use, e.g. HEAD:6379 or auto (default: start a "
+        "local Ray for this scan)",
+    )
+    ray.add_argument(
+        "--actors",
+        type=int,
+        metavar="N",
+        help="model actors (default: as many as fit, one CPU kept for reading)",
+    )
+    ray.add_argument(
+        "--actor-cpus",
+        type=float,
+        metavar="C",
+        help="CPUs (and inference threads) per actor (default: 1)",
+    )
     add_quiet(s)
     s.set_defaults(handler=run, needs_model=True)

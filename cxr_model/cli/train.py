@@ -16,8 +16,9 @@ def age_range(value: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in value.split("-"))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an age range such as 18-100, not {value!r}"
-                                         ) from exc
+        raise argparse.ArgumentTypeError(
+            f"expected an age range such as 18-100, not {value!r}"
+        ) from exc
     if not 0 <= low <= high:
         raise argparse.ArgumentTypeError(f"the age range {value!r} is empty")
     return low, high + 1
@@ -29,10 +30,21 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return fail(f"training needs the 'train' extra ({exc})", EXIT_NO_MODEL)
     lr = args.lr if args.lr is not None else (FINE_TUNE_LR if args.init else TrainConfig.lr)
-    cfg = TrainConfig(data=args.data, out=args.out, size=args.size, epochs=args.epochs,
-                      batch_size=args.batch_size, seed=args.seed, limit=args.limit,
-                      text_epochs=args.text_epochs, lr=lr, init=args.init,
-                      outside=args.outside, age_range=args.age_range, quiet=args.quiet)
+    cfg = TrainConfig(
+        data=args.data,
+        out=args.out,
+        size=args.size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        limit=args.limit,
+        text_epochs=args.text_epochs,
+        lr=lr,
+        init=args.init,
+        outside=args.outside,
+        age_range=args.age_range,
+        quiet=args.quiet,
+    )
     try:
         model_dir = train(cfg, resume=args.resume)
     except ModelError as exc:
@@ -54,14 +66,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="first N examples per split (smoke test)")
     t.add_argument("--resume", action="store_true")
-    t.add_argument("--lr", type=float, help=f"peak learning rate (default: the training "
-                                             f"default, {FINE_TUNE_LR:g} with --init)")
-    t.add_argument("--init", metavar="MODEL_DIR",
-                   help="fine-tune this model folder on --data (site adaptation); the card "
-                        "records it as the parent")
-    t.add_argument("--outside", metavar="CSV",
-                   help="pairs CSV of another population: fits the population detector")
-    t.add_argument("--age-range", type=age_range, metavar="A-B",
-                   help="ages in years of the training patients (the age guard)")
+    t.add_argument(
+        "--lr",
+        type=float,
+        help=f"peak learning rate (default: the training default, {FINE_TUNE_LR:g} with --init)",
+    )
+    t.add_argument(
+        "--init",
+        metavar="MODEL_DIR",
+        help="fine-tune this model folder on --data (site adaptation); the card "
+        "records it as the parent",
+    )
+    t.add_argument(
+        "--outside",
+        metavar="CSV",
+        help="pairs CSV of another population: fits the population detector",
+    )
+    t.add_argument(
+        "--age-range",
+        type=age_range,
+        metavar="A-B",
+        help="ages in years of the training patients (the age guard)",
+    )
     add_quiet(t)
     t.set_defaults(handler=run, needs_model=False)

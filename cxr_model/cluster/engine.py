@@ -44,14 +44,16 @@ def pool_size(cluster_cpus: float, actor_cpus: float, actors: int | None = None)
         raise CXRError(
             f"the Ray cluster has {cluster_cpus:g} CPU(s); a scan needs at least "
             f"{actor_cpus + READ_RESERVE_CPUS:g} (one actor of {actor_cpus:g} plus "
-            f"{READ_RESERVE_CPUS:g} for reading files)")
+            f"{READ_RESERVE_CPUS:g} for reading files)"
+        )
     if actors is None:
         return fit
     if actors < 1 or actors > fit:
         raise CXRError(
             f"{actors} actor(s) of {actor_cpus:g} CPU(s) do not fit a Ray cluster of "
             f"{cluster_cpus:g} CPUs with {READ_RESERVE_CPUS:g} kept for reading files "
-            f"(choose 1 to {fit}; with no CPU left to read, the scan would stall)")
+            f"(choose 1 to {fit}; with no CPU left to read, the scan would stall)"
+        )
     return actors
 
 
@@ -69,8 +71,13 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     else:
         _probe(address)
     try:
-        ray.init(address=address or "local", num_cpus=num_cpus, include_dashboard=False,
-                 logging_level=logging.ERROR, log_to_driver=False)
+        ray.init(
+            address=address or "local",
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+        )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise ClusterError(f"cannot start or reach {where} ({exc})") from exc
@@ -87,8 +94,9 @@ def _probe(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise ClusterError(f"cannot reach the Ray cluster at {address} "
-                           f"({exc.strerror or exc})") from exc
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address} ({exc.strerror or exc})"
+        ) from exc
 
 
 def _quiet_ray_data() -> None:
@@ -108,9 +116,15 @@ def _readable(path: os.PathLike) -> bool:
     return os.path.isfile(path) and os.access(path, os.R_OK)
 
 
-def ray_scan(model: Model, plan: ScanPlan, *, address: str | None = None,
-             actors: int | None = None, actor_cpus: float = 1.0,
-             batch_size: int = BATCH_SIZE) -> Iterator[dict]:
+def ray_scan(
+    model: Model,
+    plan: ScanPlan,
+    *,
+    address: str | None = None,
+    actors: int | None = None,
+    actor_cpus: float = 1.0,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[dict]:
     """Yield one result row per planned image, as the actors finish their batches.
 
     Rows equal `cxr_model.inference.scan.scan`'s (names relative to the folder, the same
@@ -126,37 +140,55 @@ def ray_scan(model: Model, plan: ScanPlan, *, address: str | None = None,
     try:
         yield from folder_error_rows(plan)
         for path in sorted(set(plan.files) - set(readable)):
-            yield from score_batch(model, [(path.relative_to(folder).as_posix(),
-                                            partial(load_study, model, path))])
+            yield from score_batch(
+                model, [(path.relative_to(folder).as_posix(), partial(load_study, model, path))]
+            )
         if readable:
             size = pool_size(ray.cluster_resources().get("CPU", 0.0), actor_cpus, actors)
             yield from _actor_rows(model, plan, readable, size, actor_cpus, batch_size)
     except (ray.exceptions.RayError, OSError) as exc:
-        raise ClusterError(f"the Ray scan failed ({_reason(exc)}); the rows written so "
-                           "far are kept: run the same command again to finish") from exc
+        raise ClusterError(
+            f"the Ray scan failed ({_reason(exc)}); the rows written so "
+            "far are kept: run the same command again to finish"
+        ) from exc
     finally:
         if started:
             ray.shutdown()
 
 
-def _actor_rows(model: Model, plan: ScanPlan, files: list[Path], size: int,
-                actor_cpus: float, batch_size: int) -> Iterator[dict]:
+def _actor_rows(
+    model: Model, plan: ScanPlan, files: list[Path], size: int, actor_cpus: float, batch_size: int
+) -> Iterator[dict]:
     """Read `files` with Ray Data, score them on `size` actors, yield rows as they come."""
     import ray
     from ray.data import ActorPoolStrategy
 
-    actor_args = {"model": ray.put(pack_model(model.card)), "backend": model.backend.name,
-                  "threads": max(1, int(actor_cpus)),
-                  "folder": os.path.abspath(plan.folder), "shown": str(plan.folder)}
-    dataset = ray.data.read_binary_files(
-        [os.path.abspath(path) for path in files], include_paths=True,
-        num_cpus=READ_TASK_CPUS,
-    ).repartition(  # blocks of one batch: else an actor's rows leave when its whole block is done
-        target_num_rows_per_block=batch_size,
-    ).map_batches(
-        ScanActor, fn_constructor_kwargs=actor_args, batch_size=batch_size,
-        batch_format="pyarrow", compute=ActorPoolStrategy(size=size), num_cpus=actor_cpus,
-        udf_modifying_row_count=False,
+    actor_args = {
+        "model": ray.put(pack_model(model.card)),
+        "backend": model.backend.name,
+        "threads": max(1, int(actor_cpus)),
+        "folder": os.path.abspath(plan.folder),
+        "shown": str(plan.folder),
+    }
+    dataset = (
+        ray.data.read_binary_files(
+            [os.path.abspath(path) for path in files],
+            include_paths=True,
+            num_cpus=READ_TASK_CPUS,
+        )
+        # blocks of one batch: else an actor's rows leave when its whole block is done
+        .repartition(
+            target_num_rows_per_block=batch_size,
+        )
+        .map_batches(
+            ScanActor,
+            fn_constructor_kwargs=actor_args,
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=size),
+            num_cpus=actor_cpus,
+            udf_modifying_row_count=False,
+        )
     )
     for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
         yield from table.to_pylist()

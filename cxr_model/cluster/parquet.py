@@ -42,9 +42,13 @@ def scored_parquet(path: str | Path) -> set[str]:
             if not pq.read_schema(part).equals(RESULT_SCHEMA):
                 raise DataError(_NOT_OURS + f" ({part.name} has other columns)", path)
             table = pq.read_table(part, columns=["file", "error"])
-            scored.update(f for f, e in zip(table.column("file").to_pylist(),
-                                             table.column("error").to_pylist(), strict=True)
-                          if e is None)
+            scored.update(
+                f
+                for f, e in zip(
+                    table.column("file").to_pylist(), table.column("error").to_pylist(), strict=True
+                )
+                if e is None
+            )
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise DataError(f"cannot read the existing parquet folder ({exc})", path) from exc
     return scored
@@ -53,8 +57,9 @@ def scored_parquet(path: str | Path) -> set[str]:
 class ParquetSink:
     """Collects rows and writes them as parquet parts into the folder `path`."""
 
-    def __init__(self, path: str | Path, flush_rows: int = 10_000,
-                 flush_seconds: float = 10.0) -> None:
+    def __init__(
+        self, path: str | Path, flush_rows: int = 10_000, flush_seconds: float = 10.0
+    ) -> None:
         self.path = Path(path)
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
@@ -65,8 +70,9 @@ class ParquetSink:
             for stale in self.path.glob(".part-*.tmp"):  # left by a killed scan
                 stale.unlink()
         except OSError as exc:
-            raise DataError(f"cannot write the parquet folder ({exc.strerror or exc})",
-                            self.path) from exc
+            raise DataError(
+                f"cannot write the parquet folder ({exc.strerror or exc})", self.path
+            ) from exc
         self._run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self._count = 0
         self._rows: list[dict] = []
@@ -75,8 +81,10 @@ class ParquetSink:
     def add(self, row: dict) -> None:
         """Keep one row; write a part when enough rows or time have gathered."""
         self._rows.append(row)
-        if (len(self._rows) >= self.flush_rows
-                or time.monotonic() - self._flushed >= self.flush_seconds):
+        if (
+            len(self._rows) >= self.flush_rows
+            or time.monotonic() - self._flushed >= self.flush_seconds
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -95,8 +103,7 @@ class ParquetSink:
             self._rows = []  # not written: a rerun scores them again; close() does not retry
             with contextlib.suppress(OSError):
                 temporary.unlink()
-            raise DataError(f"cannot write a parquet part ({exc.strerror or exc})",
-                            final) from exc
+            raise DataError(f"cannot write a parquet part ({exc.strerror or exc})", final) from exc
         self._rows = []
         self._count += 1
 

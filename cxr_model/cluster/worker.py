@@ -32,8 +32,9 @@ class ScanActor:
     wrote it, so that names and messages match the local engine's.
     """
 
-    def __init__(self, model: ray.ObjectRef, backend: str, threads: int,
-                 folder: str, shown: str) -> None:
+    def __init__(
+        self, model: ray.ObjectRef, backend: str, threads: int, folder: str, shown: str
+    ) -> None:
         with tempfile.TemporaryDirectory(prefix="cxr-model-") as directory:
             for name, data in ray.get(model).items():
                 (Path(directory) / name).write_bytes(data)
@@ -42,11 +43,13 @@ class ScanActor:
         self.shown = Path(shown)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        names = [Path(p).relative_to(self.folder).as_posix()
-                 for p in batch.column("path").to_pylist()]
+        names = [
+            Path(p).relative_to(self.folder).as_posix() for p in batch.column("path").to_pylist()
+        ]
         data = batch.column("bytes")
-        studies = [(name, partial(self._load, name, data[i].as_py()))
-                   for i, name in enumerate(names)]
+        studies = [
+            (name, partial(self._load, name, data[i].as_py())) for i, name in enumerate(names)
+        ]
         return rows_table(score_batch(self.model, studies))
 
     def _load(self, name: str, data: bytes) -> Study:

@@ -47,21 +47,37 @@ class Pacs:
             return web.find(self.node, query, self.timeout)
         return dimse.find(self.node, query, self.aet, self.timeout)
 
-    def retrieve(self, study_uid: str, out_dir: Path, *, move_port: int | None = None,
-                 bind: str = "", on_file: Callable[[Path], None] | None = None,
-                 cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
+    def retrieve(
+        self,
+        study_uid: str,
+        out_dir: Path,
+        *,
+        move_port: int | None = None,
+        bind: str = "",
+        on_file: Callable[[Path], None] | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> list[Path]:
         """A study's instances into OUT/STUDY/SERIES/SOP.dcm: WADO-RS for DICOMweb, C-MOVE to
         our receiver on `move_port` when given, else C-GET. Returns the files written;
         `on_file` hears of each as it lands. Cancelled (files kept) once `cancelled()`."""
         dimse, web = _protocols()
         if self.node.is_web:
-            return web.retrieve(self.node, study_uid, out_dir, self.timeout, on_file,
-                                cancelled)
+            return web.retrieve(self.node, study_uid, out_dir, self.timeout, on_file, cancelled)
         if move_port is not None:
-            return dimse.move_study(self.node, study_uid, out_dir, self.aet, self.timeout,
-                                    move_port, bind, on_file, cancelled)
-        return dimse.get_study(self.node, study_uid, out_dir, self.aet, self.timeout, on_file,
-                               cancelled)
+            return dimse.move_study(
+                self.node,
+                study_uid,
+                out_dir,
+                self.aet,
+                self.timeout,
+                move_port,
+                bind,
+                on_file,
+                cancelled,
+            )
+        return dimse.get_study(
+            self.node, study_uid, out_dir, self.aet, self.timeout, on_file, cancelled
+        )
 
     def send(self, items: list[Path | Dataset]) -> int:
         """C-STORE or STOW-RS files/datasets; the number stored."""

@@ -34,23 +34,28 @@ log = logging.getLogger(__name__)
 
 #: Storage SOP classes asked for in a C-GET (at most 128 contexts fit one association).
 GET_STORAGE_CLASSES = (
-    "1.2.840.10008.5.1.4.1.1.1",      # Computed Radiography Image
-    "1.2.840.10008.5.1.4.1.1.1.1",    # Digital X-Ray Image - For Presentation
+    "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image
+    "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image - For Presentation
     "1.2.840.10008.5.1.4.1.1.1.1.1",  # Digital X-Ray Image - For Processing
-    "1.2.840.10008.5.1.4.1.1.7",      # Secondary Capture Image
+    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image
     "1.2.840.10008.5.1.4.1.1.88.11",  # Basic Text SR
     "1.2.840.10008.5.1.4.1.1.88.22",  # Enhanced SR
     "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
     "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
     "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
-    "1.2.840.10008.5.1.4.1.1.11.1",   # Grayscale Softcopy Presentation State
+    "1.2.840.10008.5.1.4.1.1.11.1",  # Grayscale Softcopy Presentation State
     "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection
 )
 #: Transfer syntaxes offered for those: uncompressed first, then what our reader decodes.
 GET_TRANSFER_SYNTAXES = (
-    ExplicitVRLittleEndian, ImplicitVRLittleEndian,
-    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.57",
-    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.5",
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.5",
 )
 _PENDING = (0xFF00, 0xFF01)
 _STORE_OUT_OF_RESOURCES = 0xA700
@@ -72,19 +77,24 @@ def make_ae(aet: str, timeout: float) -> AE:
 def _associate(ae: AE, node: Node, timeout: float, evt_handlers=(), **kwargs) -> Association:
     connected = threading.Event()  # TCP connection made: tells "refused" from "silent"
     handlers = [*evt_handlers, (evt.EVT_CONN_OPEN, lambda _event: connected.set())]
-    assoc = ae.associate(node.host, node.port, ae_title=node.aet, evt_handlers=handlers,
-                         **kwargs)
+    assoc = ae.associate(node.host, node.port, ae_title=node.aet, evt_handlers=handlers, **kwargs)
     if assoc.is_established:
         return assoc
     if assoc.is_rejected:
-        raise NetworkError(f"{node} rejected the association: our AE title "
-                           f"{ae.ae_title!r} is not known to it or its AE title is not "
-                           f"{node.aet!r}; {node.what_to_check()}")
+        raise NetworkError(
+            f"{node} rejected the association: our AE title "
+            f"{ae.ae_title!r} is not known to it or its AE title is not "
+            f"{node.aet!r}; {node.what_to_check()}"
+        )
     if connected.is_set():
-        raise NetworkError(f"{node} accepted the connection but gave no answer within "
-                           f"{timeout:g} s (or aborted); {node.what_to_check()}")
-    raise NetworkError(f"cannot connect to {node} (refused, unreachable or no answer within "
-                       f"{timeout:g} s); {node.what_to_check()}")
+        raise NetworkError(
+            f"{node} accepted the connection but gave no answer within "
+            f"{timeout:g} s (or aborted); {node.what_to_check()}"
+        )
+    raise NetworkError(
+        f"cannot connect to {node} (refused, unreachable or no answer within "
+        f"{timeout:g} s); {node.what_to_check()}"
+    )
 
 
 @contextlib.contextmanager
@@ -102,14 +112,19 @@ def association(ae: AE, node: Node, timeout: float, **kwargs) -> Iterator[Associ
 
 
 def _no_answer(node: Node, what: str, timeout: float) -> NetworkError:
-    return NetworkError(f"{node} did not answer the {what} within {timeout:g} s (or the "
-                        f"association was aborted); {node.what_to_check()}")
+    return NetworkError(
+        f"{node} did not answer the {what} within {timeout:g} s (or the "
+        f"association was aborted); {node.what_to_check()}"
+    )
 
 
 def _failed(node: Node, what: str, status: Dataset) -> NetworkError:
     comment = str(status.get("ErrorComment", "")).strip()
-    return NetworkError(f"{node} refused the {what} (status 0x{status.Status:04X}"
-                        + (f": {comment}" if comment else "") + f"); {node.what_to_check()}")
+    return NetworkError(
+        f"{node} refused the {what} (status 0x{status.Status:04X}"
+        + (f": {comment}" if comment else "")
+        + f"); {node.what_to_check()}"
+    )
 
 
 def echo(node: Node, aet: str, timeout: float) -> None:
@@ -131,7 +146,8 @@ def find(node: Node, query: StudyQuery, aet: str, timeout: float) -> FindResult:
     studies: list[Study] = []
     with association(ae, node, timeout) as assoc:
         for status, identifier in assoc.send_c_find(
-                query_dataset(query), StudyRootQueryRetrieveInformationModelFind):
+            query_dataset(query), StudyRootQueryRetrieveInformationModelFind
+        ):
             if not status:
                 raise _no_answer(node, "C-FIND", timeout)
             if status.Status not in _PENDING:
@@ -150,8 +166,9 @@ def find(node: Node, query: StudyQuery, aet: str, timeout: float) -> FindResult:
 class _Receiver:
     """The C-STORE handler of a retrieve: saves each instance under OUT by its UIDs."""
 
-    def __init__(self, out_dir: Path, on_file: Callable[[Path], None] | None,
-                 cancelled: Callable[[], bool]) -> None:
+    def __init__(
+        self, out_dir: Path, on_file: Callable[[Path], None] | None, cancelled: Callable[[], bool]
+    ) -> None:
         self.out_dir = Path(out_dir)
         self.on_file = on_file
         self.cancelled = cancelled
@@ -188,25 +205,31 @@ def _retrieve_identifier(study_uid: str) -> Dataset:
     return ds
 
 
-def _check_retrieve(node: Node, what: str, responses: Iterable, receiver: _Receiver,
-                    timeout: float) -> None:
+def _check_retrieve(
+    node: Node, what: str, responses: Iterable, receiver: _Receiver, timeout: float
+) -> None:
     final = None
     for status, _ in responses:
         if not status:
             raise _no_answer(node, what, timeout)
         final = status
     if receiver.cancelled():
-        raise Cancelled(f"{what} from {node} cancelled after {len(receiver.files)} "
-                        "instance(s)")
+        raise Cancelled(f"{what} from {node} cancelled after {len(receiver.files)} instance(s)")
     if receiver.errors:
         raise NetworkError(f"{what} from {node}: {receiver.errors[0]}")
     if final is not None and final.Status not in (0x0000, 0xB000, *_PENDING):
         raise _failed(node, what, final)
 
 
-def get_study(node: Node, study_uid: str, out_dir: Path, aet: str, timeout: float,
-              on_file: Callable[[Path], None] | None = None,
-              cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
+def get_study(
+    node: Node,
+    study_uid: str,
+    out_dir: Path,
+    aet: str,
+    timeout: float,
+    on_file: Callable[[Path], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> list[Path]:
     """C-GET a study into OUT/STUDY/SERIES/SOP.dcm; the files written."""
     ae = make_ae(aet, timeout)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
@@ -214,10 +237,12 @@ def get_study(node: Node, study_uid: str, out_dir: Path, aet: str, timeout: floa
         ae.add_requested_context(sop_class, list(GET_TRANSFER_SYNTAXES))
     roles = [build_role(sop_class, scp_role=True) for sop_class in GET_STORAGE_CLASSES]
     receiver = _Receiver(out_dir, on_file, cancelled)
-    with association(ae, node, timeout, ext_neg=roles,
-                     evt_handlers=[(evt.EVT_C_STORE, receiver)]) as assoc:
-        responses = assoc.send_c_get(_retrieve_identifier(study_uid),
-                                     StudyRootQueryRetrieveInformationModelGet)
+    with association(
+        ae, node, timeout, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, receiver)]
+    ) as assoc:
+        responses = assoc.send_c_get(
+            _retrieve_identifier(study_uid), StudyRootQueryRetrieveInformationModelGet
+        )
         _check_retrieve(node, "C-GET", responses, receiver, timeout)
     return receiver.files
 
@@ -231,25 +256,37 @@ def storage_scp_ae(aet: str, timeout: float) -> AE:
     return ae
 
 
-def move_study(node: Node, study_uid: str, out_dir: Path, aet: str, timeout: float,
-               port: int, bind: str = "", on_file: Callable[[Path], None] | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
+def move_study(
+    node: Node,
+    study_uid: str,
+    out_dir: Path,
+    aet: str,
+    timeout: float,
+    port: int,
+    bind: str = "",
+    on_file: Callable[[Path], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> list[Path]:
     """C-MOVE a study to our own temporary C-STORE receiver on `port` (the node must know our
     AE title at this address); the files written."""
     receiver = _Receiver(out_dir, on_file, cancelled)
     scp = storage_scp_ae(aet, timeout)
     try:
-        server = scp.start_server((bind, port), block=False,
-                                  evt_handlers=[(evt.EVT_C_STORE, receiver)])
+        server = scp.start_server(
+            (bind, port), block=False, evt_handlers=[(evt.EVT_C_STORE, receiver)]
+        )
     except OSError as exc:
-        raise NetworkError(f"cannot receive on port {port} for the C-MOVE "
-                           f"({exc.strerror or exc}); choose another --port") from exc
+        raise NetworkError(
+            f"cannot receive on port {port} for the C-MOVE "
+            f"({exc.strerror or exc}); choose another --port"
+        ) from exc
     try:
         ae = make_ae(aet, timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
         with association(ae, node, timeout) as assoc:
-            responses = assoc.send_c_move(_retrieve_identifier(study_uid), aet,
-                                          StudyRootQueryRetrieveInformationModelMove)
+            responses = assoc.send_c_move(
+                _retrieve_identifier(study_uid), aet, StudyRootQueryRetrieveInformationModelMove
+            )
             _check_retrieve(node, "C-MOVE", responses, receiver, timeout)
     finally:
         server.shutdown()
@@ -268,8 +305,9 @@ def store(node: Node, items: list[Path | Dataset], aet: str, timeout: float) -> 
             meta.TransferSyntaxUID = ExplicitVRLittleEndian
         contexts.add((str(ds.SOPClassUID), str(meta.TransferSyntaxUID)))
     for sop_class, syntax in sorted(contexts):
-        syntaxes = [syntax] + [s for s in (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
-                               if s != syntax]
+        syntaxes = [syntax] + [
+            s for s in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if s != syntax
+        ]
         ae.add_requested_context(sop_class, syntaxes)
     with association(ae, node, timeout) as assoc:
         for ds in datasets:

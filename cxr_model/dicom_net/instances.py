@@ -28,8 +28,12 @@ def not_scored_reason(ds: Dataset) -> str | None:
     return None if check.scored else f"{NOT_SCORED}{check.reason}"
 
 
-def instance_row(file: str, uids: tuple[str, str, str], prediction: Prediction | None = None,
-                 error: str | None = None) -> dict:
+def instance_row(
+    file: str,
+    uids: tuple[str, str, str],
+    prediction: Prediction | None = None,
+    error: str | None = None,
+) -> dict:
     """One row of PACS_FIELDS."""
     row = result_row(file, prediction, error)
     row["study_uid"], row["series_uid"], row["sop_uid"] = uids

@@ -57,10 +57,19 @@ class Listener:
     scored image go. `log` receives one human-readable line per event.
     """
 
-    def __init__(self, model: Model, out_dir: Path, port: int, *, aet: str,
-                 allow: list[str] | None = None, forward: Pacs | None = None,
-                 bind: str = "", timeout: float = DEFAULT_TIMEOUT,
-                 log: Callable[[str], None] = lambda line: None) -> None:
+    def __init__(
+        self,
+        model: Model,
+        out_dir: Path,
+        port: int,
+        *,
+        aet: str,
+        allow: list[str] | None = None,
+        forward: Pacs | None = None,
+        bind: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
         self.model = model
         self.out_dir = Path(out_dir)
         self.port, self.bind, self.aet = port, bind, aet
@@ -69,15 +78,17 @@ class Listener:
         self.timeout = timeout
         self.log = log
         self.csv_path = self.out_dir / RESULTS_NAME
-        self.final = {row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS)
-                      if is_final(row)}
+        self.final = {
+            row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS) if is_final(row)
+        }
         self.sink = CsvSink(self.csv_path, fields=PACS_FIELDS)
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
         self._received_lock = threading.Lock()  # associations run on threads of their own
         self._server = None
-        self._scorer = threading.Thread(target=self._score_loop, name="cxr-listen-scorer",
-                                        daemon=True)
+        self._scorer = threading.Thread(
+            target=self._score_loop, name="cxr-listen-scorer", daemon=True
+        )
 
     # ------------------------------------------------------------------ receiving
     def _prepare(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> _Arrival:
@@ -107,8 +118,10 @@ class Listener:
             self.log(f"refused an instance from {calling}: {exc}")
             return _CANNOT_UNDERSTAND
         except OSError as exc:
-            self.log(f"cannot save an instance from {calling} in {self.out_dir} "
-                     f"({exc.strerror or exc}); check the free space and permissions")
+            self.log(
+                f"cannot save an instance from {calling} in {self.out_dir} "
+                f"({exc.strerror or exc}); check the free space and permissions"
+            )
             return _OUT_OF_RESOURCES
         except Exception as exc:  # a dataset that does not decode
             self.log(f"refused a malformed instance from {calling}: {exc}")
@@ -120,8 +133,10 @@ class Listener:
 
     def _on_rejected(self, event) -> None:
         requestor = event.assoc.requestor
-        self.log(f"rejected an association from {requestor.ae_title!r} at "
-                 f"{requestor.address}: not in the --allow list")
+        self.log(
+            f"rejected an association from {requestor.ae_title!r} at "
+            f"{requestor.address}: not in the --allow list"
+        )
 
     # ------------------------------------------------------------------ scoring
     def _row(self, arrival: _Arrival, prediction=None, error=None) -> None:
@@ -138,8 +153,9 @@ class Listener:
         from cxr_model.dicom_results.write import result_objects
 
         try:
-            self.forward.send(result_objects(self.model.card, arrival.source, arrival.image,
-                                             prediction))
+            self.forward.send(
+                result_objects(self.model.card, arrival.source, arrival.image, prediction)
+            )
         except CXRError as exc:
             return f"scored, but forwarding the results failed: {exc}"
         return None
@@ -149,8 +165,7 @@ class Listener:
         predictions = {}
         if ready:
             try:
-                results = self.model.predict_batch([a.prepared for a in ready],
-                                                   [None] * len(ready))
+                results = self.model.predict_batch([a.prepared for a in ready], [None] * len(ready))
                 predictions = {id(a): p for a, p in zip(ready, results, strict=True)}
             except Exception as exc:  # the model failing must not stop the listener
                 for arrival in ready:
@@ -196,8 +211,9 @@ class Listener:
                 ds = dcmread(path)
                 self.queue.put(self._prepare(path, ds, instance_uids(ds)))
             except Exception as exc:
-                self.queue.put(_Arrival(path, uids, error=f"cannot read the saved instance "
-                                                           f"({exc})"))
+                self.queue.put(
+                    _Arrival(path, uids, error=f"cannot read the saved instance ({exc})")
+                )
             count += 1
         return count
 
@@ -214,14 +230,16 @@ class Listener:
             ae.require_calling_aet = list(self.allow)
         handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_REJECTED, self._on_rejected)]
         try:
-            self._server = ae.start_server((self.bind, self.port), block=False,
-                                           evt_handlers=handlers)
+            self._server = ae.start_server(
+                (self.bind, self.port), block=False, evt_handlers=handlers
+            )
         except OSError as exc:
             self.queue.put(None)
             self._scorer.join()
             self.sink.close()
-            raise CXRError(f"cannot listen on port {self.port} ({exc.strerror or exc}); "
-                           "choose another --port") from exc
+            raise CXRError(
+                f"cannot listen on port {self.port} ({exc.strerror or exc}); choose another --port"
+            ) from exc
 
     def stop(self) -> None:
         """Stop accepting, score everything received, close the CSV."""

@@ -51,10 +51,14 @@ class Node:
     def what_to_check(self) -> str:
         """What a person should check when this node does not answer as expected."""
         if self.is_web:
-            return (f"check that the DICOMweb server at {self.url} is running, that the URL "
-                    "is its DICOMweb root (e.g. .../dicom-web) and that it lets us in")
-        return (f"check that a DICOM node is listening on {self.host}:{self.port}, that its "
-                f"AE title is {self.aet}, and that it knows our AE title (and address)")
+            return (
+                f"check that the DICOMweb server at {self.url} is running, that the URL "
+                "is its DICOMweb root (e.g. .../dicom-web) and that it lets us in"
+            )
+        return (
+            f"check that a DICOM node is listening on {self.host}:{self.port}, that its "
+            f"AE title is {self.aet}, and that it knows our AE title (and address)"
+        )
 
 
 def parse_node(text: str) -> Node:
@@ -72,8 +76,10 @@ def parse_node(text: str) -> Node:
     aet, at, address = text.rpartition("@")
     host, colon, port_text = address.rpartition(":")
     if not at or not colon or not host:
-        raise ValueError(f"{text!r} is not a node: use AET@HOST:PORT or "
-                         "http(s)://HOST:PORT/PATH (a DICOMweb root)")
+        raise ValueError(
+            f"{text!r} is not a node: use AET@HOST:PORT or "
+            "http(s)://HOST:PORT/PATH (a DICOMweb root)"
+        )
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
     return Node(host=host.strip("[]"), port=int(port_text), aet=valid_aet(aet))

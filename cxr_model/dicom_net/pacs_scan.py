@@ -29,8 +29,11 @@ def finished_studies(rows: list[dict], studies: list[Study]) -> set[str]:
     done = set()
     for study in studies:
         found = by_study.get(study.study_uid, [])
-        if found and all(is_final(r) for r in found) and \
-                (study.instances is None or len(found) >= study.instances):
+        if (
+            found
+            and all(is_final(r) for r in found)
+            and (study.instances is None or len(found) >= study.instances)
+        ):
             done.add(study.study_uid)
     return done
 
@@ -43,9 +46,17 @@ def _uids(path: Path) -> tuple[str, str, str]:
 class PacsScan:
     """Scans studies of one node into rows; `network_errors` counts studies that failed."""
 
-    def __init__(self, model: Model, pacs: Pacs, *, images_dir: Path | None = None,
-                 final_sops: set[str] | None = None, send: bool = False,
-                 move_port: int | None = None, bind: str = "") -> None:
+    def __init__(
+        self,
+        model: Model,
+        pacs: Pacs,
+        *,
+        images_dir: Path | None = None,
+        final_sops: set[str] | None = None,
+        send: bool = False,
+        move_port: int | None = None,
+        bind: str = "",
+    ) -> None:
         self.model, self.pacs = model, pacs
         self.images_dir = images_dir
         self.final_sops = set(final_sops or ())
@@ -56,8 +67,9 @@ class PacsScan:
         from cxr_model.dicom_results.write import read_source, result_objects
 
         try:
-            objects = result_objects(self.model.card, read_source(path), self.model.read(path),
-                                     prediction)
+            objects = result_objects(
+                self.model.card, read_source(path), self.model.read(path), prediction
+            )
             self.pacs.send(objects)
         except NetworkError as exc:
             self.network_errors += 1
@@ -68,16 +80,19 @@ class PacsScan:
 
     def _study_rows(self, study: Study, folder: Path) -> Iterator[dict]:
         try:
-            files = self.pacs.retrieve(study.study_uid, folder, move_port=self.move_port,
-                                       bind=self.bind)
+            files = self.pacs.retrieve(
+                study.study_uid, folder, move_port=self.move_port, bind=self.bind
+            )
         except CXRError as exc:
             self.network_errors += isinstance(exc, NetworkError)
-            yield instance_row("", (study.study_uid, "", ""),
-                               error=f"study {study.study_uid}: {exc}")
+            yield instance_row(
+                "", (study.study_uid, "", ""), error=f"study {study.study_uid}: {exc}"
+            )
             return
         if not files:
-            yield instance_row("", (study.study_uid, "", ""),
-                               error=f"{NOT_SCORED}the study holds no instances")
+            yield instance_row(
+                "", (study.study_uid, "", ""), error=f"{NOT_SCORED}the study holds no instances"
+            )
             return
         scorable = []
         for path in sorted(files):

@@ -54,16 +54,28 @@ class StudyQuery:
 
     def filters(self) -> dict[str, str]:
         """The non-empty filters as DICOM keyword -> matching value."""
-        values = {"PatientID": self.patient_id, "PatientName": self.patient_name,
-                  "StudyDate": self.study_date, "AccessionNumber": self.accession,
-                  "ModalitiesInStudy": "\\".join(self.modalities),
-                  "StudyInstanceUID": self.study_uid}
+        values = {
+            "PatientID": self.patient_id,
+            "PatientName": self.patient_name,
+            "StudyDate": self.study_date,
+            "AccessionNumber": self.accession,
+            "ModalitiesInStudy": "\\".join(self.modalities),
+            "StudyInstanceUID": self.study_uid,
+        }
         return {k: v for k, v in values.items() if v}
 
 
 #: The study attributes asked for, beside the filters.
-RETURN_KEYS = ("StudyInstanceUID", "PatientID", "PatientName", "StudyDate", "AccessionNumber",
-               "ModalitiesInStudy", "StudyDescription", "NumberOfStudyRelatedInstances")
+RETURN_KEYS = (
+    "StudyInstanceUID",
+    "PatientID",
+    "PatientName",
+    "StudyDate",
+    "AccessionNumber",
+    "ModalitiesInStudy",
+    "StudyDescription",
+    "NumberOfStudyRelatedInstances",
+)
 
 
 @dataclass(frozen=True)
@@ -104,10 +116,16 @@ def study_from_dataset(ds: Dataset) -> Study | None:
         instances = int(count) if count not in (None, "") else None
     except (TypeError, ValueError):
         instances = None
-    return Study(study_uid=uid, patient_id=_text(ds, "PatientID"),
-                 patient_name=_text(ds, "PatientName"), study_date=_text(ds, "StudyDate"),
-                 accession=_text(ds, "AccessionNumber"), modalities=modalities or None,
-                 description=_text(ds, "StudyDescription"), instances=instances)
+    return Study(
+        study_uid=uid,
+        patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        study_date=_text(ds, "StudyDate"),
+        accession=_text(ds, "AccessionNumber"),
+        modalities=modalities or None,
+        description=_text(ds, "StudyDescription"),
+        instances=instances,
+    )
 
 
 def query_dataset(query: StudyQuery) -> Dataset:

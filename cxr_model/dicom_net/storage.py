@@ -47,8 +47,9 @@ def instance_path(out_dir: Path, uids: tuple[str, str, str]) -> Path:
     return Path(out_dir) / study / series / f"{sop}.dcm"
 
 
-def write_atomically(path: Path, data: bytes | Dataset,
-                     file_meta: FileMetaDataset | None = None) -> Path:
+def write_atomically(
+    path: Path, data: bytes | Dataset, file_meta: FileMetaDataset | None = None
+) -> Path:
     """Write bytes (a Part 10 file) or a dataset to `path` via a temporary file and rename, so
     a killed process never leaves a half-written instance under its final name."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,19 +41,24 @@ def _errors(node: Node, what: str, timeout: float) -> Iterator[None]:
         yield
     except requests.exceptions.HTTPError as exc:
         code = exc.response.status_code if exc.response is not None else "?"
-        raise NetworkError(f"{node} answered the {what} with HTTP {code}; "
-                           f"{node.what_to_check()}") from exc
+        raise NetworkError(
+            f"{node} answered the {what} with HTTP {code}; {node.what_to_check()}"
+        ) from exc
     except requests.exceptions.Timeout as exc:
-        raise NetworkError(f"{node} did not answer the {what} within {timeout:g} s; "
-                           f"{node.what_to_check()}") from exc
+        raise NetworkError(
+            f"{node} did not answer the {what} within {timeout:g} s; {node.what_to_check()}"
+        ) from exc
     except requests.exceptions.SSLError as exc:
         raise NetworkError(f"TLS failed with {node} ({exc}); check its certificate") from exc
     except requests.exceptions.RequestException as exc:
-        raise NetworkError(f"cannot connect to {node} ({type(exc).__name__}); "
-                           f"{node.what_to_check()}") from exc
+        raise NetworkError(
+            f"cannot connect to {node} ({type(exc).__name__}); {node.what_to_check()}"
+        ) from exc
     except ValueError as exc:  # a body that is not DICOM JSON / multipart
-        raise NetworkError(f"{node} sent an answer to the {what} that is not DICOMweb "
-                           f"({exc}); {node.what_to_check()}") from exc
+        raise NetworkError(
+            f"{node} sent an answer to the {what} that is not DICOMweb "
+            f"({exc}); {node.what_to_check()}"
+        ) from exc
 
 
 def echo(node: Node, timeout: float) -> None:
@@ -70,8 +75,12 @@ def find(node: Node, query: StudyQuery, timeout: float) -> FindResult:
     with _errors(node, "QIDO-RS query", timeout):
         while len(studies) <= query.limit:
             size = min(PAGE_SIZE, query.limit + 1 - len(studies))
-            page = web.search_for_studies(limit=size, offset=offset, fields=list(RETURN_KEYS),
-                                          search_filters=dict(dicom_json_filters(query)))
+            page = web.search_for_studies(
+                limit=size,
+                offset=offset,
+                fields=list(RETURN_KEYS),
+                search_filters=dict(dicom_json_filters(query)),
+            )
             for item in page:
                 study = study_from_dataset(Dataset.from_json(item))
                 if study is not None:
@@ -82,23 +91,26 @@ def find(node: Node, query: StudyQuery, timeout: float) -> FindResult:
     return FindResult.of(studies, query.limit)
 
 
-def retrieve(node: Node, study_uid: str, out_dir: Path, timeout: float,
-             on_file: Callable[[Path], None] | None = None,
-             cancelled: Callable[[], bool] = lambda: False) -> list[Path]:
+def retrieve(
+    node: Node,
+    study_uid: str,
+    out_dir: Path,
+    timeout: float,
+    on_file: Callable[[Path], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> list[Path]:
     """WADO-RS a study, instance by instance as they stream in; the files written."""
     files = []
     with _errors(node, "WADO-RS retrieve", timeout):
         for ds in client(node, timeout).iter_study(study_uid):
             if cancelled():
-                raise Cancelled(f"WADO-RS from {node} cancelled after {len(files)} "
-                                "instance(s)")
+                raise Cancelled(f"WADO-RS from {node} cancelled after {len(files)} instance(s)")
             try:
                 path = save_dataset(out_dir, ds)
             except InvalidInstance as exc:
                 raise NetworkError(f"WADO-RS from {node}: instance refused: {exc}") from exc
             except OSError as exc:
-                raise NetworkError(f"cannot write to {out_dir} "
-                                   f"({exc.strerror or exc})") from exc
+                raise NetworkError(f"cannot write to {out_dir} ({exc.strerror or exc})") from exc
             files.append(path)
             if on_file:
                 on_file(path)
@@ -112,6 +124,8 @@ def store(node: Node, items: list[Path | Dataset], timeout: float) -> int:
         answer = client(node, timeout).store_instances(datasets)
     failed = answer.get("FailedSOPSequence") if answer is not None else None
     if failed:
-        raise NetworkError(f"{node} refused {len(failed)} of {len(datasets)} instance(s) "
-                           f"sent by STOW-RS; {node.what_to_check()}")
+        raise NetworkError(
+            f"{node} refused {len(failed)} of {len(datasets)} instance(s) "
+            f"sent by STOW-RS; {node.what_to_check()}"
+        )
     return len(datasets)

@@ -38,13 +38,14 @@ NO_UNITS = codes.UCUM.NoUnits
 
 #: The label: DCM 121402 "Normality" with a CID 222 value.
 NORMALITY = codes.DCM.Normality
-NORMAL = codes.SCT.Normal                      # SCT 17621005
-ABNORMAL = codes.SCT.Abnormal                  # SCT 263654008
+NORMAL = codes.SCT.Normal  # SCT 17621005
+ABNORMAL = codes.SCT.Abnormal  # SCT 263654008
 UNDETERMINED = codes.SCT.NormalityUndetermined  # SCT 371934000: outside the population
 
 #: Flags, each valued SCT Yes / No.
-OUT_OF_DISTRIBUTION = Code("CXR010", PRIVATE_SCHEME, "Input outside the model's training "
-                           "distribution")
+OUT_OF_DISTRIBUTION = Code(
+    "CXR010", PRIVATE_SCHEME, "Input outside the model's training distribution"
+)
 OOD_REASON = Code("CXR011", PRIVATE_SCHEME, "Reason the input is outside the distribution")
 OOD_AGE = Code("CXR012", PRIVATE_SCHEME, "Patient age outside the training ages")
 OOD_IMAGE = Code("CXR013", PRIVATE_SCHEME, "Image unlike the training X-rays")

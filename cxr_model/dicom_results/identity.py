@@ -28,8 +28,11 @@ class ModelIdentity:
         one, else the first 12 hex digits of the card's SHA-256 (it changes with every
         retraining or recalibration, since the card records thresholds and weight hashes)."""
         digest = sha256_of(card.directory / CARD_NAME)
-        return cls(name=str(card.data.get("name", "CXR Desktop model")),
-                   version=str(card.data.get("version") or digest[:12]), card_sha256=digest)
+        return cls(
+            name=str(card.data.get("name", "CXR Desktop model")),
+            version=str(card.data.get("version") or digest[:12]),
+            card_sha256=digest,
+        )
 
     @property
     def model_name(self) -> str:

@@ -29,16 +29,18 @@ def caption(prediction: Prediction) -> str:
     return f"{verdict}  P(abnormal) {prediction.probability:.3f}"
 
 
-def _draw_text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str,
-               font: ImageFont.FreeTypeFont) -> None:
+def _draw_text(
+    draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont
+) -> None:
     """Draw one line; an em dash (absent from Pillow's built-in font) is drawn as a rule."""
     x, y = xy
     dash = max(4, int(font.size * 0.8))
     for index, part in enumerate(text.split("\u2014")):
         if index:
             middle = y + draw.textbbox((0, 0), "a", font=font)[3] * 0.65
-            draw.line((x, middle, x + dash, middle), fill=(255, 255, 255),
-                      width=max(1, font.size // 12))
+            draw.line(
+                (x, middle, x + dash, middle), fill=(255, 255, 255), width=max(1, font.size // 12)
+            )
             x += dash
         draw.text((x, y), part, font=font, fill=(255, 255, 255))
         x += draw.textlength(part, font=font)
@@ -65,23 +67,36 @@ def _orientation(source: Dataset) -> tuple[str, str]:
     return FRONTAL_ORIENTATION
 
 
-def build_sc(source: Dataset, overlay_rgb: np.ndarray, prediction: Prediction,
-             identity: ModelIdentity, instance_uid: str | None = None,
-             series_uid: str | None = None) -> SCImage:
+def build_sc(
+    source: Dataset,
+    overlay_rgb: np.ndarray,
+    prediction: Prediction,
+    identity: ModelIdentity,
+    instance_uid: str | None = None,
+    series_uid: str | None = None,
+) -> SCImage:
     """A Secondary Capture (RGB) in the source image's study, a new series."""
     pixels = burn_in(overlay_rgb, [BANNER, caption(prediction)])
     sc = SCImage.from_ref_dataset(
-        ref_dataset=source, pixel_array=pixels, photometric_interpretation="RGB",
-        bits_allocated=8, coordinate_system="PATIENT",
-        series_instance_uid=series_uid or hd.UID(), series_number=SC_SERIES_NUMBER,
-        sop_instance_uid=instance_uid or hd.UID(), instance_number=1,
-        manufacturer=MANUFACTURER, patient_orientation=_orientation(source),
+        ref_dataset=source,
+        pixel_array=pixels,
+        photometric_interpretation="RGB",
+        bits_allocated=8,
+        coordinate_system="PATIENT",
+        series_instance_uid=series_uid or hd.UID(),
+        series_number=SC_SERIES_NUMBER,
+        sop_instance_uid=instance_uid or hd.UID(),
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        patient_orientation=_orientation(source),
         manufacturer_model_name=identity.model_name,
-        software_versions=identity.software_versions(), series_description=SERIES_SC,
+        software_versions=identity.software_versions(),
+        series_description=SERIES_SC,
     )
     sc.BurnedInAnnotation = "YES"
     # Laterality (Type 2C) stays absent: the chest is an unpaired body part, said here.
     sc.BodyPartExamined = str(source.get("BodyPartExamined") or "CHEST")
-    sc.ImageComments = (f"{SERIES_SC}. {caption(prediction)}. Model card SHA-256 "
-                        f"{identity.card_sha256}")
+    sc.ImageComments = (
+        f"{SERIES_SC}. {caption(prediction)}. Model card SHA-256 {identity.card_sha256}"
+    )
     return sc

@@ -37,23 +37,29 @@ def _label(prediction: Prediction):
 
 
 def _measurement(name, value: float, algorithm: AlgorithmIdentification) -> Measurement:
-    return Measurement(name=name, value=round(float(value), 6), unit=codes.NO_UNITS,
-                       algorithm_id=algorithm)
+    return Measurement(
+        name=name, value=round(float(value), 6), unit=codes.NO_UNITS, algorithm_id=algorithm
+    )
 
 
-def result_group(source: Dataset, prediction: Prediction,
-                 identity: ModelIdentity) -> MeasurementsAndQualitativeEvaluations:
+def result_group(
+    source: Dataset, prediction: Prediction, identity: ModelIdentity
+) -> MeasurementsAndQualitativeEvaluations:
     """TID 1501: the image-level measurements and evaluations of one prediction."""
-    algorithm = AlgorithmIdentification(name=identity.model_name, version=identity.version,
-                                        parameters=identity.parameters())
-    measurements = [_measurement(codes.P_FUSED if prediction.used_report else codes.P_IMAGE,
-                                 prediction.probability, algorithm)]
+    algorithm = AlgorithmIdentification(
+        name=identity.model_name, version=identity.version, parameters=identity.parameters()
+    )
+    measurements = [
+        _measurement(
+            codes.P_FUSED if prediction.used_report else codes.P_IMAGE,
+            prediction.probability,
+            algorithm,
+        )
+    ]
     if prediction.used_report:
-        measurements.append(_measurement(codes.P_IMAGE, prediction.image_probability,
-                                         algorithm))
+        measurements.append(_measurement(codes.P_IMAGE, prediction.image_probability, algorithm))
         if prediction.text_probability is not None:
-            measurements.append(_measurement(codes.P_TEXT, prediction.text_probability,
-                                             algorithm))
+            measurements.append(_measurement(codes.P_TEXT, prediction.text_probability, algorithm))
     measurements.append(_measurement(codes.THRESHOLD, prediction.threshold, algorithm))
     evaluations = [
         QualitativeEvaluation(codes.NORMALITY, _label(prediction)),
@@ -65,8 +71,7 @@ def result_group(source: Dataset, prediction: Prediction,
         reason = codes.OOD_AGE if prediction.ood_reason == "age" else codes.OOD_IMAGE
         evaluations.append(QualitativeEvaluation(codes.OOD_REASON, reason))
     return MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=TrackingIdentifier(uid=hd.UID(),
-                                               identifier="AI second reader result"),
+        tracking_identifier=TrackingIdentifier(uid=hd.UID(), identifier="AI second reader result"),
         finding_type=codes.FINDING_TYPE,
         algorithm_id=algorithm,
         finding_sites=[FindingSite(codes.CHEST)],
@@ -76,16 +81,24 @@ def result_group(source: Dataset, prediction: Prediction,
     )
 
 
-def build_sr(source: Dataset, prediction: Prediction, identity: ModelIdentity,
-             instance_uid: str | None = None, series_uid: str | None = None
-             ) -> Comprehensive3DSR:
+def build_sr(
+    source: Dataset,
+    prediction: Prediction,
+    identity: ModelIdentity,
+    instance_uid: str | None = None,
+    series_uid: str | None = None,
+) -> Comprehensive3DSR:
     """A Comprehensive 3D SR in the source image's study (patient and study copied, a new
     series), referencing the source image."""
     observer = ObserverContext(
         observer_type=dcm_codes.DCM.Device,
         observer_identifying_attributes=DeviceObserverIdentifyingAttributes(
-            uid=hd.UID(), name=identity.model_name, manufacturer_name=MANUFACTURER,
-            model_name=identity.model_name))
+            uid=hd.UID(),
+            name=identity.model_name,
+            manufacturer_name=MANUFACTURER,
+            model_name=identity.model_name,
+        ),
+    )
     report = MeasurementReport(
         observation_context=ObservationContext(observer_device_context=observer),
         procedure_reported=codes.PROCEDURE,
@@ -93,11 +106,16 @@ def build_sr(source: Dataset, prediction: Prediction, identity: ModelIdentity,
         title=codes.TITLE,
     )
     return Comprehensive3DSR(
-        evidence=[source], content=report[0],
-        series_instance_uid=series_uid or hd.UID(), series_number=SR_SERIES_NUMBER,
-        sop_instance_uid=instance_uid or hd.UID(), instance_number=1,
-        manufacturer=MANUFACTURER, manufacturer_model_name=identity.model_name,
+        evidence=[source],
+        content=report[0],
+        series_instance_uid=series_uid or hd.UID(),
+        series_number=SR_SERIES_NUMBER,
+        sop_instance_uid=instance_uid or hd.UID(),
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        manufacturer_model_name=identity.model_name,
         software_versions=identity.software_versions(),
-        series_description=SERIES_SR, is_complete=True,
+        series_description=SERIES_SR,
+        is_complete=True,
         coding_schemes=[codes.CODING_SCHEME],
     )

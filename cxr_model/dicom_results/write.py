@@ -27,19 +27,20 @@ def read_source(path: Path) -> Dataset:
         raise DataError(f"not a readable DICOM file ({exc})", path) from exc
 
 
-def result_objects(card: ModelCard, source: Dataset, image: XrayImage,
-                   prediction: Prediction) -> list[Dataset]:
+def result_objects(
+    card: ModelCard, source: Dataset, image: XrayImage, prediction: Prediction
+) -> list[Dataset]:
     """[SR, Secondary Capture] for one prediction of the model `card` describes, each in the
     source study, a new series. Needs no model session: the app builds them on any thread."""
     identity = ModelIdentity.of(card)
     try:
         sr = build_sr(source, prediction, identity, hd.UID(), hd.UID())
         heat = scaled_heatmap(prediction, "abnormal", card.input_spec.size)
-        sc = build_sc(source, overlay_rgb(image, heat), prediction, identity, hd.UID(),
-                      hd.UID())
+        sc = build_sc(source, overlay_rgb(image, heat), prediction, identity, hd.UID(), hd.UID())
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"cannot build the result objects from this image's header ({exc})",
-                        image.source) from exc
+        raise DataError(
+            f"cannot build the result objects from this image's header ({exc})", image.source
+        ) from exc
     return [sr, sc]
 
 
@@ -47,8 +48,9 @@ def write_objects(objects: list[Dataset], out_dir: Path) -> list[Path]:
     """Store datasets as OUT/STUDY/SERIES/SOP.dcm; the paths written."""
     paths = []
     for ds in objects:
-        path = instance_path(out_dir, (ds.StudyInstanceUID, ds.SeriesInstanceUID,
-                                       ds.SOPInstanceUID))
+        path = instance_path(
+            out_dir, (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+        )
         try:
             paths.append(write_atomically(path, ds))
         except OSError as exc:

@@ -47,8 +47,9 @@ def read_header(path: str | os.PathLike[str]) -> tuple[HeaderElement, ...]:
 def read_meta(path: str | os.PathLike[str]) -> dict[str, str]:
     """The HEADER_KEYWORDS values of a DICOM file (as on `XrayImage.meta`), pixels unread.
     Raises ImageReadError."""
-    return header_values(_dataset(path, stop_before_pixels=True,
-                                  specific_tags=list(HEADER_KEYWORDS)))
+    return header_values(
+        _dataset(path, stop_before_pixels=True, specific_tags=list(HEADER_KEYWORDS))
+    )
 
 
 def _dataset(path: str | os.PathLike[str], **options: Any) -> Any:
@@ -61,12 +62,15 @@ def _dataset(path: str | os.PathLike[str], **options: Any) -> Any:
     except FileNotFoundError:
         raise ImageReadError("no such file", file=source) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is "not readable DICOM"
-        raise ImageReadError(f"not a readable DICOM file ({type(exc).__name__}: {exc})",
-                             file=source) from None
-    if not marked and not any(k in ds for k in ("SOPClassUID", "SOPInstanceUID",
-                                                 "StudyInstanceUID")):
-        raise ImageReadError("not a DICOM file (no DICOM marker, no DICOM identifiers)",
-                             file=source)
+        raise ImageReadError(
+            f"not a readable DICOM file ({type(exc).__name__}: {exc})", file=source
+        ) from None
+    if not marked and not any(
+        k in ds for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID")
+    ):
+        raise ImageReadError(
+            "not a DICOM file (no DICOM marker, no DICOM identifiers)", file=source
+        )
     return ds
 
 
@@ -81,14 +85,14 @@ def _elements(ds: Any) -> Iterable[HeaderElement]:
         elem = ds[tag]
         if elem.VR == "SQ":
             items = tuple(tuple(_elements(item)) for item in elem.value)
-            yield _element(tag, ds, "SQ", f"{len(items)} item{'s' * (len(items) != 1)}",
-                           items)
+            yield _element(tag, ds, "SQ", f"{len(items)} item{'s' * (len(items) != 1)}", items)
         else:
             yield _element(tag, ds, elem.VR, _value_text(elem.value))
 
 
-def _element(tag: Any, ds: Any, vr: str, value: str,
-             items: tuple[tuple[HeaderElement, ...], ...] = ()) -> HeaderElement:
+def _element(
+    tag: Any, ds: Any, vr: str, value: str, items: tuple[tuple[HeaderElement, ...], ...] = ()
+) -> HeaderElement:
     from pydicom.datadict import dictionary_description, keyword_for_tag
     from pydicom.tag import Tag
 
@@ -128,4 +132,4 @@ def _value_text(value: Any) -> str:
         text = "\\".join(str(v) for v in value)
     else:
         text = "" if value is None else str(value)
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

@@ -69,25 +69,37 @@ def group_studies(items: Iterable[tuple[Path, Mapping[str, str]]]) -> list[Study
         for series_uid, images in by_series.items():
             images.sort(key=lambda i: (_number(i.meta.get("InstanceNumber", "")), i.path.name))
             first = images[0].meta
-            series.append(Series(series_uid, first.get("SeriesNumber", ""),
-                                 first.get("SeriesDescription", ""), tuple(images)))
+            series.append(
+                Series(
+                    series_uid,
+                    first.get("SeriesNumber", ""),
+                    first.get("SeriesDescription", ""),
+                    tuple(images),
+                )
+            )
         series.sort(key=lambda s: (_number(s.number), s.uid))
         first = series[0].images[0].meta
-        groups.append(StudyGroup(study_uid, first.get("StudyDate", ""),
-                                 first.get("StudyDescription", ""),
-                                 first.get("PatientName", ""), tuple(series)))
+        groups.append(
+            StudyGroup(
+                study_uid,
+                first.get("StudyDate", ""),
+                first.get("StudyDescription", ""),
+                first.get("PatientName", ""),
+                tuple(series),
+            )
+        )
     groups.sort(key=lambda g: (g.date, g.uid))
     return groups
 
 
-def folder_studies(folder: str | os.PathLike[str]
-                   ) -> tuple[list[StudyGroup], list[tuple[Path, str]]]:
+def folder_studies(
+    folder: str | os.PathLike[str],
+) -> tuple[list[StudyGroup], list[tuple[Path, str]]]:
     """The studies of a folder's DICOM files (by marker or .dcm/.dicom name, not recursive),
     and the files whose header could not be read, with the reason."""
     items, unreadable = [], []
     for path in sorted(Path(folder).iterdir()):
-        if not path.is_file() or not (path.suffix.lower() in DICOM_SUFFIXES
-                                      or is_dicom_file(path)):
+        if not path.is_file() or not (path.suffix.lower() in DICOM_SUFFIXES or is_dicom_file(path)):
             continue
         try:
             items.append((path, read_meta(path)))

@@ -34,24 +34,39 @@ def chest_view(meta: Mapping[str, str]) -> ViewCheck:
     without a ViewPosition, the series/study description."""
     modality = meta.get("Modality", "").strip().upper()
     if modality and modality not in RADIOGRAPH_MODALITIES:
-        return ViewCheck(False, "unknown", f"modality {modality} is not a plain radiograph "
-                                           "(CR/DX): the model only knows chest X-rays")
+        return ViewCheck(
+            False,
+            "unknown",
+            f"modality {modality} is not a plain radiograph "
+            "(CR/DX): the model only knows chest X-rays",
+        )
     part = meta.get("BodyPartExamined", "").strip().upper()
     if part and part not in CHEST_PARTS:
-        return ViewCheck(False, "unknown", f"body part {part}, not chest: the model only "
-                                           "knows chest X-rays")
+        return ViewCheck(
+            False, "unknown", f"body part {part}, not chest: the model only knows chest X-rays"
+        )
     position = meta.get("ViewPosition", "").strip().upper()
     if position in FRONTAL_POSITIONS:
         return ViewCheck(True, position)
     if position in LATERAL_POSITIONS:
-        return ViewCheck(False, "lateral", f"lateral view (ViewPosition {position}): the "
-                                           "model was trained on frontal X-rays only")
+        return ViewCheck(
+            False,
+            "lateral",
+            f"lateral view (ViewPosition {position}): the model was trained on frontal X-rays only",
+        )
     if position:
-        return ViewCheck(False, position, f"view position {position} is not frontal (PA/AP): "
-                                          "the model was trained on frontal X-rays only")
+        return ViewCheck(
+            False,
+            position,
+            f"view position {position} is not frontal (PA/AP): "
+            "the model was trained on frontal X-rays only",
+        )
     described = " ".join(meta.get(k, "") for k in ("SeriesDescription", "StudyDescription"))
     described = described.upper()
     if _LATERAL_WORDS.search(described) and not _FRONTAL_WORDS.search(described):
-        return ViewCheck(False, "lateral", "lateral view (series description): the model "
-                                           "was trained on frontal X-rays only")
+        return ViewCheck(
+            False,
+            "lateral",
+            "lateral view (series description): the model was trained on frontal X-rays only",
+        )
     return ViewCheck(True, "frontal" if _FRONTAL_WORDS.search(described) else "unknown")

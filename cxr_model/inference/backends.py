@@ -31,10 +31,12 @@ class RawOutputs:
 
 def raw_outputs(outputs) -> RawOutputs:
     """RawOutputs from the seven network outputs in OUTPUT_NAMES order (arrays or tensors)."""
-    fused, image, text, cam, features, ood, population = (np.asarray(o, dtype=np.float32)
-                                                          for o in outputs)
-    return RawOutputs(fused[:, 0], image[:, 0], text[:, 0], cam, features, ood[:, 0],
-                      population[:, 0])
+    fused, image, text, cam, features, ood, population = (
+        np.asarray(o, dtype=np.float32) for o in outputs
+    )
+    return RawOutputs(
+        fused[:, 0], image[:, 0], text[:, 0], cam, features, ood[:, 0], population[:, 0]
+    )
 
 
 def choose_precision(card: ModelCard, precision: str) -> tuple[str, str | None]:
@@ -46,8 +48,11 @@ def choose_precision(card: ModelCard, precision: str) -> tuple[str, str | None]:
     if precision == "auto":
         return ("fp32", None) if unusable else ("int8", None)
     if precision == "int8" and INT8_NAME not in card.data.get("files", {}):
-        raise ModelError("this model folder has no int8 model; make one with `cxr quantize` "
-                         "or choose the fp32 precision", card.directory)
+        raise ModelError(
+            "this model folder has no int8 model; make one with `cxr quantize` "
+            "or choose the fp32 precision",
+            card.directory,
+        )
     return precision, unusable if precision == "int8" else None
 
 
@@ -82,7 +87,8 @@ class OnnxBackend:
         options = session_options(threads)
         try:
             self.session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"])
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"ONNX Runtime cannot load the model ({exc})", path) from exc
 

@@ -73,8 +73,11 @@ class ModelCard:
         """(temperature, bias, floor) of a head:
         P = floor + (1 - 2 floor) * sigmoid(logit / temperature + bias)."""
         entry = self.data.get("calibration", {}).get(head, {})
-        return (float(entry.get("temperature", 1.0)), float(entry.get("bias", 0.0)),
-                float(entry.get("floor", 0.0)))
+        return (
+            float(entry.get("temperature", 1.0)),
+            float(entry.get("bias", 0.0)),
+            float(entry.get("floor", 0.0)),
+        )
 
     @property
     def ood_threshold(self) -> float | None:
@@ -106,8 +109,9 @@ class ModelCard:
     def decision_inputs(self) -> dict:
         """What turns network outputs into decisions (thresholds, calibration, uncertainty band,
         the image guard's section): the int8 gates hold for these."""
-        return {key: self.data.get(key)
-                for key in ("thresholds", "calibration", "uncertainty", "ood")}
+        return {
+            key: self.data.get(key) for key in ("thresholds", "calibration", "uncertainty", "ood")
+        }
 
     def int8_unusable(self) -> str | None:
         """Why `auto` must not run the int8 model, or None when it may.
@@ -119,16 +123,21 @@ class ModelCard:
         section = self.data.get("int8")
         if not section or INT8_NAME not in self.data.get("files", {}):
             return "the model folder has no int8 model (make one with `cxr quantize`)"
-        failed = [name for name, check in section.get("gates", {}).get("checks", {}).items()
-                  if not check.get("pass")]
+        failed = [
+            name
+            for name, check in section.get("gates", {}).get("checks", {}).items()
+            if not check.get("pass")
+        ]
         if not section.get("gates", {}).get("passed") or failed:
             return "the int8 model failed its accuracy gates: " + (", ".join(failed) or "none run")
         files = self.data["files"]
         if any(files.get(name) != digest for name, digest in section.get("source", {}).items()):
             return "the int8 model was made from other weights; run `cxr quantize` again"
         if section.get("decision_inputs") != self.decision_inputs():
-            return ("the thresholds, calibration or OOD guard changed since the int8 gates were "
-                    "measured; run `cxr quantize` again")
+            return (
+                "the thresholds, calibration or OOD guard changed since the int8 gates were "
+                "measured; run `cxr quantize` again"
+            )
         return None
 
     def verified_file(self, name: str) -> Path:
@@ -142,7 +151,9 @@ class ModelCard:
         if sha256_of(path) != expected:
             raise ModelError(
                 f"{name} does not match the SHA-256 in the model card: the file is damaged "
-                "or was modified; reinstall the model", path)
+                "or was modified; reinstall the model",
+                path,
+            )
         return path
 
 
@@ -153,7 +164,9 @@ def load_card(directory: str | Path | None = None) -> ModelCard:
     if not path.is_file():
         raise ModelError(
             "no model is installed here (model_card.json not found); train one with "
-            "`cxr train` or point CXR_MODEL_DIR at a model folder", directory)
+            "`cxr train` or point CXR_MODEL_DIR at a model folder",
+            directory,
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -166,16 +179,18 @@ def load_card(directory: str | Path | None = None) -> ModelCard:
 
 def write_card(directory: Path, data: dict) -> Path:
     """Write the card, recording the SHA-256 of every weight file present in the folder."""
-    files = {name: sha256_of(directory / name)
-             for name in WEIGHT_FILES if (directory / name).is_file()}
+    files = {
+        name: sha256_of(directory / name) for name in WEIGHT_FILES if (directory / name).is_file()
+    }
     data = {**data, "files": files}
     path = directory / CARD_NAME
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return path
 
 
-def record_metrics(card: ModelCard, split: str, metrics: dict,
-                   sections: dict[str, dict] | None = None) -> Path:
+def record_metrics(
+    card: ModelCard, split: str, metrics: dict, sections: dict[str, dict] | None = None
+) -> Path:
     """Store one split's measured metrics in the card on disk; each of `sections` (e.g. the
     guard figures for "ood") goes to card[section]["measured"][split]."""
     data = {**card.data, "metrics": {**card.data.get("metrics", {}), split: metrics}}

@@ -38,8 +38,9 @@ def blend(gray: np.ndarray, heatmap: np.ndarray, opacity: float = DEFAULT_OPACIT
     return (mixed + 0.5).astype(np.uint8)
 
 
-def overlay_rgb(image: XrayImage, heatmap: np.ndarray,
-                opacity: float = DEFAULT_OPACITY) -> np.ndarray:
+def overlay_rgb(
+    image: XrayImage, heatmap: np.ndarray, opacity: float = DEFAULT_OPACITY
+) -> np.ndarray:
     """An X-ray in its default window with a heatmap of the same size blended over it."""
     gray = (image.to_unit() * 255.0 + 0.5).astype(np.uint8)
     return blend(gray, heatmap, opacity)

@@ -23,8 +23,9 @@ CLASS_NAMES = ("normal", "abnormal")
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Numerically stable logistic function."""
-    return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))),
-                    np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
+    return np.where(
+        x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x)))
+    )
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,9 @@ class Prediction:
         return data
 
 
-def heatmap(cam_raw: np.ndarray, target: str, input_size: int,
-            out_size: tuple[int, int]) -> np.ndarray:
+def heatmap(
+    cam_raw: np.ndarray, target: str, input_size: int, out_size: tuple[int, int]
+) -> np.ndarray:
     """Class-specific Grad-CAM (closed form) at out_size (width, height), in [0, 1].
 
     ReLU of the class-weighted layer4 maps (negated for 'normal'), upsampled bilinearly to
@@ -114,8 +116,9 @@ class Model:
     was asked for is not vouched for by the card's gates (None otherwise).
     """
 
-    def __init__(self, card: ModelCard, backend: str = "onnx", threads: int = 2,
-                 precision: str = "auto") -> None:
+    def __init__(
+        self, card: ModelCard, backend: str = "onnx", threads: int = 2, precision: str = "auto"
+    ) -> None:
         self.card = card
         self.backend = backend_class(backend)(card, threads=threads, precision=precision)
         self.precision: str = self.backend.precision
@@ -125,14 +128,16 @@ class Model:
 
     def prepare(self, image: XrayImage) -> Prepared:
         """Preprocess one image for the network (thread-safe: no model state is touched)."""
-        return Prepared(preprocess(image, self.spec), image.original_size,
-                        patient_age_years(image.meta))
+        return Prepared(
+            preprocess(image, self.spec), image.original_size, patient_age_years(image.meta)
+        )
 
     def network_inputs(self, images: Sequence[Prepared], reports: Sequence[str | None]):
         """The three network inputs (image batch, text vectors, has-report mask)."""
         batch = np.stack([image.array for image in images])
-        text, has_report = report_inputs(self.tokenizer, reports, self.card.text_mode,
-                                         self.card.max_len)
+        text, has_report = report_inputs(
+            self.tokenizer, reports, self.card.text_mode, self.card.max_len
+        )
         return batch, text, has_report
 
     def _prob(self, logits: np.ndarray, head: str) -> np.ndarray:
@@ -145,8 +150,13 @@ class Model:
         ages = self.card.age_range
         return age is not None and ages is not None and not ages[0] <= age < ages[1]
 
-    def _predictions(self, raw: RawOutputs, has_report: np.ndarray, latency_ms: float,
-                     prepared: Sequence[Prepared]) -> list[Prediction]:
+    def _predictions(
+        self,
+        raw: RawOutputs,
+        has_report: np.ndarray,
+        latency_ms: float,
+        prepared: Sequence[Prepared],
+    ) -> list[Prediction]:
         card = self.card
         fused = self._prob(raw.fused_logit, "fused")
         image = self._prob(raw.image_logit, "image")
@@ -164,31 +174,37 @@ class Model:
             by_age = self.out_of_population(item.age)
             by_image = bool(
                 (ood_threshold is not None and raw.ood_score[i] > ood_threshold)
-                or (population_threshold is not None
-                    and raw.population_score[i] > population_threshold))
+                or (
+                    population_threshold is not None
+                    and raw.population_score[i] > population_threshold
+                )
+            )
             reason = "age" if by_age else "image" if by_image else None
-            results.append(Prediction(
-                probability=probability,
-                image_probability=float(image[i]),
-                text_probability=float(text[i]) if used else None,
-                label=CLASS_NAMES[int(probability >= threshold)],
-                threshold=threshold,
-                used_report=used,
-                discordant=bool(used and image_abnormal != text_abnormal),
-                uncertain=abs(probability - threshold) < card.uncertainty_margin(head),
-                ood=None if not (guarded or by_age) else reason is not None,
-                ood_reason=reason,
-                ood_score=float(raw.ood_score[i]),
-                population_score=float(raw.population_score[i]),
-                patient_age=item.age,
-                latency_ms=latency_ms,
-                image_size=tuple(item.size),
-                cam_raw=raw.cam[i],
-            ))
+            results.append(
+                Prediction(
+                    probability=probability,
+                    image_probability=float(image[i]),
+                    text_probability=float(text[i]) if used else None,
+                    label=CLASS_NAMES[int(probability >= threshold)],
+                    threshold=threshold,
+                    used_report=used,
+                    discordant=bool(used and image_abnormal != text_abnormal),
+                    uncertain=abs(probability - threshold) < card.uncertainty_margin(head),
+                    ood=None if not (guarded or by_age) else reason is not None,
+                    ood_reason=reason,
+                    ood_score=float(raw.ood_score[i]),
+                    population_score=float(raw.population_score[i]),
+                    patient_age=item.age,
+                    latency_ms=latency_ms,
+                    image_size=tuple(item.size),
+                    cam_raw=raw.cam[i],
+                )
+            )
         return results
 
-    def predict_batch(self, images: Sequence[XrayImage | Prepared],
-                      reports: Sequence[str | None]) -> list[Prediction]:
+    def predict_batch(
+        self, images: Sequence[XrayImage | Prepared], reports: Sequence[str | None]
+    ) -> list[Prediction]:
         """Predict several images at once (one forward pass)."""
         if len(images) != len(reports):
             raise ValueError("images and reports differ in length")
@@ -209,15 +225,17 @@ class Model:
         """`read` for a file's bytes already in memory; `source` names the file."""
         return read_image_bytes(data, source, max_side=self.spec.size)
 
-    def predict(self, image: XrayImage | Prepared | str | Path,
-                report: str | None = None) -> Prediction:
+    def predict(
+        self, image: XrayImage | Prepared | str | Path, report: str | None = None
+    ) -> Prediction:
         """Fused, image-only and text-only probabilities for one image and optional report."""
         if not isinstance(image, XrayImage | Prepared):
             image = self.read(image)
         return self.predict_batch([image], [report])[0]
 
-    def cam(self, image: XrayImage | str | Path, report: str | None = None,
-            target: str = "abnormal") -> np.ndarray:
+    def cam(
+        self, image: XrayImage | str | Path, report: str | None = None, target: str = "abnormal"
+    ) -> np.ndarray:
         """Class-specific heatmap (H, W) in [0, 1] at the image's original resolution."""
         return self.heatmap(self.predict(image, report), target)
 
@@ -228,8 +246,12 @@ class Model:
         return scaled_heatmap(prediction, target, self.spec.size)
 
 
-def load_model(directory: str | Path | None = None, backend: str = "onnx",
-               threads: int = 2, precision: str = "auto") -> Model:
+def load_model(
+    directory: str | Path | None = None,
+    backend: str = "onnx",
+    threads: int = 2,
+    precision: str = "auto",
+) -> Model:
     """Load a model folder (default: the shipped `resources/model`), verifying checksums.
 
     precision: "auto" (int8 when the card's int8 gates passed, else fp32), "int8" or "fp32".

@@ -14,13 +14,23 @@ from cxr_model.errors import CXRError, DataError
 from cxr_model.imaging.reader import is_supported, read_report
 from cxr_model.inference.predictor import Model, Prediction, Prepared
 
-RESULT_FIELDS = ("file", "probability", "image_probability", "text_probability", "label",
-                 "threshold", "used_report", "discordant", "uncertain", "ood", "ood_reason",
-                 "error")
+RESULT_FIELDS = (
+    "file",
+    "probability",
+    "image_probability",
+    "text_probability",
+    "label",
+    "threshold",
+    "used_report",
+    "discordant",
+    "uncertain",
+    "ood",
+    "ood_reason",
+    "error",
+)
 
 
-def result_row(file: str, prediction: Prediction | None = None,
-               error: str | None = None) -> dict:
+def result_row(file: str, prediction: Prediction | None = None, error: str | None = None) -> dict:
     """One result in the CLI/CSV contract: the fields of RESULT_FIELDS."""
     row: dict = dict.fromkeys(RESULT_FIELDS)
     row["file"] = file
@@ -31,8 +41,9 @@ def result_row(file: str, prediction: Prediction | None = None,
     return row
 
 
-def find_images(folder: str | Path, recursive: bool = False
-                ) -> tuple[list[Path], list[tuple[Path, str]]]:
+def find_images(
+    folder: str | Path, recursive: bool = False
+) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Supported image files in a folder, sorted, and the subfolders that could not be read.
 
     Follows symlinks but never loops. An unreadable top folder is a DataError.
@@ -52,8 +63,7 @@ def find_images(folder: str | Path, recursive: bool = False
         if not recursive:
             dirs[:] = []
         found.extend(Path(root) / name for name in files if is_supported(Path(root) / name))
-    unreadable = [(Path(e.filename), f"cannot read the folder ({e.strerror or e})")
-                  for e in errors]
+    unreadable = [(Path(e.filename), f"cannot read the folder ({e.strerror or e})") for e in errors]
     for path, reason in unreadable:
         if path == folder:
             raise DataError(reason, folder)
@@ -86,8 +96,7 @@ def load_study(model: Model, path: Path, data: bytes | None = None) -> Study:
 Scored = tuple[str, Prediction | None, str | None]
 
 
-def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
-                  ) -> list[Scored]:
+def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]) -> list[Scored]:
     """Score one batch, in order: `studies` pairs each file name with a call that loads it
     (`load_study`); a load that raises CXRError becomes that file's error, the others are
     scored in one forward pass."""
@@ -98,15 +107,15 @@ def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]
         except CXRError as exc:
             results[name] = (name, None, str(exc))
     if loaded:
-        predictions = model.predict_batch([image for _, image, _ in loaded],
-                                          [report for _, _, report in loaded])
+        predictions = model.predict_batch(
+            [image for _, image, _ in loaded], [report for _, _, report in loaded]
+        )
         for (name, _, _), prediction in zip(loaded, predictions, strict=True):
             results[name] = (name, prediction, None)
     return [results[name] for name, _ in studies]
 
 
-def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]
-                ) -> list[dict]:
+def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]) -> list[dict]:
     """`score_studies` as result rows."""
     return [result_row(*scored) for scored in score_studies(model, studies)]
 
@@ -134,8 +143,9 @@ def read_rows(csv_path: Path, fields: tuple[str, ...] = RESULT_FIELDS) -> list[d
         with open(csv_path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             if tuple(reader.fieldnames or ()) != fields:
-                raise DataError("exists but is not a scan CSV of this version; choose another "
-                                "file", csv_path)
+                raise DataError(
+                    "exists but is not a scan CSV of this version; choose another file", csv_path
+                )
             return list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read the existing CSV ({exc})", csv_path) from exc
@@ -150,8 +160,9 @@ class CsvSink:
     """Appends rows to a CSV, each flushed to the OS at once (a killed process loses none)
     and synced to disk at least every `sync_seconds` and on close."""
 
-    def __init__(self, path: str | Path, sync_seconds: float = 1.0,
-                 fields: tuple[str, ...] = RESULT_FIELDS) -> None:
+    def __init__(
+        self, path: str | Path, sync_seconds: float = 1.0, fields: tuple[str, ...] = RESULT_FIELDS
+    ) -> None:
         self.path = Path(path)
         self.fields = fields
         self.sync_seconds = sync_seconds
@@ -193,8 +204,9 @@ class ScanPlan:
     skipped: int
 
 
-def plan_scan(folder: str | Path, recursive: bool = False,
-              skip: set[str] | frozenset[str] = frozenset()) -> ScanPlan:
+def plan_scan(
+    folder: str | Path, recursive: bool = False, skip: set[str] | frozenset[str] = frozenset()
+) -> ScanPlan:
     """List a folder once: images to score (minus `skip`, names relative to the folder)."""
     folder = Path(folder)
     images, unreadable = find_images(folder, recursive)
@@ -214,8 +226,13 @@ def folder_error_rows(plan: ScanPlan) -> Iterator[dict]:
         yield result_row(*scored)
 
 
-def scan_predictions(model: Model, plan: ScanPlan, *, batch_size: int = 8,
-                     cancelled: Callable[[], bool] = lambda: False) -> Iterator[Scored]:
+def scan_predictions(
+    model: Model,
+    plan: ScanPlan,
+    *,
+    batch_size: int = 8,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[Scored]:
     """Yield (file relative to the folder, prediction or None, error or None) per planned
     image, in order, as batches finish.
 
@@ -226,23 +243,30 @@ def scan_predictions(model: Model, plan: ScanPlan, *, batch_size: int = 8,
     folder, files = plan.folder, plan.files
     yield from _folder_errors(plan)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(load_study, model, path) for path in files[:batch_size * 2]]
+        futures = [pool.submit(load_study, model, path) for path in files[: batch_size * 2]]
         for start in range(0, len(files), batch_size):
             if cancelled():
                 for future in futures:
                     future.cancel()
                 return
-            chunk = files[start:start + batch_size]
-            studies = [(path.relative_to(folder).as_posix(), future.result)
-                       for path, future in zip(chunk, futures, strict=False)]
-            futures = futures[len(chunk):]
-            following = files[start + batch_size * 2:start + batch_size * 3]
+            chunk = files[start : start + batch_size]
+            studies = [
+                (path.relative_to(folder).as_posix(), future.result)
+                for path, future in zip(chunk, futures, strict=False)
+            ]
+            futures = futures[len(chunk) :]
+            following = files[start + batch_size * 2 : start + batch_size * 3]
             futures += [pool.submit(load_study, model, path) for path in following]
             yield from score_studies(model, studies)
 
 
-def scan(model: Model, plan: ScanPlan, *, batch_size: int = 8,
-         cancelled: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+def scan(
+    model: Model,
+    plan: ScanPlan,
+    *,
+    batch_size: int = 8,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[dict]:
     """Yield one result row per planned image (file relative to the folder) as batches finish
     (see `scan_predictions`)."""
     for scored in scan_predictions(model, plan, batch_size=batch_size, cancelled=cancelled):

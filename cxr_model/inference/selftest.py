@@ -19,8 +19,9 @@ def selftest(model_dir: str | Path | None = None, precision: str = "auto") -> st
     reported = sorted(p for p in samples.glob("*.jpeg") if p.with_suffix(".txt").is_file())
     dicoms = sorted(samples.glob("*.dcm"))
     if not reported or not dicoms:
-        raise CXRError("samples are missing (need a JPEG with its .txt report and a DICOM)",
-                       samples)
+        raise CXRError(
+            "samples are missing (need a JPEG with its .txt report and a DICOM)", samples
+        )
     image = reported[0]
     alone = model.predict(image)
     fused = model.predict(image, read_report(image.with_suffix(".txt")))
@@ -32,8 +33,10 @@ def selftest(model_dir: str | Path | None = None, precision: str = "auto") -> st
         raise CXRError(f"heatmap is {heat.shape}, not the image's size", image)
     dicom = model.predict(dicoms[0])
     elapsed = time.perf_counter() - started
-    return (f"selftest ok: model {model.card.directory} ({model.card.text_mode}, "
-            f"{model.precision}, checksums ok); "
-            f"{image.name}: image-only {alone.probability:.3f}, fused {fused.probability:.3f} "
-            f"({fused.label}); heatmap {heat.shape[1]}x{heat.shape[0]}; "
-            f"{dicoms[0].name}: {dicom.probability:.3f} ({dicom.label}); {elapsed:.2f}s")
+    return (
+        f"selftest ok: model {model.card.directory} ({model.card.text_mode}, "
+        f"{model.precision}, checksums ok); "
+        f"{image.name}: image-only {alone.probability:.3f}, fused {fused.probability:.3f} "
+        f"({fused.label}); heatmap {heat.shape[1]}x{heat.shape[0]}; "
+        f"{dicoms[0].name}: {dicom.probability:.3f} ({dicom.label}); {elapsed:.2f}s"
+    )

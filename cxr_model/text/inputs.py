@@ -14,8 +14,9 @@ def vocab_size(tokenizer: Tokenizer) -> int:
     return tokenizer.num_words or len(tokenizer.word_index) + 1
 
 
-def report_inputs(tokenizer: Tokenizer, reports: Sequence[str | None], text_mode: str,
-                  max_len: int) -> tuple[np.ndarray, np.ndarray]:
+def report_inputs(
+    tokenizer: Tokenizer, reports: Sequence[str | None], text_mode: str, max_len: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Text vectors (B, T) float32 and the has-report mask (B, 1).
 
     `sequence`: the seed's padded token ids (Keras defaults, pre/pre, length max_len),

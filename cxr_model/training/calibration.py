@@ -19,8 +19,9 @@ BAND_SHARE = 0.05
 MAX_MARGIN = 0.3
 
 
-def fit_platt(logits: np.ndarray, labels: np.ndarray, floor: float = 0.0,
-              steps: int = 500) -> tuple[float, float]:
+def fit_platt(
+    logits: np.ndarray, labels: np.ndarray, floor: float = 0.0, steps: int = 500
+) -> tuple[float, float]:
     """(T, b) of P = floor + (1 - 2 floor) sigmoid(logit / T + b), by log-loss on val."""
     x = torch.tensor(logits, dtype=torch.float64)
     y = torch.tensor(labels, dtype=torch.float64)
@@ -52,8 +53,7 @@ def uncertainty_margin(probs: np.ndarray, threshold: float) -> float:
     return float(min(MAX_MARGIN, np.ceil(needed * 100 - 1e-9) / 100))
 
 
-def band_figures(probs: np.ndarray, labels: np.ndarray, threshold: float,
-                 margin: float) -> dict:
+def band_figures(probs: np.ndarray, labels: np.ndarray, threshold: float, margin: float) -> dict:
     """The band's margin, the share of val inside it and val accuracy inside and outside."""
     inside = np.abs(probs - threshold) < margin
     correct = (probs >= threshold).astype(int) == labels
@@ -61,8 +61,12 @@ def band_figures(probs: np.ndarray, labels: np.ndarray, threshold: float,
     def accuracy(mask: np.ndarray) -> float | None:
         return float(correct[mask].mean()) if mask.any() else None
 
-    return {"margin": margin, "val_uncertain": float(inside.mean()),
-            "val_accuracy_inside": accuracy(inside), "val_accuracy_outside": accuracy(~inside)}
+    return {
+        "margin": margin,
+        "val_uncertain": float(inside.mean()),
+        "val_accuracy_inside": accuracy(inside),
+        "val_accuracy_outside": accuracy(~inside),
+    }
 
 
 def calibrate_heads(heads: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
@@ -75,8 +79,7 @@ def calibrate_heads(heads: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
     for floor in FLOORS:
         fits = {head: fit_platt(z, y, floor) for head, (z, y) in heads.items()}
         probs = {head: calibrated(z, *fits[head], floor) for head, (z, _) in heads.items()}
-        if all(expected_calibration_error(heads[h][1], p) <= MAX_VAL_ECE
-               for h, p in probs.items()):
+        if all(expected_calibration_error(heads[h][1], p) <= MAX_VAL_ECE for h, p in probs.items()):
             break
     out: dict = {"calibration": {}, "thresholds": {}, "uncertainty": {}, "metrics": {}}
     for head, p in probs.items():
@@ -85,7 +88,8 @@ def calibrate_heads(heads: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
         threshold = best_threshold(labels, p)
         out["calibration"][head] = {"temperature": temperature, "bias": bias, "floor": floor}
         out["thresholds"][head] = threshold
-        out["uncertainty"][head] = band_figures(p, labels, threshold,
-                                                uncertainty_margin(p, threshold))
+        out["uncertainty"][head] = band_figures(
+            p, labels, threshold, uncertainty_margin(p, threshold)
+        )
         out["metrics"][head] = summary(labels, p, threshold)
     return out

@@ -42,10 +42,12 @@ def read_examples(csv_path: str | Path, split: str | None = None) -> list[Exampl
         if split is not None and row["split"] != split:
             continue
         if row["label"] not in ("0", "1"):
-            raise DataError(f"line {number}: label must be 0 or 1, not {row['label']!r}",
-                            csv_path)
-        examples.append(Example(csv_path.parent / row["image"], row["report"] or "",
-                                int(row["label"]), row["split"]))
+            raise DataError(f"line {number}: label must be 0 or 1, not {row['label']!r}", csv_path)
+        examples.append(
+            Example(
+                csv_path.parent / row["image"], row["report"] or "", int(row["label"]), row["split"]
+            )
+        )
     if split is not None and not examples:
         raise DataError(f"no rows with split {split!r}", csv_path)
     return examples
@@ -53,5 +55,4 @@ def read_examples(csv_path: str | Path, split: str | None = None) -> list[Exampl
 
 def load_arrays(examples: list[Example], spec: InputSpec) -> np.ndarray:
     """Preprocessed images (N, 1, S, S) through the same function the app uses."""
-    return np.stack([preprocess(read_image(e.image, max_side=spec.size), spec)
-                     for e in examples])
+    return np.stack([preprocess(read_image(e.image, max_side=spec.size), spec) for e in examples])

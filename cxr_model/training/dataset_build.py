@@ -78,16 +78,37 @@ UNREADABLE_REPORT = "unreadable report file"
 _LABEL_WORDS = {"0": 0, "1": 1, "normal": 0, "abnormal": 1}
 _LABEL_NAMES = {0: "normal", 1: "abnormal"}
 _IM_SERIES = re.compile(r"IM-\d+")
-_KEPT_SECTIONS = {"finding": "FINDINGS", "findings": "FINDINGS",
-                  "impression": "IMPRESSION", "impressions": "IMPRESSION"}
-_OTHER_SECTIONS = ("indication", "indications", "comparison", "comparisons", "history",
-                   "clinical history", "technique", "examination", "exam", "procedure",
-                   "reason for exam", "clinical information", "conclusion", "conclusions",
-                   "recommendation", "recommendations", "summary", "addendum")
+_KEPT_SECTIONS = {
+    "finding": "FINDINGS",
+    "findings": "FINDINGS",
+    "impression": "IMPRESSION",
+    "impressions": "IMPRESSION",
+}
+_OTHER_SECTIONS = (
+    "indication",
+    "indications",
+    "comparison",
+    "comparisons",
+    "history",
+    "clinical history",
+    "technique",
+    "examination",
+    "exam",
+    "procedure",
+    "reason for exam",
+    "clinical information",
+    "conclusion",
+    "conclusions",
+    "recommendation",
+    "recommendations",
+    "summary",
+    "addendum",
+)
 _HEADER = re.compile(
     r"(?:^|(?<=[.;]) )[ \t]*("
-    + "|".join(sorted((re.escape(n) for n in [*_KEPT_SECTIONS, *_OTHER_SECTIONS]),
-                      key=len, reverse=True))
+    + "|".join(
+        sorted((re.escape(n) for n in [*_KEPT_SECTIONS, *_OTHER_SECTIONS]), key=len, reverse=True)
+    )
     + r")[ \t]*:",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -105,7 +126,8 @@ class BuildSummary:
     rows: int = 0
     #: ``{split: {0: normal rows, 1: abnormal rows}}`` for train, val and test.
     per_split_label: dict[str, dict[int, int]] = field(
-        default_factory=lambda: {s: {0: 0, 1: 0} for s in SPLITS})
+        default_factory=lambda: {s: {0: 0, 1: 0} for s in SPLITS}
+    )
     #: reason -> items skipped for it (image names, report files or uids, with details).
     skipped: dict[str, list[str]] = field(default_factory=dict)
     #: Distinct reports written per label (Open-i only; empty for from-folder).
@@ -127,8 +149,10 @@ class BuildSummary:
 
     def format(self) -> str:
         """A human summary: rows per split and label, then skip reasons with examples."""
-        lines = [f"wrote {self.rows} row(s) to {self.out_csv} (from {self.source})",
-                 f"  {'split':<6} {'normal':>8} {'abnormal':>9} {'total':>7}"]
+        lines = [
+            f"wrote {self.rows} row(s) to {self.out_csv} (from {self.source})",
+            f"  {'split':<6} {'normal':>8} {'abnormal':>9} {'total':>7}",
+        ]
         totals = {0: 0, 1: 0}
         for split in SPLITS:
             counts = self.per_split_label.get(split, {})
@@ -138,11 +162,15 @@ class BuildSummary:
             lines.append(f"  {split:<6} {normal:>8} {abnormal:>9} {normal + abnormal:>7}")
         lines.append(f"  {'all':<6} {totals[0]:>8} {totals[1]:>9} {totals[0] + totals[1]:>7}")
         if self.reports_per_label:
-            lines.append(f"  distinct reports: {self.reports_per_label.get(0, 0)} normal, "
-                         f"{self.reports_per_label.get(1, 0)} abnormal")
+            lines.append(
+                f"  distinct reports: {self.reports_per_label.get(0, 0)} normal, "
+                f"{self.reports_per_label.get(1, 0)} abnormal"
+            )
         if self.missing_reports:
-            lines.append(f"  {self.missing_reports} image(s) had no report file "
-                         "(written with an empty report)")
+            lines.append(
+                f"  {self.missing_reports} image(s) had no report file "
+                "(written with an empty report)"
+            )
         if self.empty_reports:
             lines.append(f"  {self.empty_reports} row(s) have an empty report")
         if self.skipped:
@@ -187,8 +215,11 @@ def _collapse(text: str | None) -> str:
 
 def format_report(findings: str | None, impression: str | None) -> str:
     """``FINDINGS: ...\\nIMPRESSION: ...`` with whitespace collapsed; empty sections omitted."""
-    parts = [f"{name}: {text}" for name, text in
-             (("FINDINGS", _collapse(findings)), ("IMPRESSION", _collapse(impression))) if text]
+    parts = [
+        f"{name}: {text}"
+        for name, text in (("FINDINGS", _collapse(findings)), ("IMPRESSION", _collapse(impression)))
+        if text
+    ]
     return "\n".join(parts)
 
 
@@ -207,7 +238,7 @@ def clean_report(text: str) -> str:
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         name = _KEPT_SECTIONS.get(" ".join(match.group(1).lower().split()))
         if name is not None:
-            sections[name].append(text[match.end():end])
+            sections[name].append(text[match.end() : end])
     return format_report(" ".join(sections["FINDINGS"]), " ".join(sections["IMPRESSION"]))
 
 
@@ -268,16 +299,23 @@ def _parse_openi(data: bytes, name: str) -> OpenIReport:
         label = (element.get("Label") or "").strip().upper()
         if label in sections:
             sections[label].append("".join(element.itertext()))
-    mesh = tuple(t for t in (_collapse("".join(e.itertext())) for e in root.findall("MeSH/major"))
-                 if t)
+    mesh = tuple(
+        t for t in (_collapse("".join(e.itertext())) for e in root.findall("MeSH/major")) if t
+    )
     images = tuple(i for i in ((e.get("id") or "").strip() for e in root.iter("parentImage")) if i)
-    return OpenIReport(uid=uid, file=name, findings=_collapse(" ".join(sections["FINDINGS"])),
-                       impression=_collapse(" ".join(sections["IMPRESSION"])),
-                       mesh_major=mesh, image_ids=tuple(dict.fromkeys(images)))
+    return OpenIReport(
+        uid=uid,
+        file=name,
+        findings=_collapse(" ".join(sections["FINDINGS"])),
+        impression=_collapse(" ".join(sections["IMPRESSION"])),
+        mesh_major=mesh,
+        image_ids=tuple(dict.fromkeys(images)),
+    )
 
 
-def openi_label(mesh_major: Sequence[str],
-                abnormal_terms: Sequence[str] | None = None) -> int | None:
+def openi_label(
+    mesh_major: Sequence[str], abnormal_terms: Sequence[str] | None = None
+) -> int | None:
     """0 when every MeSH major tag is ``normal``, else 1; None when the report is unusable.
 
     None means no MeSH major tag, or (with ``abnormal_terms``) an abnormal report none of
@@ -341,8 +379,9 @@ def _iter_xml(source: Path) -> Iterator[tuple[str, bytes | _Skip]]:
         raise DataError(f"cannot read the archive ({exc})", source) from exc
 
 
-def read_openi_reports(reports_source: str | Path,
-                       summary: BuildSummary | None = None) -> list[OpenIReport]:
+def read_openi_reports(
+    reports_source: str | Path, summary: BuildSummary | None = None
+) -> list[OpenIReport]:
     """Every parseable report of a ``.tgz``/``.tar``, ``.xml`` file or folder of Open-i XML.
 
     Unusable files (malformed, DOCTYPE/ENTITY, duplicate uid) are recorded in ``summary``
@@ -351,8 +390,9 @@ def read_openi_reports(reports_source: str | Path,
     """
     source = Path(reports_source)
     if not source.exists():
-        raise DataError("no such file or folder (expected a .tgz of Open-i XML or a folder)",
-                        source)
+        raise DataError(
+            "no such file or folder (expected a .tgz of Open-i XML or a folder)", source
+        )
     if source.is_file() and source.suffix.lower() != ".xml" and not _is_tar(source):
         raise DataError("not a tar archive, .xml file or folder of Open-i XML reports", source)
     reports: list[OpenIReport] = []
@@ -412,16 +452,18 @@ def _openi_groups(reports: Iterable[OpenIReport]) -> dict[str, str]:
 
 def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
     values = tuple(float(f) for f in fractions)
-    if (len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values)
-            or sum(values) <= 0):
-        raise DataError(f"split fractions must be three non-negative numbers (train, val, "
-                        f"test) with a positive sum, not {tuple(fractions)!r}")
+    if len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values) or sum(values) <= 0:
+        raise DataError(
+            f"split fractions must be three non-negative numbers (train, val, "
+            f"test) with a positive sum, not {tuple(fractions)!r}"
+        )
     total = sum(values)
     return values[0] / total, values[1] / total, values[2] / total
 
 
-def assign_splits(groups: dict[str, int], *, seed: int = 0,
-                  fractions: Sequence[float] = DEFAULT_FRACTIONS) -> dict[str, str]:
+def assign_splits(
+    groups: dict[str, int], *, seed: int = 0, fractions: Sequence[float] = DEFAULT_FRACTIONS
+) -> dict[str, str]:
     """Map each group (patient) to train/val/test, seeded, stratified by the group's label.
 
     ``groups`` maps a group key to its stratum (0/1). Within each stratum the sorted keys are
@@ -440,8 +482,9 @@ def assign_splits(groups: dict[str, int], *, seed: int = 0,
     return result
 
 
-def _split_rows(rows: list[_Row], seed: int, fractions: Sequence[float],
-                summary: BuildSummary) -> None:
+def _split_rows(
+    rows: list[_Row], seed: int, fractions: Sequence[float], summary: BuildSummary
+) -> None:
     """Fill ``row.split``: a group with a given split keeps it, others are assigned."""
     given: dict[str, set[str]] = {}
     for row in rows:
@@ -449,8 +492,10 @@ def _split_rows(rows: list[_Row], seed: int, fractions: Sequence[float],
             given.setdefault(row.group, set()).add(row.split)
     spanning = sorted((g for g, s in given.items() if len(s) > 1), key=_natural_key)
     if spanning:
-        summary.notes.append(f"{len(spanning)} patient(s) span splits in the labels file "
-                             f"(kept as given), e.g. {', '.join(spanning[:EXAMPLES_SHOWN])}")
+        summary.notes.append(
+            f"{len(spanning)} patient(s) span splits in the labels file "
+            f"(kept as given), e.g. {', '.join(spanning[:EXAMPLES_SHOWN])}"
+        )
     strata: dict[str, int] = {}
     for row in rows:
         if row.group not in given:
@@ -458,8 +503,11 @@ def _split_rows(rows: list[_Row], seed: int, fractions: Sequence[float],
     assigned = assign_splits(strata, seed=seed, fractions=fractions)
     for row in rows:
         if not row.split:
-            row.split = (assigned[row.group] if row.group in assigned
-                         else sorted(given[row.group], key=SPLITS.index)[0])
+            row.split = (
+                assigned[row.group]
+                if row.group in assigned
+                else sorted(given[row.group], key=SPLITS.index)[0]
+            )
 
 
 # --------------------------------------------------------------------------- output
@@ -481,8 +529,9 @@ def _check_output(out_csv: Path, inputs: Iterable[Path]) -> None:
     if not folder.is_dir():
         raise DataError(f"cannot write the output: {folder} is not a folder", out_csv)
     # Honour read-only folders even for root (the shared data must never be written to).
-    if not (folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) \
-            or not os.access(folder, os.W_OK):
+    if not (folder.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) or not os.access(
+        folder, os.W_OK
+    ):
         raise DataError(f"cannot write the output: folder {folder} is read-only", out_csv)
 
 
@@ -495,10 +544,14 @@ def _relative(image: Path, folder: Path) -> str:
 
 def _write(rows: list[_Row], out_csv: Path, summary: BuildSummary) -> BuildSummary:
     if not rows:
-        reasons = ", ".join(f"{reason} ({len(items)})" for reason, items in
-                            sorted(summary.skipped.items(), key=lambda kv: -len(kv[1])))
-        raise DataError("no row to write: everything was skipped"
-                        + (f" ({reasons})" if reasons else ""), out_csv)
+        reasons = ", ".join(
+            f"{reason} ({len(items)})"
+            for reason, items in sorted(summary.skipped.items(), key=lambda kv: -len(kv[1]))
+        )
+        raise DataError(
+            "no row to write: everything was skipped" + (f" ({reasons})" if reasons else ""),
+            out_csv,
+        )
     folder = out_csv.absolute().parent
     tmp = folder / f".{out_csv.name}.{os.getpid()}.tmp"
     try:
@@ -507,8 +560,17 @@ def _write(rows: list[_Row], out_csv: Path, summary: BuildSummary) -> BuildSumma
             writer = csv.writer(fh)
             writer.writerow(OUTPUT_COLUMNS)
             for row in rows:
-                writer.writerow([_relative(row.image, folder), row.report, row.label, row.split,
-                                 row.patient_id, row.report_uid, row.report_mesh])
+                writer.writerow(
+                    [
+                        _relative(row.image, folder),
+                        row.report,
+                        row.label,
+                        row.split,
+                        row.patient_id,
+                        row.report_uid,
+                        row.report_mesh,
+                    ]
+                )
         os.replace(tmp, out_csv)
     except OSError as exc:
         try:
@@ -546,10 +608,16 @@ def _image_files(folder: Path, suffixes: Iterable[str]) -> list[Path]:
 # --------------------------------------------------------------------------- builders
 
 
-def build_from_openi(reports_source: str | Path, images_dir: str | Path, out_csv: str | Path, *,
-                     abnormal_terms: Sequence[str] | None = None, keep_empty: bool = False,
-                     seed: int = 0,
-                     fractions: Sequence[float] = DEFAULT_FRACTIONS) -> BuildSummary:
+def build_from_openi(
+    reports_source: str | Path,
+    images_dir: str | Path,
+    out_csv: str | Path,
+    *,
+    abnormal_terms: Sequence[str] | None = None,
+    keep_empty: bool = False,
+    seed: int = 0,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+) -> BuildSummary:
     """Build a pairs CSV from Open-i XML reports and a folder of their images.
 
     One row per image found (``<parentImage id>`` + .png/.jpg/.jpeg/.dcm, searched
@@ -567,8 +635,10 @@ def build_from_openi(reports_source: str | Path, images_dir: str | Path, out_csv
     index: dict[str, Path] = {}
     for path in _image_files(images_dir, OPENI_IMAGE_SUFFIXES):
         best = index.get(path.stem)
-        if best is None or (OPENI_IMAGE_SUFFIXES.index(path.suffix.lower())
-                            < OPENI_IMAGE_SUFFIXES.index(best.suffix.lower())):
+        if best is None or (
+            OPENI_IMAGE_SUFFIXES.index(path.suffix.lower())
+            < OPENI_IMAGE_SUFFIXES.index(best.suffix.lower())
+        ):
             index[path.stem] = path
     groups = _openi_groups(reports)
     rows: list[_Row] = []
@@ -589,14 +659,27 @@ def build_from_openi(reports_source: str | Path, images_dir: str | Path, out_csv
             continue
         missing_images += len(report.image_ids) - len(found)
         summary.reports_per_label[label] = summary.reports_per_label.get(label, 0) + 1
-        rows.extend(_Row(image=image, report=text, label=label, group=groups[report.uid],
-                         patient_id=groups[report.uid], report_uid=report.uid,
-                         report_mesh=";".join(report.mesh_major)) for image in found)
+        rows.extend(
+            _Row(
+                image=image,
+                report=text,
+                label=label,
+                group=groups[report.uid],
+                patient_id=groups[report.uid],
+                report_uid=report.uid,
+                report_mesh=";".join(report.mesh_major),
+            )
+            for image in found
+        )
     if missing_images:
-        summary.notes.append(f"{missing_images} image(s) of written reports are not in "
-                             f"{images_dir} (their reports were kept with the others)")
-    summary.notes.append(f"{len(reports)} report(s) parsed; splits by report, reports sharing "
-                         "an IM-NNNN image series kept together")
+        summary.notes.append(
+            f"{missing_images} image(s) of written reports are not in "
+            f"{images_dir} (their reports were kept with the others)"
+        )
+    summary.notes.append(
+        f"{len(reports)} report(s) parsed; splits by report, reports sharing "
+        "an IM-NNNN image series kept together"
+    )
     _split_rows(rows, seed, fractions, summary)
     return _write(rows, out_csv, summary)
 
@@ -615,19 +698,29 @@ def _read_labels(labels_csv: Path) -> tuple[list[dict[str, str]], bool, bool]:
                 header[header.index("filename")] = "image"
             missing = [c for c in ("image", "label") if c not in header]
             if missing:
-                raise DataError(f"cannot read the labels file: missing column(s) "
-                                f"{', '.join(missing)} (need image or filename, and label)",
-                                labels_csv)
-            rows = [dict(zip(header, (v.strip() for v in values), strict=False))
-                    for values in reader if any(v.strip() for v in values)]
+                raise DataError(
+                    f"cannot read the labels file: missing column(s) "
+                    f"{', '.join(missing)} (need image or filename, and label)",
+                    labels_csv,
+                )
+            rows = [
+                dict(zip(header, (v.strip() for v in values), strict=False))
+                for values in reader
+                if any(v.strip() for v in values)
+            ]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read the labels file ({exc})", labels_csv) from exc
     return rows, "split" in header, "patient_id" in header
 
 
-def build_from_folder(images_dir: str | Path, labels_csv: str | Path, out_csv: str | Path, *,
-                      seed: int = 0,
-                      fractions: Sequence[float] = DEFAULT_FRACTIONS) -> BuildSummary:
+def build_from_folder(
+    images_dir: str | Path,
+    labels_csv: str | Path,
+    out_csv: str | Path,
+    *,
+    seed: int = 0,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+) -> BuildSummary:
     """Build a pairs CSV from a folder of images with same-stem ``.txt`` reports.
 
     ``labels_csv`` names each image (file name, or path relative to ``images_dir``) with a
@@ -684,9 +777,16 @@ def build_from_folder(images_dir: str | Path, labels_csv: str | Path, out_csv: s
             continue
         rel = image.relative_to(images_dir).as_posix()
         patient = entry.get("patient_id", "") if has_patient else ""
-        rows.append(_Row(image=image, report=text, label=label, split=split,
-                         group=("patient:" + patient) if patient else ("image:" + rel),
-                         patient_id=patient))
+        rows.append(
+            _Row(
+                image=image,
+                report=text,
+                label=label,
+                split=split,
+                group=("patient:" + patient) if patient else ("image:" + rel),
+                patient_id=patient,
+            )
+        )
     for image in images:
         if image not in labelled:
             summary.skip(NOT_IN_LABELS, image.relative_to(images_dir).as_posix())

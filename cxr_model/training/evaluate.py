@@ -27,10 +27,14 @@ CORNER = 0.2
 SIDE = 0.125
 
 
-def predict_examples(models: Sequence[Model], examples: Sequence[Example],
-                     batch_size: int = 16, quiet: bool = True, desc: str = "evaluate",
-                     transform: Callable[[np.ndarray], np.ndarray] | None = None
-                     ) -> list[list[Prediction]]:
+def predict_examples(
+    models: Sequence[Model],
+    examples: Sequence[Example],
+    batch_size: int = 16,
+    quiet: bool = True,
+    desc: str = "evaluate",
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[list[Prediction]]:
     """Each model's predictions (with the examples' reports) for every example, in order.
 
     Every image is read and preprocessed once, by the first model, optionally transformed
@@ -40,7 +44,7 @@ def predict_examples(models: Sequence[Model], examples: Sequence[Example],
     results: list[list[Prediction]] = [[] for _ in models]
     starts = range(0, len(examples), batch_size)
     for start in progress(starts, total=len(starts), desc=desc, unit="batch", quiet=quiet):
-        chunk = examples[start:start + batch_size]
+        chunk = examples[start : start + batch_size]
         prepared = [models[0].prepare(models[0].read(e.image)) for e in chunk]
         if transform is not None:
             prepared = [Prepared(transform(p.array), p.size, p.age) for p in prepared]
@@ -49,29 +53,40 @@ def predict_examples(models: Sequence[Model], examples: Sequence[Example],
     return results
 
 
-def head_scores(predictions: Sequence[Prediction],
-                examples: Sequence[Example]) -> dict[str, np.ndarray]:
+def head_scores(
+    predictions: Sequence[Prediction], examples: Sequence[Example]
+) -> dict[str, np.ndarray]:
     """Labels and the three heads' probabilities (text NaN where no report was used)."""
     return {
         "fused": np.array([p.probability for p in predictions]),
         "image": np.array([p.image_probability for p in predictions]),
-        "text": np.array([np.nan if p.text_probability is None else p.text_probability
-                          for p in predictions]),
+        "text": np.array(
+            [np.nan if p.text_probability is None else p.text_probability for p in predictions]
+        ),
         "label": np.array([e.label for e in examples]),
     }
 
 
-def score_split(model: Model, csv_path: str | Path, split: str, batch_size: int = 16,
-                quiet: bool = True) -> dict[str, np.ndarray]:
+def score_split(
+    model: Model, csv_path: str | Path, split: str, batch_size: int = 16, quiet: bool = True
+) -> dict[str, np.ndarray]:
     """Labels, the three heads' probabilities, the image guard's flags and where the
     heatmaps peak, for every example of a split."""
     examples = read_examples(csv_path, split)
     [predictions] = predict_examples([model], examples, batch_size, quiet, f"evaluate {split}")
     result = head_scores(predictions, examples)
     result["flagged"] = image_flags(predictions)
-    result["peaks"] = np.array([(p.label == "abnormal", *peak_place(model, p, p.label),
-                                 *peak_place(model, p, "abnormal")) for p in predictions],
-                               dtype=bool).reshape(-1, 5)
+    result["peaks"] = np.array(
+        [
+            (
+                p.label == "abnormal",
+                *peak_place(model, p, p.label),
+                *peak_place(model, p, "abnormal"),
+            )
+            for p in predictions
+        ],
+        dtype=bool,
+    ).reshape(-1, 5)
     return result
 
 
@@ -95,15 +110,20 @@ def corner_figures(peaks: np.ndarray) -> dict:
     def share(mask: np.ndarray, column: int) -> float:
         return float(peaks[mask, column].mean()) if mask.any() else float("nan")
 
-    return {"corner": CORNER, "corner_chance": 4 * CORNER * CORNER, "side": SIDE,
-            "side_chance": 2 * SIDE,
-            "corner_predicted_class": share(every, 1), "side_predicted_class": share(every, 2),
-            "corner_predicted_abnormal": share(abnormal, 1),
-            "side_predicted_abnormal": share(abnormal, 2),
-            "corner_predicted_normal": share(~abnormal, 1),
-            "side_predicted_normal": share(~abnormal, 2),
-            "corner_abnormal_map_all_images": share(every, 3),
-            "side_abnormal_map_all_images": share(every, 4)}
+    return {
+        "corner": CORNER,
+        "corner_chance": 4 * CORNER * CORNER,
+        "side": SIDE,
+        "side_chance": 2 * SIDE,
+        "corner_predicted_class": share(every, 1),
+        "side_predicted_class": share(every, 2),
+        "corner_predicted_abnormal": share(abnormal, 1),
+        "side_predicted_abnormal": share(abnormal, 2),
+        "corner_predicted_normal": share(~abnormal, 1),
+        "side_predicted_normal": share(~abnormal, 2),
+        "corner_abnormal_map_all_images": share(every, 3),
+        "side_abnormal_map_all_images": share(every, 4),
+    }
 
 
 def image_flags(predictions: Sequence[Prediction]) -> np.ndarray:
@@ -111,45 +131,67 @@ def image_flags(predictions: Sequence[Prediction]) -> np.ndarray:
     return np.array([p.ood_reason == "image" for p in predictions], dtype=bool)
 
 
-def flagged_share(model: Model, examples: list[Example], desc: str, quiet: bool,
-                  transform: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
+def flagged_share(
+    model: Model,
+    examples: list[Example],
+    desc: str,
+    quiet: bool,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> float:
     """Share of the examples the image guard flags."""
-    [predictions] = predict_examples([model], examples, quiet=quiet, desc=desc,
-                                     transform=transform)
+    [predictions] = predict_examples([model], examples, quiet=quiet, desc=desc, transform=transform)
     flags = image_flags(predictions)
     return float(flags.mean()) if len(flags) else float("nan")
 
 
-def guard_figures(model: Model, csv_path: str | Path, split: str, flagged: np.ndarray,
-                  outside: str | Path, quiet: bool = True) -> dict:
+def guard_figures(
+    model: Model,
+    csv_path: str | Path,
+    split: str,
+    flagged: np.ndarray,
+    outside: str | Path,
+    quiet: bool = True,
+) -> dict:
     """How often the image guard fires: on the split, on the split shrunk to 64 px and
     enlarged again (the control), and on the same split of another population."""
     examples = read_examples(csv_path, split)
     outside_examples = read_examples(outside, split)
     return {
-        "flagged": float(flagged.mean()), "n": int(len(flagged)),
-        "flagged_low_resolution": flagged_share(model, examples, f"{split} at 64 px", quiet,
-                                                low_resolution),
-        "outside": str(outside), "n_outside": len(outside_examples),
+        "flagged": float(flagged.mean()),
+        "n": int(len(flagged)),
+        "flagged_low_resolution": flagged_share(
+            model, examples, f"{split} at 64 px", quiet, low_resolution
+        ),
+        "outside": str(outside),
+        "n_outside": len(outside_examples),
         "outside_flagged": flagged_share(model, outside_examples, f"outside {split}", quiet),
     }
 
 
-def classification_report(labels: np.ndarray, predicted: np.ndarray,
-                          names: tuple[str, str] = ("normal", "abnormal")) -> str:
+def classification_report(
+    labels: np.ndarray, predicted: np.ndarray, names: tuple[str, str] = ("normal", "abnormal")
+) -> str:
     """The seed's report: scikit-learn's classification report, then the weighted figures."""
     from sklearn import metrics as sk
 
     labels, predicted = np.asarray(labels).astype(int), np.asarray(predicted).astype(int)
-    report = sk.classification_report(labels, predicted, labels=[0, 1], target_names=names,
-                                      digits=4, zero_division=0.0)
+    report = sk.classification_report(
+        labels, predicted, labels=[0, 1], target_names=names, digits=4, zero_division=0.0
+    )
     precision, recall, f1, _ = sk.precision_recall_fscore_support(
-        labels, predicted, labels=[0, 1], average="weighted", zero_division=0.0)
+        labels, predicted, labels=[0, 1], average="weighted", zero_division=0.0
+    )
     accuracy = sk.accuracy_score(labels, predicted)
-    return "\n".join([report.rstrip(), "", f"Overall precision (weighted): {precision:.4f}",
-                      f"Overall recall (weighted):    {recall:.4f}",
-                      f"Overall F1 (weighted):        {f1:.4f}",
-                      f"Accuracy:                     {accuracy:.4f}"])
+    return "\n".join(
+        [
+            report.rstrip(),
+            "",
+            f"Overall precision (weighted): {precision:.4f}",
+            f"Overall recall (weighted):    {recall:.4f}",
+            f"Overall F1 (weighted):        {f1:.4f}",
+            f"Accuracy:                     {accuracy:.4f}",
+        ]
+    )
 
 
 def scored_heads(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -160,8 +202,10 @@ def scored_heads(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def head_metrics(model: Model, scores: dict[str, np.ndarray]) -> dict[str, dict]:
     """auc, accuracy, precision, recall, f1, ece, n for each head at the card's thresholds."""
-    return {head: summary(scores["label"][mask], scores[head][mask], model.card.threshold(head))
-            for head, mask in scored_heads(scores).items()}
+    return {
+        head: summary(scores["label"][mask], scores[head][mask], model.card.threshold(head))
+        for head, mask in scored_heads(scores).items()
+    }
 
 
 def write_plots(model: Model, scores: dict[str, np.ndarray], out: Path) -> list[Path]:
@@ -178,11 +222,23 @@ def write_plots(model: Model, scores: dict[str, np.ndarray], out: Path) -> list[
     matrix = confusion(labels, predicted)
     ax.imshow(matrix, cmap="Blues")
     for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, str(value), ha="center", va="center",
-                color="white" if value > matrix.max() / 2 else "black")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["normal", "abnormal"],
-           yticklabels=["normal", "abnormal"], xlabel="predicted", ylabel="true",
-           title="Confusion matrix (fused)")
+        ax.text(
+            j,
+            i,
+            str(value),
+            ha="center",
+            va="center",
+            color="white" if value > matrix.max() / 2 else "black",
+        )
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=["normal", "abnormal"],
+        yticklabels=["normal", "abnormal"],
+        xlabel="predicted",
+        ylabel="true",
+        title="Confusion matrix (fused)",
+    )
     paths.append(out / "confusion_matrix.png")
     fig.tight_layout()
     fig.savefig(paths[-1], dpi=120)
@@ -212,49 +268,74 @@ def _draw_reliability(ax, scores: dict[str, np.ndarray]) -> None:
         rows = reliability(scores["label"][mask], scores[head][mask])
         ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-", label=head)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set(xlabel="predicted P(abnormal)", ylabel="observed frequency",
-           title="Reliability diagram (10 bins)")
+    ax.set(
+        xlabel="predicted P(abnormal)",
+        ylabel="observed frequency",
+        title="Reliability diagram (10 bins)",
+    )
     ax.legend(loc="upper left")
 
 
-def evaluate(model: Model, csv_path: str | Path, split: str, out: str | Path | None = None,
-             quiet: bool = True, outside: str | Path | None = None
-             ) -> tuple[str, dict, dict]:
+def evaluate(
+    model: Model,
+    csv_path: str | Path,
+    split: str,
+    out: str | Path | None = None,
+    quiet: bool = True,
+    outside: str | Path | None = None,
+) -> tuple[str, dict, dict]:
     """Score a split; returns the printed report, the metrics (also written to out/) and the
     extra sections for the card: heatmap corner peaks and, with `outside`, the guard figures."""
     scores = score_split(model, csv_path, split, quiet=quiet)
     metrics = head_metrics(model, scores)
     predicted = (scores["fused"] >= model.card.threshold("fused")).astype(int)
-    lines = [f"split {split}: {len(scores['label'])} studies, fused image + report", "",
-             classification_report(scores["label"], predicted), "",
-             f"{'head':<8}{'AUC':>8}{'acc':>8}{'prec':>8}{'recall':>8}{'F1':>8}{'spec':>8}"
-             f"{'ECE':>8}"]
+    lines = [
+        f"split {split}: {len(scores['label'])} studies, fused image + report",
+        "",
+        classification_report(scores["label"], predicted),
+        "",
+        f"{'head':<8}{'AUC':>8}{'acc':>8}{'prec':>8}{'recall':>8}{'F1':>8}{'spec':>8}{'ECE':>8}",
+    ]
     columns = ("auc", "accuracy", "precision", "recall", "f1", "specificity", "ece")
     for head, m in metrics.items():
         lines.append(f"{head:<8}" + "".join(f"{m[k]:>8.4f}" for k in columns))
     if "text" not in metrics:
         lines.append("text: no study of this split has a report")
-    lines.append(f"image guard: {scores['flagged'].mean():.1%} of {split} flagged as unlike "
-                 "the training X-rays")
+    lines.append(
+        f"image guard: {scores['flagged'].mean():.1%} of {split} flagged as unlike "
+        "the training X-rays"
+    )
     corners = corner_figures(scores["peaks"])
-    lines.append(f"heatmap peaks of the shown class: {corners['corner_predicted_class']:.1%} "
-                 f"in a corner (chance {corners['corner_chance']:.0%}), "
-                 f"{corners['side_predicted_class']:.1%} at the sides (chance "
-                 f"{corners['side_chance']:.0%}); raw abnormal map of every image: "
-                 f"{corners['corner_abnormal_map_all_images']:.1%} / "
-                 f"{corners['side_abnormal_map_all_images']:.1%}")
+    lines.append(
+        f"heatmap peaks of the shown class: {corners['corner_predicted_class']:.1%} "
+        f"in a corner (chance {corners['corner_chance']:.0%}), "
+        f"{corners['side_predicted_class']:.1%} at the sides (chance "
+        f"{corners['side_chance']:.0%}); raw abnormal map of every image: "
+        f"{corners['corner_abnormal_map_all_images']:.1%} / "
+        f"{corners['side_abnormal_map_all_images']:.1%}"
+    )
     guards = None
     if outside is not None:
         guards = guard_figures(model, csv_path, split, scores["flagged"], outside, quiet)
-        lines.append(f"  {guards['flagged_low_resolution']:.1%} of {split} shrunk to 64 px and "
-                     f"enlarged again; {guards['outside_flagged']:.1%} of {split} of "
-                     f"{guards['outside']} (n={guards['n_outside']})")
+        lines.append(
+            f"  {guards['flagged_low_resolution']:.1%} of {split} shrunk to 64 px and "
+            f"enlarged again; {guards['outside_flagged']:.1%} of {split} of "
+            f"{guards['outside']} (n={guards['n_outside']})"
+        )
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(
-            {"split": split, **metrics, "heatmap_corners": corners,
-             **({"guards": guards} if guards else {})}, indent=2))
+        (out / "metrics.json").write_text(
+            json.dumps(
+                {
+                    "split": split,
+                    **metrics,
+                    "heatmap_corners": corners,
+                    **({"guards": guards} if guards else {}),
+                },
+                indent=2,
+            )
+        )
         try:
             written = write_plots(model, scores, out)
             lines.append("wrote " + ", ".join(str(p) for p in [out / "metrics.json", *written]))

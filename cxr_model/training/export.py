@@ -19,8 +19,7 @@ from cxr_model.training.network import OUTPUT_NAMES, FusionNet
 INPUT_NAMES = ("image", "text", "has_report")
 
 
-def export_onnx(net: FusionNet, path: Path, size: int, text_width: int,
-                weights: Path) -> int:
+def export_onnx(net: FusionNet, path: Path, size: int, text_width: int, weights: Path) -> int:
     """Export the network to ONNX whose weights live in the safetensors file `weights`.
 
     BatchNorm is kept as its own op (ONNX Runtime fuses it at load), so every parameter
@@ -38,9 +37,16 @@ def export_onnx(net: FusionNet, path: Path, size: int, text_width: int,
         warnings.simplefilter("ignore", UserWarning)  # exporter notes on the shared batch axis
         raw_path = Path(tmp) / "raw.onnx"
         torch.onnx.export(
-            net, example, str(raw_path), input_names=list(INPUT_NAMES),
-            output_names=list(OUTPUT_NAMES), dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
-            external_data=False, dynamo=True, optimize=False, verbose=False,
+            net,
+            example,
+            str(raw_path),
+            input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES),
+            dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
+            external_data=False,
+            dynamo=True,
+            optimize=False,
+            verbose=False,
         )
         model = onnx.load(str(raw_path))
     # fold shapes and tiny constants only: no new weight tensors (no Conv+BatchNorm fusion)
@@ -66,7 +72,7 @@ def link_external_weights(model, weights: Path) -> int:
 
     raw = weights.read_bytes()
     header_len = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + header_len])
+    header = json.loads(raw[8 : 8 + header_len])
     linked = 0
     for init in model.graph.initializer:
         entry = header.get(init.name)
@@ -78,8 +84,11 @@ def link_external_weights(model, weights: Path) -> int:
         init.ClearField("raw_data")
         init.ClearField("float_data")
         init.data_location = TensorProto.EXTERNAL
-        for key, value in (("location", weights.name), ("offset", str(begin)),
-                           ("length", str(end - begin))):
+        for key, value in (
+            ("location", weights.name),
+            ("offset", str(begin)),
+            ("length", str(end - begin)),
+        ):
             item = init.external_data.add()
             item.key, item.value = key, value
         linked += 1
@@ -99,9 +108,17 @@ def architecture(net: FusionNet, vocab_size: int, max_len: int) -> dict:
     }
 
 
-def save_model(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, out_dir: Path, *,
-               vocab_size: int, max_len: int, thresholds: dict[str, float],
-               extra: dict | None = None) -> Path:
+def save_model(
+    net: FusionNet,
+    tokenizer: Tokenizer,
+    spec: InputSpec,
+    out_dir: Path,
+    *,
+    vocab_size: int,
+    max_len: int,
+    thresholds: dict[str, float],
+    extra: dict | None = None,
+) -> Path:
     """Write weights.safetensors, model.onnx and model_card.json into out_dir (an int8 model
     left from earlier weights is removed: `cxr quantize` makes the new one)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -116,12 +133,10 @@ def save_model(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, out_dir: P
         "input": spec.to_dict(),
         "classes": ["normal", "abnormal"],
         "thresholds": thresholds,
-        "calibration": {head: {"temperature": 1.0, "bias": 0.0, "floor": 0.0}
-                        for head in HEADS},
+        "calibration": {head: {"temperature": 1.0, "bias": 0.0, "floor": 0.0} for head in HEADS},
         "uncertainty": {head: {"margin": 0.0} for head in HEADS},
         "ood": {"threshold": None},
         "tokenizer": tokenizer.to_json(),
         **(extra or {}),
     }
     return write_card(out_dir, card)
-

@@ -28,14 +28,15 @@ VAL_LOW_FLAGGED = 0.03
 CV_FOLDS = 5
 
 
-def statistics(net: FusionNet, images: torch.Tensor,
-               batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def statistics(
+    net: FusionNet, images: torch.Tensor, batch_size: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
     """Pooled layer4 features (N, 512) and population statistics (N, POPULATION_WIDTH)."""
     net.eval()
     pooled, stats = [], []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            stages = net.stage_maps(images[start:start + batch_size])
+            stages = net.stage_maps(images[start : start + batch_size])
             pooled.append(stages[-1].mean(dim=(2, 3)).numpy())
             stats.append(population_stats(stages).numpy())
     return np.concatenate(pooled), np.concatenate(stats)
@@ -46,8 +47,9 @@ def fit_mahalanobis(net: FusionNet, pooled_train: np.ndarray, shrinkage: float =
     feats = torch.from_numpy(pooled_train).double()
     mean = feats.mean(dim=0)
     cov = torch.cov((feats - mean).T)
-    cov = (1 - shrinkage) * cov + shrinkage * torch.eye(len(mean), dtype=cov.dtype) * \
-        cov.diagonal().mean()
+    cov = (1 - shrinkage) * cov + shrinkage * torch.eye(
+        len(mean), dtype=cov.dtype
+    ) * cov.diagonal().mean()
     whitener = torch.linalg.cholesky(torch.linalg.inv(cov))
     net.ood_mean.copy_(mean.float())
     net.ood_whitener.copy_(whitener.float())
@@ -74,8 +76,9 @@ class PopulationFit:
         net.population_bias.fill_(self.bias)
 
 
-def fit_population_detector(inside: np.ndarray, inside_low: np.ndarray, outside: np.ndarray,
-                            seed: int = 0) -> PopulationFit:
+def fit_population_detector(
+    inside: np.ndarray, inside_low: np.ndarray, outside: np.ndarray, seed: int = 0
+) -> PopulationFit:
     """Fit the detector: `inside` = val statistics, `inside_low` = the same images at low
     resolution, `outside` = the other population's statistics."""
     from sklearn.linear_model import LogisticRegression
@@ -97,17 +100,23 @@ def fit_population_detector(inside: np.ndarray, inside_low: np.ndarray, outside:
             best = (c, clf, cv)
     c, clf, cv = best
     n_in, n_low = len(inside), len(inside_low)
-    cv_in, cv_low, cv_out = cv[:n_in], cv[n_in:n_in + n_low], cv[n_in + n_low:]
-    threshold = float(max(np.quantile(cv_in, 1 - VAL_FLAGGED),
-                          np.quantile(cv_low, 1 - VAL_LOW_FLAGGED)))
+    cv_in, cv_low, cv_out = cv[:n_in], cv[n_in : n_in + n_low], cv[n_in + n_low :]
+    threshold = float(
+        max(np.quantile(cv_in, 1 - VAL_FLAGGED), np.quantile(cv_low, 1 - VAL_LOW_FLAGGED))
+    )
     clf.fit(z, y)
     coef = clf.coef_[0] / scale
     bias = float(clf.intercept_[0] - (coef * mean).sum())
     report = {
-        "C": c, "cv_log_loss": {str(k): v for k, v in losses.items()},
-        "n_inside": n_in, "n_inside_low": n_low, "n_outside": len(outside),
-        "cv_flagged": {"val": float((cv_in > threshold).mean()),
-                       "val_low_resolution": float((cv_low > threshold).mean()),
-                       "outside_fit": float((cv_out > threshold).mean())},
+        "C": c,
+        "cv_log_loss": {str(k): v for k, v in losses.items()},
+        "n_inside": n_in,
+        "n_inside_low": n_low,
+        "n_outside": len(outside),
+        "cv_flagged": {
+            "val": float((cv_in > threshold).mean()),
+            "val_low_resolution": float((cv_low > threshold).mean()),
+            "outside_fit": float((cv_out > threshold).mean()),
+        },
     }
     return PopulationFit(coef, bias, threshold, report)

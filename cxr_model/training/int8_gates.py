@@ -55,22 +55,32 @@ def cam_pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
-def heatmap_correlations(fp32: Sequence[Prediction], int8: Sequence[Prediction],
-                         size: int) -> dict[str, np.ndarray]:
+def heatmap_correlations(
+    fp32: Sequence[Prediction], int8: Sequence[Prediction], size: int
+) -> dict[str, np.ndarray]:
     """Per-image Pearson correlations at the model's input size: of the CAM itself (signed,
     before ReLU and scaling), of the viewer's heatmap for the target fp32's label supports,
     and of both targets' heatmaps (images, 2)."""
+
     def shown(p: Prediction, target: str) -> np.ndarray:
         return heatmap(p.cam_raw, target, size, (size, size))
 
     pairs = list(zip(fp32, int8, strict=True))
     return {
-        "cam": np.array([cam_pearson(resize_float(a.cam_raw, size, size),
-                                     resize_float(b.cam_raw, size, size)) for a, b in pairs]),
-        "label_target": np.array([cam_pearson(shown(a, a.label), shown(b, a.label))
-                                  for a, b in pairs]),
-        "both_targets": np.array([[cam_pearson(shown(a, t), shown(b, t)) for t in TARGETS]
-                                  for a, b in pairs]),
+        "cam": np.array(
+            [
+                cam_pearson(
+                    resize_float(a.cam_raw, size, size), resize_float(b.cam_raw, size, size)
+                )
+                for a, b in pairs
+            ]
+        ),
+        "label_target": np.array(
+            [cam_pearson(shown(a, a.label), shown(b, a.label)) for a, b in pairs]
+        ),
+        "both_targets": np.array(
+            [[cam_pearson(shown(a, t), shown(b, t)) for t in TARGETS] for a, b in pairs]
+        ),
     }
 
 
@@ -80,36 +90,49 @@ def auc_checks(split: str, fp32: dict, int8: dict) -> dict[str, dict]:
     labels = fp32["label"]
     for head, mask in scored_heads(fp32).items():
         a, b = roc_auc(labels[mask], fp32[head][mask]), roc_auc(labels[mask], int8[head][mask])
-        checks[f"auc_delta_{split}_{head}"] = check(abs(b - a), "<=", AUC_DELTA,
-                                                    fp32=a, int8=b, n=int(mask.sum()))
+        checks[f"auc_delta_{split}_{head}"] = check(
+            abs(b - a), "<=", AUC_DELTA, fp32=a, int8=b, n=int(mask.sum())
+        )
     return checks
 
 
-def agreement_checks(model: Model, fp32: Sequence[Prediction],
-                     int8: Sequence[Prediction]) -> dict[str, dict]:
+def agreement_checks(
+    model: Model, fp32: Sequence[Prediction], int8: Sequence[Prediction]
+) -> dict[str, dict]:
     """Labels, OOD decisions and heatmaps of the two precisions on the same images."""
     n = len(fp32)
     image_threshold = model.card.threshold("image")
     same_label = sum(a.label == b.label for a, b in zip(fp32, int8, strict=True))
-    same_image = sum((a.image_probability >= image_threshold)
-                     == (b.image_probability >= image_threshold)
-                     for a, b in zip(fp32, int8, strict=True))
+    same_image = sum(
+        (a.image_probability >= image_threshold) == (b.image_probability >= image_threshold)
+        for a, b in zip(fp32, int8, strict=True)
+    )
     same_ood = sum(a.ood == b.ood for a, b in zip(fp32, int8, strict=True))
     pearson = heatmap_correlations(fp32, int8, model.spec.size)
     both = pearson["both_targets"]
     return {
         "label_agreement_test_fused": check(same_label / n, ">=", LABEL_AGREEMENT, n=n),
         "label_agreement_test_image": check(same_image / n, ">=", LABEL_AGREEMENT, n=n),
-        "cam_pearson_test_min": check(pearson["cam"].min(), ">=", CAM_PEARSON, n=n,
-                                      mean=float(pearson["cam"].mean())),
+        "cam_pearson_test_min": check(
+            pearson["cam"].min(), ">=", CAM_PEARSON, n=n, mean=float(pearson["cam"].mean())
+        ),
         "heatmap_pearson_test_min": check(
-            pearson["label_target"].min(), ">=", CAM_PEARSON, n=n,
+            pearson["label_target"].min(),
+            ">=",
+            CAM_PEARSON,
+            n=n,
             mean=float(pearson["label_target"].mean()),
             both_targets_p01=float(np.percentile(both, 1)),
-            both_targets_one_empty=int((both == 0.0).sum())),
-        "ood_agreement_test": check(same_ood / n, ">=", OOD_AGREEMENT, n=n,
-                                    flagged_fp32=sum(bool(a.ood) for a in fp32),
-                                    flagged_int8=sum(bool(b.ood) for b in int8)),
+            both_targets_one_empty=int((both == 0.0).sum()),
+        ),
+        "ood_agreement_test": check(
+            same_ood / n,
+            ">=",
+            OOD_AGREEMENT,
+            n=n,
+            flagged_fp32=sum(bool(a.ood) for a in fp32),
+            flagged_int8=sum(bool(b.ood) for b in int8),
+        ),
     }
 
 
@@ -117,28 +140,33 @@ def non_xray_check(model: Model, xray_file: Path) -> dict:
     """Every non-X-ray (an inverted/rotated copy of `xray_file` among them) flagged by `model`."""
     xray = (read_image(xray_file).to_unit() * 255.0 + 0.5).astype(np.uint8)
     images = non_xrays(xray)
-    missed = [name for name, pixels in images.items()
-              if not model.predict(as_image(pixels, name)).ood]
-    return check(len(images) - len(missed), ">=", len(images), missed=missed,
-                 xray=xray_file.name)
+    missed = [
+        name for name, pixels in images.items() if not model.predict(as_image(pixels, name)).ood
+    ]
+    return check(len(images) - len(missed), ">=", len(images), missed=missed, xray=xray_file.name)
 
 
-def measure_gates(fp32: Model, int8: Model, csv_path: str | Path,
-                  quiet: bool = True) -> tuple[dict, dict]:
+def measure_gates(
+    fp32: Model, int8: Model, csv_path: str | Path, quiet: bool = True
+) -> tuple[dict, dict]:
     """(gates, int8 metrics per split): every gate measured on the pairs CSV's val and test."""
     checks: dict[str, dict] = {}
     metrics: dict[str, dict] = {}
     for split in ("val", "test"):
         examples = read_examples(csv_path, split)
-        ours, theirs = predict_examples([fp32, int8], examples, quiet=quiet,
-                                        desc=f"int8 gates {split}")
+        ours, theirs = predict_examples(
+            [fp32, int8], examples, quiet=quiet, desc=f"int8 gates {split}"
+        )
         scores = head_scores(theirs, examples)
         checks.update(auc_checks(split, head_scores(ours, examples), scores))
         metrics[split] = head_metrics(int8, scores)
     checks.update(agreement_checks(fp32, ours, theirs))
     checks["non_xrays_flagged"] = non_xray_check(int8, examples[0].image)
-    gates = {"passed": all(c["pass"] for c in checks.values()), "checks": checks,
-             "measured_with": runtime_facts()}
+    gates = {
+        "passed": all(c["pass"] for c in checks.values()),
+        "checks": checks,
+        "measured_with": runtime_facts(),
+    }
     return gates, metrics
 
 
@@ -146,5 +174,9 @@ def runtime_facts() -> dict:
     """Where the gates were measured: int8 arithmetic differs between CPUs (VNNI or not)."""
     import onnxruntime
 
-    return {"cpu": cpu_model(), "cpu_flags": cpu_flags(),
-            "onnxruntime": onnxruntime.__version__, "machine": platform.machine()}
+    return {
+        "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "onnxruntime": onnxruntime.__version__,
+        "machine": platform.machine(),
+    }

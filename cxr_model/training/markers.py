@@ -43,8 +43,10 @@ def add_markers(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor
     for image in out:
         plane = image[0]
         if float(torch.rand(1, generator=generator)) < P_MARKER:
-            mask = glyph(_choice(generator, MARKER_TEXTS),
-                         max(4, int(size * _choice(generator, MARKER_HEIGHTS))))
+            mask = glyph(
+                _choice(generator, MARKER_TEXTS),
+                max(4, int(size * _choice(generator, MARKER_HEIGHTS))),
+            )
             h, w = mask.shape
             h, w = min(h, size), min(w, size)
             margin = int(size * _uniform(generator, 0.01, 0.10))
@@ -52,12 +54,15 @@ def add_markers(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor
             x = margin if left else max(0, size - margin - w)
             y = int((size - h) * _uniform(generator, 0.03, 0.6))
             value = float(plane.max()) * _uniform(generator, 0.85, 1.0)
-            region = plane[y:y + h, x:x + w]
+            region = plane[y : y + h, x : x + w]
             m = mask[:h, :w]
-            plane[y:y + h, x:x + w] = region * (1 - m) + value * m
+            plane[y : y + h, x : x + w] = region * (1 - m) + value * m
         if float(torch.rand(1, generator=generator)) < P_ERASE:
             width = max(1, int(size * _uniform(generator, 0.04, 0.12)))
-            strip = slice(0, width) if float(torch.rand(1, generator=generator)) < 0.5 \
+            strip = (
+                slice(0, width)
+                if float(torch.rand(1, generator=generator)) < 0.5
                 else slice(size - width, size)
+            )
             plane[:, strip] = plane.min()
     return out

@@ -18,8 +18,11 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates over all thresholds (from (0,0) to (1,1))."""
-    fpr, tpr, _ = sk.roc_curve(np.asarray(labels).astype(int),
-                               np.asarray(scores, dtype=np.float64), drop_intermediate=False)
+    fpr, tpr, _ = sk.roc_curve(
+        np.asarray(labels).astype(int),
+        np.asarray(scores, dtype=np.float64),
+        drop_intermediate=False,
+    )
     return fpr, tpr
 
 
@@ -52,16 +55,27 @@ def reliability(labels: np.ndarray, probs: np.ndarray, bins: int = 10):
 def per_class(labels: np.ndarray, predicted: np.ndarray) -> dict[int, dict[str, float]]:
     """Precision, recall, F1 and support of each class (0 and 1); 0.0 where undefined."""
     precision, recall, f1, support = sk.precision_recall_fscore_support(
-        np.asarray(labels).astype(int), np.asarray(predicted).astype(int), labels=[0, 1],
-        zero_division=0.0)
-    return {cls: {"precision": float(precision[cls]), "recall": float(recall[cls]),
-                  "f1": float(f1[cls]), "support": int(support[cls])} for cls in (0, 1)}
+        np.asarray(labels).astype(int),
+        np.asarray(predicted).astype(int),
+        labels=[0, 1],
+        zero_division=0.0,
+    )
+    return {
+        cls: {
+            "precision": float(precision[cls]),
+            "recall": float(recall[cls]),
+            "f1": float(f1[cls]),
+            "support": int(support[cls]),
+        }
+        for cls in (0, 1)
+    }
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """2x2 confusion matrix, rows = true class, columns = predicted class."""
-    return sk.confusion_matrix(np.asarray(labels).astype(int),
-                               np.asarray(predicted).astype(int), labels=[0, 1])
+    return sk.confusion_matrix(
+        np.asarray(labels).astype(int), np.asarray(predicted).astype(int), labels=[0, 1]
+    )
 
 
 def summary(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict[str, float]:
@@ -93,4 +107,3 @@ def best_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     # among equally accurate thresholds, prefer the one closest to 0.5
     ties = [t for t, a in zip(mids, accuracy, strict=True) if a == best]
     return float(min(ties, key=lambda t: abs(t - 0.5)))
-

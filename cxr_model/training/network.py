@@ -19,8 +19,15 @@ from torch import nn
 from torchvision.models import resnet18
 
 TEXT_MODES = ("sequence", "bag")
-OUTPUT_NAMES = ("fused_logit", "image_logit", "text_logit", "cam", "features", "ood_score",
-                "population_score")
+OUTPUT_NAMES = (
+    "fused_logit",
+    "image_logit",
+    "text_logit",
+    "cam",
+    "features",
+    "ood_score",
+    "population_score",
+)
 STAGE_CHANNELS = (64, 128, 256, 512)
 #: Width of the population statistics: mean and standard deviation of each stage's channels.
 POPULATION_WIDTH = 2 * sum(STAGE_CHANNELS)
@@ -43,8 +50,14 @@ class FusionNet(nn.Module):
     never leaks into the answer.
     """
 
-    def __init__(self, text_mode: str, vocab_size: int, max_len: int = 100,
-                 text_hidden: int = 128, text_dim: int = 64) -> None:
+    def __init__(
+        self,
+        text_mode: str,
+        vocab_size: int,
+        max_len: int = 100,
+        text_hidden: int = 128,
+        text_dim: int = 64,
+    ) -> None:
         super().__init__()
         self.text_mode = text_mode
         width = text_input_width(text_mode, vocab_size, max_len)
@@ -98,8 +111,9 @@ class FusionNet(nn.Module):
         cam = torch.einsum("bk,bkhw->bhw", self.image_weights(has_report), maps)
         centred = (pooled - self.ood_mean) @ self.ood_whitener
         ood_score = (centred * centred).sum(dim=1, keepdim=True)
-        population_score = (population_stats(stages) @ self.population_weight)[:, None] \
-            + self.population_bias
+        population_score = (population_stats(stages) @ self.population_weight)[
+            :, None
+        ] + self.population_bias
         return fused_logit, image_logit, text_logit, cam, pooled, ood_score, population_score
 
 

@@ -19,8 +19,15 @@ def as_image(pixels: np.ndarray, name: str) -> XrayImage:
     if pixels.ndim == 3:
         pixels = np.asarray(Image.fromarray(pixels[..., :3]).convert("L"))
     pixels = pixels.astype(np.uint8)
-    return XrayImage(pixels=pixels, window=(127.5, 255.0), bits=8, source=name, format="PNG",
-                     original_size=(pixels.shape[1], pixels.shape[0]), warnings=())
+    return XrayImage(
+        pixels=pixels,
+        window=(127.5, 255.0),
+        bits=8,
+        source=name,
+        format="PNG",
+        original_size=(pixels.shape[1], pixels.shape[0]),
+        warnings=(),
+    )
 
 
 def rendered_text() -> np.ndarray:

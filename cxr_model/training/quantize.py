@@ -67,8 +67,9 @@ class ImageCalibration(CalibrationDataReader):
 
     def __init__(self, model: Model, examples: Sequence[Example], quiet: bool = True) -> None:
         starts = range(0, len(examples), CALIBRATION_BATCH)
-        self._batches = iter(progress(starts, total=len(starts), desc="calibrate",
-                                      unit="batch", quiet=quiet))
+        self._batches = iter(
+            progress(starts, total=len(starts), desc="calibrate", unit="batch", quiet=quiet)
+        )
         self.model = model
         self.examples = examples
 
@@ -76,7 +77,7 @@ class ImageCalibration(CalibrationDataReader):
         start = next(self._batches, None)
         if start is None:
             return None
-        chunk = self.examples[start:start + CALIBRATION_BATCH]
+        chunk = self.examples[start : start + CALIBRATION_BATCH]
         prepared = [self.model.prepare(self.model.read(e.image)) for e in chunk]
         image, text, has_report = self.model.network_inputs(prepared, [e.report for e in chunk])
         return {"image": image, "text": text, "has_report": has_report}
@@ -175,8 +176,7 @@ def precision_plan(model: onnx.ModelProto) -> tuple[list[str], list[str]]:
     maps = [pool.input[0] for pool in pools]
     # Statistics over a map (a spatial standard deviation: the map minus its pooled mean,
     # squared, pooled again) follow a pool, so they stay fp32 with it.
-    trunk = (_ancestors(producers, maps) - _taps(producers, maps)
-             - _descendants(model, pools))
+    trunk = _ancestors(producers, maps) - _taps(producers, maps) - _descendants(model, pools)
     names = [node.name for node in model.graph.node]
     return [n for n in names if n in trunk], [n for n in names if n not in trunk]
 
@@ -205,23 +205,39 @@ def quantize_graph(src: Path, out: Path, reader: CalibrationDataReader) -> dict:
         types = sorted({n.op_type for n in model.graph.node if n.name in set(quantised)})
         raw = Path(tmp) / "int8.onnx"
         quantize_static(
-            str(pre), str(raw), reader, quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=types, per_channel=True, reduce_range=REDUCE_RANGE,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            nodes_to_exclude=fp32, calibrate_method=CalibrationMethod.MinMax,
+            str(pre),
+            str(raw),
+            reader,
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=types,
+            per_channel=True,
+            reduce_range=REDUCE_RANGE,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=fp32,
+            calibrate_method=CalibrationMethod.MinMax,
             # a map read by an int8 Conv and by an fp32 pool: only the Conv reads the
             # quantised copy, the pool reads the fp32 tensor
-            extra_options={"DedicatedQDQPair": True})
+            extra_options={"DedicatedQDQPair": True},
+        )
         onnx.save(onnx.load(str(raw)), str(out))  # one self-contained file
-    return {"format": "QDQ", "weights": "int8, per channel" + (", 7-bit range" * REDUCE_RANGE),
-            "activations": "uint8, per tensor, min/max calibration",
-            "quantized_op_types": types, "quantized_nodes": len(quantised),
-            "fp32_nodes": fp32}
+    return {
+        "format": "QDQ",
+        "weights": "int8, per channel" + (", 7-bit range" * REDUCE_RANGE),
+        "activations": "uint8, per tensor, min/max calibration",
+        "quantized_op_types": types,
+        "quantized_nodes": len(quantised),
+        "fp32_nodes": fp32,
+    }
 
 
-def quantize_folder(model_dir: str | Path, data: str | Path,
-                    images: int = CALIBRATION_IMAGES, seed: int = 0,
-                    quiet: bool = True) -> dict:
+def quantize_folder(
+    model_dir: str | Path,
+    data: str | Path,
+    images: int = CALIBRATION_IMAGES,
+    seed: int = 0,
+    quiet: bool = True,
+) -> dict:
     """Make `model_int8.onnx` in a model folder, measure its gates, record both in the card.
 
     Returns the card's `int8` section. Rerunnable: replaces an earlier int8 model.
@@ -232,15 +248,25 @@ def quantize_folder(model_dir: str | Path, data: str | Path,
     card = load_card(model_dir)
     fp32 = Model(card, precision="fp32")  # verifies model.onnx and the weights
     examples = calibration_examples(data, images, seed)
-    made = quantize_graph(model_dir / ONNX_NAME, model_dir / (INT8_NAME + ".part"),
-                          ImageCalibration(fp32, examples, quiet))
+    made = quantize_graph(
+        model_dir / ONNX_NAME,
+        model_dir / (INT8_NAME + ".part"),
+        ImageCalibration(fp32, examples, quiet),
+    )
     os.replace(model_dir / (INT8_NAME + ".part"), model_dir / INT8_NAME)
     section = {
         "file": INT8_NAME,
-        "made_with": {**made, "onnxruntime": onnxruntime.__version__,
-                      "pre_process": "onnxruntime.quantization.quant_pre_process"},
-        "calibration": {"data": Path(os.path.relpath(data)).as_posix(), "split": "train",
-                        "images": len(examples), "seed": seed},
+        "made_with": {
+            **made,
+            "onnxruntime": onnxruntime.__version__,
+            "pre_process": "onnxruntime.quantization.quant_pre_process",
+        },
+        "calibration": {
+            "data": Path(os.path.relpath(data)).as_posix(),
+            "split": "train",
+            "images": len(examples),
+            "seed": seed,
+        },
         "source": {name: card.data["files"][name] for name in (ONNX_NAME, WEIGHTS_NAME)},
         "decision_inputs": card.decision_inputs(),
         "gates": {"passed": False, "checks": {}},  # until measured below
@@ -257,12 +283,21 @@ def summary(section: dict, model_dir: Path) -> str:
     gates = section["gates"]
     lines = [f"{'check':<28}{'value':>10}  limit", ""]
     for name, c in gates["checks"].items():
-        lines.append(f"{name:<28}{c['value']:>10.4f}  {c['op']} {c['limit']:g}  "
-                     f"{'pass' if c['pass'] else 'FAIL'}")
-    verdict = ("int8 passed every gate: it is the default (`--precision fp32` to choose fp32)"
-               if gates["passed"] else "int8 FAILED a gate: fp32 stays the default")
+        lines.append(
+            f"{name:<28}{c['value']:>10.4f}  {c['op']} {c['limit']:g}  "
+            f"{'pass' if c['pass'] else 'FAIL'}"
+        )
+    verdict = (
+        "int8 passed every gate: it is the default (`--precision fp32` to choose fp32)"
+        if gates["passed"]
+        else "int8 FAILED a gate: fp32 stays the default"
+    )
     made = section["made_with"]
-    lines += ["", f"wrote {model_dir / INT8_NAME} ({made['quantized_nodes']} nodes int8, "
-              f"{len(made['fp32_nodes'])} fp32; calibrated on {section['calibration']['images']}"
-              f" train images) and its gates in {model_dir / CARD_NAME}", verdict]
+    lines += [
+        "",
+        f"wrote {model_dir / INT8_NAME} ({made['quantized_nodes']} nodes int8, "
+        f"{len(made['fp32_nodes'])} fp32; calibrated on {section['calibration']['images']}"
+        f" train images) and its gates in {model_dir / CARD_NAME}",
+        verdict,
+    ]
     return "\n".join(lines)

@@ -33,13 +33,17 @@ from cxr_model.training.network import FusionNet
 
 #: Fewest val studies with a report for the fused and text heads to be refitted.
 MIN_REPORTED = 20
-MAHALANOBIS_METHOD = ("squared Mahalanobis distance of pooled layer4 ResNet features to the "
-                      "training set (shrunk covariance); limit at the 99th percentile of val")
-POPULATION_METHOD = ("logistic regression on the channel means and standard deviations of the "
-                     "four ResNet stages (after Lee et al., NeurIPS 2018), fitted with the "
-                     "outside population's train split against val and val shrunk to 64 px and "
-                     "enlarged again; regularisation by 5-fold CV log-loss; limit from CV "
-                     "scores: at most 2% of val and 3% of the 64 px val flagged")
+MAHALANOBIS_METHOD = (
+    "squared Mahalanobis distance of pooled layer4 ResNet features to the "
+    "training set (shrunk covariance); limit at the 99th percentile of val"
+)
+POPULATION_METHOD = (
+    "logistic regression on the channel means and standard deviations of the "
+    "four ResNet stages (after Lee et al., NeurIPS 2018), fitted with the "
+    "outside population's train split against val and val shrunk to 64 px and "
+    "enlarged again; regularisation by 5-fold CV log-loss; limit from CV "
+    "scores: at most 2% of val and 3% of the 64 px val flagged"
+)
 
 
 def log(message: str) -> None:
@@ -47,8 +51,14 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def val_logits(net: FusionNet, tokenizer: Tokenizer, images: np.ndarray, reports: list[str],
-               max_len: int, batch_size: int = 64) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def val_logits(
+    net: FusionNet,
+    tokenizer: Tokenizer,
+    images: np.ndarray,
+    reports: list[str],
+    max_len: int,
+    batch_size: int = 64,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Logits of the three heads on val, and the has-report mask (N,)."""
     text, has = report_inputs(tokenizer, reports, net.text_mode, max_len)
     logits: dict[str, list] = {head: [] for head in HEADS}
@@ -56,16 +66,24 @@ def val_logits(net: FusionNet, tokenizer: Tokenizer, images: np.ndarray, reports
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
             part = slice(start, start + batch_size)
-            fused, image, text_logit, *_ = net(torch.from_numpy(images[part]),
-                                               torch.from_numpy(text[part]),
-                                               torch.from_numpy(has[part]))
+            fused, image, text_logit, *_ = net(
+                torch.from_numpy(images[part]),
+                torch.from_numpy(text[part]),
+                torch.from_numpy(has[part]),
+            )
             for head, value in zip(HEADS, (fused, image, text_logit), strict=True):
                 logits[head].append(value[:, 0].numpy())
     return {head: np.concatenate(v) for head, v in logits.items()}, has[:, 0] > 0
 
 
-def calibrate(net: FusionNet, tokenizer: Tokenizer, max_len: int, images: np.ndarray,
-              examples: list, base: dict) -> dict:
+def calibrate(
+    net: FusionNet,
+    tokenizer: Tokenizer,
+    max_len: int,
+    images: np.ndarray,
+    examples: list,
+    base: dict,
+) -> dict:
     """Calibration, thresholds, margins and val metrics; heads without enough reported val
     studies keep the base card's values (say so in `inherited`)."""
     labels = np.array([e.label for e in examples])
@@ -78,15 +96,23 @@ def calibrate(net: FusionNet, tokenizer: Tokenizer, max_len: int, images: np.nda
     for section in ("calibration", "thresholds", "uncertainty"):
         for head in inherited:
             if head not in base.get(section, {}):
-                raise DataError(f"val has fewer than {MIN_REPORTED} studies with a report and "
-                                f"the parent model has no {head} {section} to keep")
+                raise DataError(
+                    f"val has fewer than {MIN_REPORTED} studies with a report and "
+                    f"the parent model has no {head} {section} to keep"
+                )
             fitted[section][head] = base[section][head]
     fitted["inherited"] = inherited
     return fitted
 
 
-def fit_guards(net: FusionNet, train_images: np.ndarray, val_images: np.ndarray,
-               outside: str | Path | None, spec: InputSpec, seed: int) -> dict:
+def fit_guards(
+    net: FusionNet,
+    train_images: np.ndarray,
+    val_images: np.ndarray,
+    outside: str | Path | None,
+    spec: InputSpec,
+    seed: int,
+) -> dict:
     """Fit both guards into the network; returns the card's `ood` section."""
     log("guards: statistics of train and val")
     train_pooled, _ = statistics(net, torch.from_numpy(train_images))
@@ -94,8 +120,11 @@ def fit_guards(net: FusionNet, train_images: np.ndarray, val_images: np.ndarray,
     val_pooled, val_stats = statistics(net, torch.from_numpy(val_images))
     scores = mahalanobis(net, val_pooled)
     limit = float(np.quantile(scores, MAHALANOBIS_QUANTILE))
-    section: dict = {"method": MAHALANOBIS_METHOD, "threshold": limit,
-                     "val_flagged": float((scores > limit).mean())}
+    section: dict = {
+        "method": MAHALANOBIS_METHOD,
+        "threshold": limit,
+        "val_flagged": float((scores > limit).mean()),
+    }
     net.population_weight.zero_()
     net.population_bias.zero_()
     if outside is None:
@@ -107,8 +136,12 @@ def fit_guards(net: FusionNet, train_images: np.ndarray, val_images: np.ndarray,
     _, outside_stats = statistics(net, torch.from_numpy(load_arrays(outside_train, spec)))
     fit = fit_population_detector(val_stats, low_stats, outside_stats, seed=seed)
     fit.apply(net)
-    population = {"method": POPULATION_METHOD, "threshold": fit.threshold,
-                  "fitted_with": str(outside), "fit": fit.report}
+    population = {
+        "method": POPULATION_METHOD,
+        "threshold": fit.threshold,
+        "fitted_with": str(outside),
+        "fit": fit.report,
+    }
     try:
         outside_val = read_examples(outside, "val")
     except DataError:
@@ -122,10 +155,20 @@ def fit_guards(net: FusionNet, train_images: np.ndarray, val_images: np.ndarray,
     return section
 
 
-def refit(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, data: str | Path,
-          out_dir: Path, *, base: dict, max_len: int, outside: str | Path | None = None,
-          seed: int = 0, train_images: np.ndarray | None = None,
-          val: tuple[list[Example], np.ndarray] | None = None) -> Path:
+def refit(
+    net: FusionNet,
+    tokenizer: Tokenizer,
+    spec: InputSpec,
+    data: str | Path,
+    out_dir: Path,
+    *,
+    base: dict,
+    max_len: int,
+    outside: str | Path | None = None,
+    seed: int = 0,
+    train_images: np.ndarray | None = None,
+    val: tuple[list[Example], np.ndarray] | None = None,
+) -> Path:
     """Fit guards and calibration on `data`'s train/val splits, write the model folder.
 
     `train_images` and `val` (examples, images) may be given when already loaded.
@@ -142,14 +185,43 @@ def refit(net: FusionNet, tokenizer: Tokenizer, spec: InputSpec, data: str | Pat
     val_examples, val_images = val
     ood = fit_guards(net, train_images, val_images, outside, spec, seed)
     fitted = calibrate(net, tokenizer, max_len, val_images, val_examples, base)
-    keep = {k: v for k, v in base.items()
-            if k not in ("files", "metrics", "calibration", "thresholds", "uncertainty", "ood",
-                         "architecture", "input", "tokenizer", "classes")}
-    extra = {**keep, "calibration": fitted["calibration"], "uncertainty": {
-        **fitted["uncertainty"], "rule": "the band around the threshold that holds the 5% of "
-                                         "val predictions nearest to it, at most 0.3 wide"},
-        "ood": ood, "metrics": {"val": fitted["metrics"]}}
+    keep = {
+        k: v
+        for k, v in base.items()
+        if k
+        not in (
+            "files",
+            "metrics",
+            "calibration",
+            "thresholds",
+            "uncertainty",
+            "ood",
+            "architecture",
+            "input",
+            "tokenizer",
+            "classes",
+        )
+    }
+    extra = {
+        **keep,
+        "calibration": fitted["calibration"],
+        "uncertainty": {
+            **fitted["uncertainty"],
+            "rule": "the band around the threshold that holds the 5% of "
+            "val predictions nearest to it, at most 0.3 wide",
+        },
+        "ood": ood,
+        "metrics": {"val": fitted["metrics"]},
+    }
     if fitted["inherited"]:
         extra["inherited_from_parent"] = fitted["inherited"]
-    return save_model(net, tokenizer, spec, out_dir, vocab_size=vocab_size(tokenizer),
-                      max_len=max_len, thresholds=fitted["thresholds"], extra=extra).parent
+    return save_model(
+        net,
+        tokenizer,
+        spec,
+        out_dir,
+        vocab_size=vocab_size(tokenizer),
+        max_len=max_len,
+        thresholds=fitted["thresholds"],
+        extra=extra,
+    ).parent

@@ -18,19 +18,25 @@ def load_network(card: ModelCard):
     try:
         from safetensors.torch import load_file
     except ImportError as exc:
-        raise ModelError("loading the network needs the 'train' extra (torch, safetensors)"
-                         ) from exc
+        raise ModelError(
+            "loading the network needs the 'train' extra (torch, safetensors)"
+        ) from exc
     from cxr_model.training.network import FusionNet
 
     arch = card.data["architecture"]
-    net = FusionNet(arch["text_mode"], arch["vocab_size"], arch["max_len"],
-                    arch.get("text_hidden", 128), arch.get("text_dim", 64))
-    missing, unexpected = net.load_state_dict(load_file(str(card.verified_file(WEIGHTS_NAME))),
-                                              strict=False)
+    net = FusionNet(
+        arch["text_mode"],
+        arch["vocab_size"],
+        arch["max_len"],
+        arch.get("text_hidden", 128),
+        arch.get("text_dim", 64),
+    )
+    missing, unexpected = net.load_state_dict(
+        load_file(str(card.verified_file(WEIGHTS_NAME))), strict=False
+    )
     wrong = [k for k in missing if k not in OPTIONAL_BUFFERS] + list(unexpected)
     if wrong:
-        raise ModelError(f"weights do not fit the network ({', '.join(wrong[:5])})",
-                         card.directory)
+        raise ModelError(f"weights do not fit the network ({', '.join(wrong[:5])})", card.directory)
     return net.eval()
 
 
@@ -47,8 +53,9 @@ class TorchBackend:
         try:
             import torch
         except ImportError as exc:
-            raise ModelError("the torch backend needs the 'train' extra (torch, safetensors)"
-                             ) from exc
+            raise ModelError(
+                "the torch backend needs the 'train' extra (torch, safetensors)"
+            ) from exc
         torch.set_num_threads(threads)
         self.net = load_network(card)
         self._torch = torch
@@ -56,12 +63,14 @@ class TorchBackend:
     def run(self, images: np.ndarray, text: np.ndarray, has_report: np.ndarray) -> RawOutputs:
         torch = self._torch
         with torch.inference_mode():
-            outputs = self.net(torch.from_numpy(images), torch.from_numpy(text),
-                               torch.from_numpy(has_report))
+            outputs = self.net(
+                torch.from_numpy(images), torch.from_numpy(text), torch.from_numpy(has_report)
+            )
         return raw_outputs(o.numpy() for o in outputs)
 
-    def gradcam(self, image: np.ndarray, text: np.ndarray, has_report: np.ndarray,
-                target: str) -> np.ndarray:
+    def gradcam(
+        self, image: np.ndarray, text: np.ndarray, has_report: np.ndarray, target: str
+    ) -> np.ndarray:
         """pytorch-grad-cam's GradCAM on layer4 for one image -> (S,S) in [0,1]."""
         from pytorch_grad_cam import GradCAM
         from pytorch_grad_cam.utils.model_targets import BinaryClassifierOutputTarget
@@ -72,6 +81,8 @@ class TorchBackend:
         wrapper = FusedLogitOnly(self.net, torch.from_numpy(text), torch.from_numpy(has_report))
         category = 1 if target == "abnormal" else 0
         with GradCAM(model=wrapper, target_layers=[self.net.backbone.layer4[-1]]) as cam:
-            result = cam(input_tensor=torch.from_numpy(image),
-                         targets=[BinaryClassifierOutputTarget(category)])
+            result = cam(
+                input_tensor=torch.from_numpy(image),
+                targets=[BinaryClassifierOutputTarget(category)],
+            )
         return np.asarray(result[0], dtype=np.float32)

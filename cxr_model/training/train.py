@@ -100,8 +100,13 @@ def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     angle = uniform(-7, 7) * math.pi / 180
     scale = uniform(0.9, 1.1)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, uniform(-0.06, 0.06)], 1),
-                         torch.stack([sin, cos, uniform(-0.06, 0.06)], 1)], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin, uniform(-0.06, 0.06)], 1),
+            torch.stack([sin, cos, uniform(-0.06, 0.06)], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
     fill = batch.amin(dim=(1, 2, 3), keepdim=True)
     moved = F.grid_sample(batch - fill, grid, align_corners=False, padding_mode="zeros") + fill
@@ -122,20 +127,22 @@ def image_logits(net: FusionNet, images: torch.Tensor, batch_size: int = 128):
     logits, features = [], []
     with torch.inference_mode():
         for start in range(0, len(images), batch_size):
-            pooled = net.feature_maps(images[start:start + batch_size]).mean(dim=(2, 3))
+            pooled = net.feature_maps(images[start : start + batch_size]).mean(dim=(2, 3))
             features.append(pooled)
             logits.append(net.image_head(pooled)[:, 0])
     return torch.cat(logits), torch.cat(features)
 
 
-def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x, val_y,
-                       run: Path, resume: bool) -> dict:
+def train_image_branch(
+    net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x, val_y, run: Path, resume: bool
+) -> dict:
     """Stage 1; returns the history. Keeps the best-val-AUC weights in `net`."""
     params = list(net.backbone.parameters()) + list(net.image_head.parameters())
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = math.ceil(len(train_x) / cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr,
-                                                    total_steps=cfg.epochs * steps)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps
+    )
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=positive_weight(train_y))
     state = {"epoch": 0, "best_auc": -1.0, "bad_epochs": 0, "history": []}
     checkpoint = run / "checkpoint.pt"
@@ -157,9 +164,14 @@ def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x
         net.train()
         order = torch.randperm(len(train_x), generator=generator)
         started, total = time.time(), 0.0
-        for step in progress(range(steps), total=steps, desc=f"epoch {epoch}/{cfg.epochs}",
-                             unit="batch", quiet=cfg.quiet):
-            index = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        for step in progress(
+            range(steps),
+            total=steps,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            unit="batch",
+            quiet=cfg.quiet,
+        ):
+            index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             x = augment(train_x[index], generator)
             logits = net.image_head(net.feature_maps(x).mean(dim=(2, 3)))[:, 0]
             loss = loss_fn(logits, train_y[index])
@@ -170,28 +182,54 @@ def train_image_branch(net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x
             total += loss.item()
         val_logits, _ = image_logits(net, val_x)
         auc = roc_auc(val_y.numpy(), val_logits.numpy())
-        record = {"epoch": epoch, "loss": total / steps, "val_auc": auc,
-                  "seconds": time.time() - started}
+        record = {
+            "epoch": epoch,
+            "loss": total / steps,
+            "val_auc": auc,
+            "seconds": time.time() - started,
+        }
         state["history"].append(record)
-        log(f"epoch {epoch}: train loss {record['loss']:.4f}  val AUC {auc:.4f}  "
-            f"({record['seconds']:.0f}s)")
+        log(
+            f"epoch {epoch}: train loss {record['loss']:.4f}  val AUC {auc:.4f}  "
+            f"({record['seconds']:.0f}s)"
+        )
         if auc > state["best_auc"] or not (run / "best.pt").is_file():
             state["best_auc"], state["bad_epochs"] = auc, 0
             torch.save(net.state_dict(), run / "best.pt")
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        torch.save({"net": net.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "state": json.dumps(state)}, checkpoint)
+        torch.save(
+            {
+                "net": net.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "state": json.dumps(state),
+            },
+            checkpoint,
+        )
     net.load_state_dict(torch.load(run / "best.pt", weights_only=True))
     return state
 
 
-def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
-                     val_feats, val_text, val_has, val_labels) -> dict:
+def train_text_heads(
+    net: FusionNet,
+    cfg: TrainConfig,
+    feats,
+    text,
+    has,
+    labels,
+    val_feats,
+    val_text,
+    val_has,
+    val_labels,
+) -> dict:
     """Stage 2: text encoder, text head and fused head on frozen image features."""
-    params = (list(net.text_encoder.parameters()) + list(net.text_head.parameters())
-              + list(net.fused_head.parameters()))
+    params = (
+        list(net.text_encoder.parameters())
+        + list(net.text_head.parameters())
+        + list(net.fused_head.parameters())
+    )
     optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=positive_weight(labels))
     generator = torch.Generator().manual_seed(cfg.seed + 1)
@@ -207,7 +245,7 @@ def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
         net.train()
         order = torch.randperm(len(feats), generator=generator)
         for start in range(0, len(order), cfg.batch_size):
-            index = order[start:start + cfg.batch_size]
+            index = order[start : start + cfg.batch_size]
             fused, text_logit = heads(feats[index], text[index], has[index])
             loss = loss_fn(fused, labels[index]) + loss_fn(text_logit, labels[index])
             optimizer.zero_grad()
@@ -216,8 +254,10 @@ def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
         net.eval()
         with torch.inference_mode():
             fused, text_logit = heads(val_feats, val_text, val_has)
-        score = (roc_auc(val_labels.numpy(), fused.numpy()),
-                 roc_auc(val_labels.numpy(), text_logit.numpy()))
+        score = (
+            roc_auc(val_labels.numpy(), fused.numpy()),
+            roc_auc(val_labels.numpy(), text_logit.numpy()),
+        )
         if score > (best["auc"], best["text_auc"]):
             best = {"auc": score[0], "text_auc": score[1], "epoch": epoch}
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
@@ -228,38 +268,51 @@ def train_text_heads(net: FusionNet, cfg: TrainConfig, feats, text, has, labels,
 def population_section(cfg: TrainConfig, parent: dict | None) -> dict:
     """The card's intended population: the parent's (adapted: say to what) or the data's."""
     site = Path(cfg.data).name
-    ages = (None if cfg.age_range is None
-            else f"{cfg.age_range[0]:g} to {cfg.age_range[1] - 1:g} years")
+    ages = (
+        None if cfg.age_range is None else f"{cfg.age_range[0]:g} to {cfg.age_range[1] - 1:g} years"
+    )
     if parent is not None:
         first = {k: v for k, v in parent.get("population", {}).items() if k != "age_years"}
-        section = {"summary": f"the site data {site}" + (f" (ages {ages})" if ages else "")
-                   + ", fine-tuned from a model first trained on "
-                   + first.get("summary", "another population"),
-                   "ages": f"site data: {ages}" if ages else "site data: not given (no age guard)",
-                   "adapted_to": f"{site} (site data used for fine-tuning)",
-                   "first_trained_on": first}
+        section = {
+            "summary": f"the site data {site}"
+            + (f" (ages {ages})" if ages else "")
+            + ", fine-tuned from a model first trained on "
+            + first.get("summary", "another population"),
+            "ages": f"site data: {ages}" if ages else "site data: not given (no age guard)",
+            "adapted_to": f"{site} (site data used for fine-tuning)",
+            "first_trained_on": first,
+        }
     else:
         section = {"summary": f"the patients of {site}" + (f" (ages {ages})" if ages else "")}
     if cfg.age_range is not None:
         section["age_years"] = list(cfg.age_range)
     elif parent is not None:
-        log("no --age-range given: the adapted model has no age guard (the parent's ages "
-            "no longer describe it)")
+        log(
+            "no --age-range given: the adapted model has no age guard (the parent's ages "
+            "no longer describe it)"
+        )
     return section
 
 
 def lineage(parent: ModelCard) -> dict:
     """Who the adapted model came from: the parent's name and the SHA-256 of its files."""
     files = parent.data.get("files", {})
-    return {"name": parent.data.get("name", "unnamed model"),
-            "sha256": files.get(WEIGHTS_NAME), "files": files}
+    return {
+        "name": parent.data.get("name", "unnamed model"),
+        "sha256": files.get(WEIGHTS_NAME),
+        "files": files,
+    }
 
 
 def split_counts(examples: list[Example]) -> dict:
     """Normal / abnormal / with-report counts of a split."""
     labels = [e.label for e in examples]
-    return {"n": len(examples), "abnormal": sum(labels), "normal": len(labels) - sum(labels),
-            "with_report": sum(1 for e in examples if e.report.strip())}
+    return {
+        "n": len(examples),
+        "abnormal": sum(labels),
+        "normal": len(labels) - sum(labels),
+        "with_report": sum(1 for e in examples if e.report.strip()),
+    }
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
@@ -296,51 +349,102 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     reported = counts["train"]["with_report"]
     comparison, candidates = {}, {}
     if parent is not None and reported < MIN_REPORTED:
-        log(f"site data has {reported} reports in train: the text branch and fused head are "
-            "kept from the parent")
+        log(
+            f"site data has {reported} reports in train: the text branch and fused head are "
+            "kept from the parent"
+        )
         chosen, net = base.text_mode, base
     else:
         for mode in modes:
             net = FusionNet(mode, vocab_size(tokenizer), cfg.max_len)
-            net.load_state_dict({k: v for k, v in base.state_dict().items()
-                                 if not k.startswith(("text_encoder", "fused_head"))},
-                                strict=False)
+            net.load_state_dict(
+                {
+                    k: v
+                    for k, v in base.state_dict().items()
+                    if not k.startswith(("text_encoder", "fused_head"))
+                },
+                strict=False,
+            )
             seed_everything(cfg.seed)
-            tr_text, tr_has = report_inputs(tokenizer, [e.report for e in train_ex], mode,
-                                            cfg.max_len)
-            va_text, va_has = report_inputs(tokenizer, [e.report for e in val_ex], mode,
-                                            cfg.max_len)
-            best = train_text_heads(net, cfg, train_feats, torch.from_numpy(tr_text),
-                                    torch.from_numpy(tr_has), train_y, val_feats,
-                                    torch.from_numpy(va_text), torch.from_numpy(va_has), val_y)
-            comparison[mode] = {"val_fused_auc": best["auc"], "val_text_auc": best["text_auc"],
-                                "best_epoch": best["epoch"]}
+            tr_text, tr_has = report_inputs(
+                tokenizer, [e.report for e in train_ex], mode, cfg.max_len
+            )
+            va_text, va_has = report_inputs(
+                tokenizer, [e.report for e in val_ex], mode, cfg.max_len
+            )
+            best = train_text_heads(
+                net,
+                cfg,
+                train_feats,
+                torch.from_numpy(tr_text),
+                torch.from_numpy(tr_has),
+                train_y,
+                val_feats,
+                torch.from_numpy(va_text),
+                torch.from_numpy(va_has),
+                val_y,
+            )
+            comparison[mode] = {
+                "val_fused_auc": best["auc"],
+                "val_text_auc": best["text_auc"],
+                "best_epoch": best["epoch"],
+            }
             candidates[mode] = net
-            log(f"text mode {mode}: val fused AUC {best['auc']:.4f}, "
-                f"text AUC {best['text_auc']:.4f}")
-        chosen = max(comparison, key=lambda m: (comparison[m]["val_fused_auc"],
-                                                comparison[m]["val_text_auc"]))
+            log(
+                f"text mode {mode}: val fused AUC {best['auc']:.4f}, "
+                f"text AUC {best['text_auc']:.4f}"
+            )
+        chosen = max(
+            comparison,
+            key=lambda m: (comparison[m]["val_fused_auc"], comparison[m]["val_text_auc"]),
+        )
         net = candidates[chosen]
-    card = {**(parent.data if parent else {}),
-            "population": population_section(cfg, parent.data if parent else None),
-            "training": {
-                "data": str(cfg.data), "n_train": len(train_ex), "n_val": len(val_ex),
-                "counts": counts,
-                "hardware": device_note, "minutes": round((time.time() - started) / 60, 1),
-                "config": {k: v for k, v in vars(cfg).items()
-                           if k not in ("data", "out", "quiet", "init", "outside")},
-                "stage1_history": stage1["history"],
-            }}
+    card = {
+        **(parent.data if parent else {}),
+        "population": population_section(cfg, parent.data if parent else None),
+        "training": {
+            "data": str(cfg.data),
+            "n_train": len(train_ex),
+            "n_val": len(val_ex),
+            "counts": counts,
+            "hardware": device_note,
+            "minutes": round((time.time() - started) / 60, 1),
+            "config": {
+                k: v
+                for k, v in vars(cfg).items()
+                if k not in ("data", "out", "quiet", "init", "outside")
+            },
+            "stage1_history": stage1["history"],
+        },
+    }
     if comparison:
         card["text_mode_comparison"] = comparison
     if parent is not None:
         card["parent"] = lineage(parent)
         card["name"] = f"{parent.data.get('name', 'model')} adapted to {Path(cfg.data).name}"
         # the parent's own measurements and history do not describe the adapted model
-        for key in ("metrics", "intended_use", "data_description", "procedure", "heatmap",
-                    "refitted_from", "refit", "int8"):
+        for key in (
+            "metrics",
+            "intended_use",
+            "data_description",
+            "procedure",
+            "heatmap",
+            "refitted_from",
+            "refit",
+            "int8",
+        ):
             card.pop(key, None)
     log(f"refitting calibration and guards on val ({chosen} text mode)")
-    return refit(net, tokenizer, spec, cfg.data, run / "model", base=card, max_len=cfg.max_len,
-                 outside=cfg.outside, seed=cfg.seed, train_images=train_x.numpy(),
-                 val=(val_ex, val_x.numpy()))
+    return refit(
+        net,
+        tokenizer,
+        spec,
+        cfg.data,
+        run / "model",
+        base=card,
+        max_len=cfg.max_len,
+        outside=cfg.outside,
+        seed=cfg.seed,
+        train_images=train_x.numpy(),
+        val=(val_ex, val_x.numpy()),
+    )

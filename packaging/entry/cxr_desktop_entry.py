@@ -29,8 +29,12 @@ def _install_first_paint_hook() -> None:
         done = False
 
         def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
-            if (not self.done and event.type() == QEvent.Type.Paint
-                    and isinstance(obj, QWidget) and obj.isWindow()):
+            if (
+                not self.done
+                and event.type() == QEvent.Type.Paint
+                and isinstance(obj, QWidget)
+                and obj.isWindow()
+            ):
                 self.done = True
                 QTimer.singleShot(0, self.report)
             return False

@@ -51,15 +51,17 @@ class SlowModel:
 def new_window(qtbot, settings: AppSettings, factory, wait_model: bool = True) -> MainWindow:
     window = MainWindow(settings, factory)
     # At teardown: never prompt, so the window always closes and stops its threads.
-    qtbot.addWidget(window, before_close_func=lambda w: w.report.editor.edit.document()
-                    .setModified(False))
+    qtbot.addWidget(
+        window, before_close_func=lambda w: w.report.editor.edit.document().setModified(False)
+    )
     # Unsaved-report prompt: discard unless a test says otherwise (never a modal box).
     window.report.ask_save_changes = lambda: QMessageBox.StandardButton.Discard
     window.show()
     if wait_model:
         session = window.session
-        qtbot.waitUntil(lambda: session.card is not None or session.model_error is not None,
-                        timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: session.card is not None or session.model_error is not None, timeout=WAIT_MS
+        )
     return window
 
 
@@ -77,14 +79,12 @@ def used_report(window: MainWindow) -> bool | None:
 def open_and_wait(qtbot, window: MainWindow, path: Path, result: bool = True) -> None:
     """Open an image and wait until it shows (and its prediction, when a model is loaded)."""
     assert window.files.open_image(path)
-    qtbot.waitUntil(lambda: showing(window, Path(path)),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: showing(window, Path(path)), timeout=WAIT_MS)
     if result and window.session.card is not None:
         qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
 
 
 def qimage_array(image: QImage) -> np.ndarray:
     image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
-                                                              image.bytesPerLine())
-    return data[:, :image.width() * 4].reshape(image.height(), image.width(), 4).copy()
+    data = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return data[:, : image.width() * 4].reshape(image.height(), image.width(), 4).copy()

@@ -33,8 +33,13 @@ def make_bad(kind: str, folder: Path, real: Path) -> Path:
 
 
 def snapshot(window) -> tuple:
-    return (window.session.study.path, window.view.viewer.gray.copy(), window.report.editor.text(),
-            window.session.prediction, window.inference.panel.probability.text())
+    return (
+        window.session.study.path,
+        window.view.viewer.gray.copy(),
+        window.report.editor.text(),
+        window.session.prediction,
+        window.inference.panel.probability.text(),
+    )
 
 
 def assert_unchanged(window, before: tuple) -> None:
@@ -46,8 +51,9 @@ def assert_unchanged(window, before: tuple) -> None:
     assert window.inference.panel.probability.text() == shown
 
 
-@pytest.mark.parametrize("kind", ["zero-byte", "truncated", "text-named-png", "missing",
-                                  "folder", "unsupported"])
+@pytest.mark.parametrize(
+    "kind", ["zero-byte", "truncated", "text-named-png", "missing", "folder", "unsupported"]
+)
 def test_bad_image_keeps_state(qtbot, window, sample_with_report, tmp_path, kind):
     open_and_wait(qtbot, window, sample_with_report)
     before = snapshot(window)
@@ -77,8 +83,9 @@ def test_bad_report_keeps_state(qtbot, window, sample_with_report, tmp_path, con
     assert_unchanged(window, before)
 
 
-def test_unreadable_report_beside_image_still_opens_image(qtbot, window, sample_without_report,
-                                                          tmp_path):
+def test_unreadable_report_beside_image_still_opens_image(
+    qtbot, window, sample_without_report, tmp_path
+):
     image = tmp_path / sample_without_report.name
     image.write_bytes(sample_without_report.read_bytes())
     image.with_suffix(".txt").write_bytes(b"\x00\xff\x00\xfe" * 1000)

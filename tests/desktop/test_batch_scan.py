@@ -57,8 +57,9 @@ def csv_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def test_scan_matches_cxr_scan_and_rescan_skips(qtbot, make_dialog, factory, model,
-                                                scan_folder, tmp_path):
+def test_scan_matches_cxr_scan_and_rescan_skips(
+    qtbot, make_dialog, factory, model, scan_folder, tmp_path
+):
     dialog = make_dialog(factory)
     run_scan(qtbot, dialog, scan_folder)
     out = scan_folder / CSV_NAME
@@ -71,8 +72,9 @@ def test_scan_matches_cxr_scan_and_rescan_skips(qtbot, make_dialog, factory, mod
     assert out.read_text(encoding="utf-8") == expected_csv.read_text(encoding="utf-8")
 
     rows = csv_rows(out)
-    files = sorted(p.name for p in scan_folder.iterdir() if p.suffix != ".txt"
-                   and p.name != CSV_NAME)
+    files = sorted(
+        p.name for p in scan_folder.iterdir() if p.suffix != ".txt" and p.name != CSV_NAME
+    )
     assert sorted(r["file"] for r in rows) == files
     bad = next(r for r in rows if r["file"] == "corrupt.png")
     assert bad["error"] and not bad["probability"]
@@ -105,8 +107,7 @@ def test_table_sorts_filters_and_opens_a_study(qtbot, window, scan_folder, sampl
     qtbot.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     target = scan_folder / sample_with_report.name
-    qtbot.waitUntil(lambda: showing(window, target),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: showing(window, target), timeout=WAIT_MS)
     assert window.report.editor.path == target.with_suffix(".txt")
     qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
     assert window.session.prediction.used_report
@@ -131,12 +132,17 @@ def test_cancel_stops_the_scan(qtbot, make_dialog, model_dir, tmp_path, shared_d
 
 
 @pytest.mark.parametrize("where", ["under-a-file", "dev-null", "missing-folder", "a-folder"])
-def test_unwritable_output_is_refused_before_scanning(qtbot, make_dialog, factory,
-                                                      scan_folder, tmp_path, where):
+def test_unwritable_output_is_refused_before_scanning(
+    qtbot, make_dialog, factory, scan_folder, tmp_path, where
+):
     blocker = tmp_path / "regular-file"
     blocker.write_text("x")
-    target = {"under-a-file": blocker / "out.csv", "dev-null": Path("/dev/null/out.csv"),
-              "missing-folder": tmp_path / "nope" / "out.csv", "a-folder": tmp_path}[where]
+    target = {
+        "under-a-file": blocker / "out.csv",
+        "dev-null": Path("/dev/null/out.csv"),
+        "missing-folder": tmp_path / "nope" / "out.csv",
+        "a-folder": tmp_path,
+    }[where]
     dialog = make_dialog(factory)
     dialog.folder_edit.setText(str(scan_folder))
     dialog.csv_edit.setText(str(target))

@@ -57,8 +57,9 @@ def test_report_beside_image_loads_and_is_used(qtbot, window, sample_with_report
     assert window.session.prediction.used_report
     expected = model.predict(sample_with_report, read_report(report_file))
     assert window.session.prediction.probability == pytest.approx(expected.probability, abs=1e-5)
-    assert window.session.prediction.text_probability == pytest.approx(expected.text_probability,
-                                                               abs=1e-5)
+    assert window.session.prediction.text_probability == pytest.approx(
+        expected.text_probability, abs=1e-5
+    )
     assert "Report only" in window.inference.panel.text_only.text()
 
 
@@ -67,8 +68,7 @@ def test_typing_a_report_reruns_the_prediction(qtbot, window, sample_without_rep
     assert not window.session.prediction.used_report
     report = "right lower lobe opacity consistent with pneumonia"
     qtbot.keyClicks(window.report.editor.edit, report)
-    qtbot.waitUntil(lambda: used_report(window) is True,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: used_report(window) is True, timeout=WAIT_MS)
     expected = model.predict(sample_without_report, report)
     assert window.session.prediction.probability == pytest.approx(expected.probability, abs=1e-5)
     assert window.report.editor.is_modified()
@@ -168,9 +168,16 @@ def test_zoom_fit_and_actual_size(qtbot, window, fullres):
     window.view.actual_action.trigger()
     assert viewer.scale_factor() == pytest.approx(1.0)
     center = QPointF(viewer.viewport().rect().center())
-    wheel = QWheelEvent(center, viewer.viewport().mapToGlobal(center), QPoint(0, 0),
-                        QPoint(0, 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        center,
+        viewer.viewport().mapToGlobal(center),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(viewer.viewport(), wheel)
     assert viewer.scale_factor() > 1.0
     window.view.fit_action.trigger()
@@ -182,21 +189,30 @@ def drop(target, paths: list[Path]) -> bool:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(target.rect().center())
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(target, enter)
     if not enter.isAccepted():
         return False
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(target, event)
     return event.isAccepted()
 
 
 def test_drag_and_drop_image_and_report(qtbot, window, fullres, study_copy, tmp_path):
     assert drop(window.view.viewer.viewport(), [fullres])
-    qtbot.waitUntil(lambda: showing(window, fullres),
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: showing(window, fullres), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
     assert not window.session.prediction.used_report
 
@@ -204,8 +220,7 @@ def test_drag_and_drop_image_and_report(qtbot, window, fullres, study_copy, tmp_
     report.write_text("large left pleural effusion", encoding="utf-8")
     assert drop(window, [report])  # a .txt dropped on the window loads as the report
     assert window.report.editor.text() == "large left pleural effusion"
-    qtbot.waitUntil(lambda: used_report(window) is True,
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: used_report(window) is True, timeout=WAIT_MS)
 
     other = tmp_path / "other.txt"
     other.write_text("no acute disease", encoding="utf-8")
@@ -215,8 +230,13 @@ def test_drag_and_drop_image_and_report(qtbot, window, fullres, study_copy, tmp_
 
     mime_text = QMimeData()
     mime_text.setText("just text")
-    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime_text,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(5, 5),
+        Qt.DropAction.CopyAction,
+        mime_text,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window.view.viewer.viewport(), enter)
     assert not enter.isAccepted()
 
@@ -238,6 +258,7 @@ def test_unsaved_report_prompt(qtbot, window, study_copy, fullres, monkeypatch):
         def ask():
             asked.append(button)
             return button
+
         return ask
 
     monkeypatch.setattr(window.report, "ask_save_changes", answer(Button.Cancel))
@@ -264,8 +285,9 @@ def test_save_report_as(qtbot, window, sample_without_report, tmp_path, monkeypa
     open_and_wait(qtbot, window, sample_without_report)
     qtbot.keyClicks(window.report.editor.edit, "heart size normal")
     target = tmp_path / "saved.txt"
-    monkeypatch.setattr("cxr_desktop.features.report.QFileDialog.getSaveFileName",
-                        lambda *a, **k: (str(target), ""))
+    monkeypatch.setattr(
+        "cxr_desktop.features.report.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), "")
+    )
     window.report.save_action.trigger()  # no file yet: save goes through "save as"
     assert target.read_text(encoding="utf-8") == "heart size normal"
     assert not window.report.editor.is_modified() and window.report.editor.path == target
@@ -297,8 +319,9 @@ def test_export_png_and_json(qtbot, window, fullres, tmp_path, model):
     assert "Cannot write" in window.message.text()
 
 
-def test_recent_files_and_settings_persist(qtbot, settings, factory, fullres,
-                                           sample_with_report, tmp_path):
+def test_recent_files_and_settings_persist(
+    qtbot, settings, factory, fullres, sample_with_report, tmp_path
+):
     window = new_window(qtbot, settings, factory)
     open_and_wait(qtbot, window, fullres, result=False)
     open_and_wait(qtbot, window, sample_with_report, result=False)
@@ -327,8 +350,16 @@ def test_about_dialog_lists_model_data_and_disclaimer(qtbot, window, model):
     assert "Demner-Fushman" in text and "CC BY-NC-ND 4.0" in text
     assert "not a medical device" in text
     assert model.card.text_mode in text and "fused" in text
-    card = type("Card", (), {"data": {**model.card.data, "metrics": {"auc": 0.912}},
-                             "text_mode": "bag", "is_demo": False, "directory": Path("m")})()
+    card = type(
+        "Card",
+        (),
+        {
+            "data": {**model.card.data, "metrics": {"auc": 0.912}},
+            "text_mode": "bag",
+            "is_demo": False,
+            "directory": Path("m"),
+        },
+    )()
     assert "0.912" in about_html(card)
     assert "No model is installed" in about_html(None, "gone")
 

@@ -22,8 +22,12 @@ def pacs_window(window, settings, orthanc, tmp_path):
     """The window, with the test Orthanc saved as a node and the cache in tmp_path."""
     if not storescu_available():
         pytest.skip("DCMTK storescu is not installed (apt-get install dcmtk)")
-    settings.set_pacs_nodes([{"name": "Test PACS", "address": orthanc.dimse},
-                             {"name": "Test PACS (DICOMweb)", "address": orthanc.web}])
+    settings.set_pacs_nodes(
+        [
+            {"name": "Test PACS", "address": orthanc.dimse},
+            {"name": "Test PACS (DICOMweb)", "address": orthanc.web},
+        ]
+    )
     settings.set_pacs_timeout(3)
     window.pacs.cache_dir = tmp_path / "cache"
     return window
@@ -36,8 +40,9 @@ def storescu_available() -> bool:
 
 
 def stored_study(orthanc, tmp_path, fullres_images, patient_id, views):
-    files = write_study(tmp_path / patient_id, xray_pixels(fullres_images[0]), patient_id,
-                        views=views)
+    files = write_study(
+        tmp_path / patient_id, xray_pixels(fullres_images[0]), patient_id, views=views
+    )
     assert storescu(orthanc.dicom_port, files).returncode == 0
     return [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
 
@@ -49,11 +54,13 @@ def search(qtbot, dialog, patient_id: str) -> None:
 
 
 @pytest.mark.parametrize("node_index", [0, 1])
-def test_search_retrieve_opens_the_first_frontal_image(qtbot, pacs_window, orthanc, tmp_path,
-                                                       fullres_images, node_index):
+def test_search_retrieve_opens_the_first_frontal_image(
+    qtbot, pacs_window, orthanc, tmp_path, fullres_images, node_index
+):
     patient = f"CXRT-GUI-{node_index}"
-    lateral, frontal = stored_study(orthanc, tmp_path, fullres_images, patient,
-                                    (("CR", "LL"), ("CR", "PA")))
+    lateral, frontal = stored_study(
+        orthanc, tmp_path, fullres_images, patient, (("CR", "LL"), ("CR", "PA"))
+    )
     dialog = pacs_window.pacs.open_dialog()
     dialog.node_combo.setCurrentIndex(node_index)
     search(qtbot, dialog, patient)
@@ -62,15 +69,20 @@ def test_search_retrieve_opens_the_first_frontal_image(qtbot, pacs_window, ortha
     assert dialog.table.item(0, 6).text() == "2"
     qtbot.mouseClick(dialog.retrieve_button, Qt.MouseButton.LeftButton)
     assert dialog.progress.isVisible() and dialog.cancel_button.isEnabled()
-    expected = (pacs_window.pacs.cache_dir / frontal.StudyInstanceUID /
-                frontal.SeriesInstanceUID / f"{frontal.SOPInstanceUID}.dcm")
+    expected = (
+        pacs_window.pacs.cache_dir
+        / frontal.StudyInstanceUID
+        / frontal.SeriesInstanceUID
+        / f"{frontal.SOPInstanceUID}.dcm"
+    )
     qtbot.waitUntil(lambda: showing(pacs_window, expected), timeout=WAIT_MS)
     assert dialog.progress.maximum() == 2 and "Retrieved 2 instance(s)" in dialog.status.text()
     assert lateral.SOPInstanceUID not in str(pacs_window.session.study.path)
 
 
-def test_a_study_without_frontal_image_opens_nothing(qtbot, pacs_window, orthanc, tmp_path,
-                                                     fullres_images):
+def test_a_study_without_frontal_image_opens_nothing(
+    qtbot, pacs_window, orthanc, tmp_path, fullres_images
+):
     stored_study(orthanc, tmp_path, fullres_images, "CXRT-GUI-LAT", (("CR", "LL"),))
     dialog = pacs_window.pacs.open_dialog()
     search(qtbot, dialog, "CXRT-GUI-LAT")
@@ -80,8 +92,9 @@ def test_a_study_without_frontal_image_opens_nothing(qtbot, pacs_window, orthanc
     assert pacs_window.session.study is None
 
 
-def test_cancel_stops_the_retrieve_and_keeps_what_came(qtbot, pacs_window, orthanc, tmp_path,
-                                                       fullres_images):
+def test_cancel_stops_the_retrieve_and_keeps_what_came(
+    qtbot, pacs_window, orthanc, tmp_path, fullres_images
+):
     views = tuple(("CR", "PA") for _ in range(12))
     stored_study(orthanc, tmp_path, fullres_images, "CXRT-GUI-CANCEL", views)
     dialog = pacs_window.pacs.open_dialog()
@@ -108,8 +121,9 @@ def ticks_while(qtbot, busy) -> int:
 def test_a_node_that_never_answers_does_not_freeze_the_window(qtbot, pacs_window, settings):
     server = SilentServer()
     try:
-        settings.set_pacs_nodes([{"name": "Silent", "address":
-                                  f"{PACS_AET}@127.0.0.1:{server.port}"}])
+        settings.set_pacs_nodes(
+            [{"name": "Silent", "address": f"{PACS_AET}@127.0.0.1:{server.port}"}]
+        )
         dialog = pacs_window.pacs.open_dialog()
         dialog.node_combo.clear()
         dialog.node_combo.addItem("Silent", f"{PACS_AET}@127.0.0.1:{server.port}")
@@ -156,8 +170,7 @@ def test_nodes_are_added_edited_removed_and_kept(qtbot, pacs_window, settings, m
     dialog.add_node()
     assert settings.pacs_nodes()[-1] == {"name": "New", "address": "NEW@127.0.0.1:104"}
     dialog.edit_node()
-    assert settings.pacs_nodes()[-1] == {"name": "Renamed",
-                                         "address": "https://pacs.example/dw"}
+    assert settings.pacs_nodes()[-1] == {"name": "Renamed", "address": "https://pacs.example/dw"}
     dialog.remove_node()
     assert [n["name"] for n in settings.pacs_nodes()] == ["Test PACS", "Test PACS (DICOMweb)"]
 
@@ -195,14 +208,16 @@ def test_send_is_off_for_an_image_that_is_not_dicom(qtbot, pacs_window, sample_i
     assert not pacs_window.pacs.send_button.isEnabled()
 
 
-def test_batch_scan_takes_a_pacs_query_as_its_source(qtbot, pacs_window, orthanc, tmp_path,
-                                                     fullres_images):
+def test_batch_scan_takes_a_pacs_query_as_its_source(
+    qtbot, pacs_window, orthanc, tmp_path, fullres_images
+):
     from cxr_desktop.dialogs.batch_scan import PACS_CSV_NAME, PATH_ROLE
     from cxr_model.dicom_net.instances import PACS_FIELDS
     from cxr_model.inference.scan import read_rows
 
-    lateral, frontal = stored_study(orthanc, tmp_path, fullres_images, "CXRT-GUI-BATCH",
-                                    (("CR", "LL"), ("CR", "PA")))
+    lateral, frontal = stored_study(
+        orthanc, tmp_path, fullres_images, "CXRT-GUI-BATCH", (("CR", "LL"), ("CR", "PA"))
+    )
     dialog = pacs_window.batch.open_dialog()
     dialog.source.setCurrentIndex(1)
     assert dialog.pacs_box.isVisibleTo(dialog) and not dialog.recursive.isVisibleTo(dialog)

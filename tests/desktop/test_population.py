@@ -19,12 +19,20 @@ from cxr_model.inference.card import CARD_NAME, load_card
 from cxr_model.inference.predictor import evidence, load_model
 
 
-@pytest.mark.parametrize(("years", "group", "text"), [
-    (45.0, "adult", "45 years"), (18.0, "adult", "18 years"), (17.9, "adolescent", "17 years"),
-    (13.0, "adolescent", "13 years"), (12.9, "child", "12 years"), (1.0, "child", "1 year"),
-    (0.5, "infant", "6 months"), (10 / 365.25, "infant", "1 week"),
-    (3 / 365.25, "infant", "3 days"),
-])
+@pytest.mark.parametrize(
+    ("years", "group", "text"),
+    [
+        (45.0, "adult", "45 years"),
+        (18.0, "adult", "18 years"),
+        (17.9, "adolescent", "17 years"),
+        (13.0, "adolescent", "13 years"),
+        (12.9, "child", "12 years"),
+        (1.0, "child", "1 year"),
+        (0.5, "infant", "6 months"),
+        (10 / 365.25, "infant", "1 week"),
+        (3 / 365.25, "infant", "3 days"),
+    ],
+)
 def test_age_words(years, group, text):
     assert (age_group(years), age_text(years)) == (group, text)
 
@@ -43,8 +51,7 @@ def test_adult_dicom_is_greyed_with_no_label(qtbot, window, tmp_path, sample_ima
     assert "#9a9a9a" in panel.probability.styleSheet()  # the numbers are greyed
     warning = panel.population_warning
     assert warning.isVisible()
-    assert ("Outside the model's training population (adult, 45 years): no label"
-            in warning.text())
+    assert "Outside the model's training population (adult, 45 years): no label" in warning.text()
     assert not panel.ood.isVisible()  # not the "unlike the training X-rays" warning
     summary = card.data["population"]["summary"]
     assert panel.population.isVisible() and summary in panel.population.text()
@@ -78,8 +85,9 @@ def linked_model(source: Path, folder: Path, **card_changes) -> Path:
     return folder
 
 
-def test_open_model_folder_good_and_bad(qtbot, window, fixture_model_dir, tmp_path,
-                                        sample_without_report, settings):
+def test_open_model_folder_good_and_bad(
+    qtbot, window, fixture_model_dir, tmp_path, sample_without_report, settings
+):
     open_and_wait(qtbot, window, sample_without_report)
     first = window.session.card
     first_result = window.session.prediction
@@ -93,35 +101,46 @@ def test_open_model_folder_good_and_bad(qtbot, window, fixture_model_dir, tmp_pa
     assert f"still using {model_title(first)}" in window.message.text()
     assert window.session.card is first and settings.model_dir() is None
     window.report.editor.edit.setPlainText("clear lungs")  # the old model still answers
-    qtbot.waitUntil(lambda: window.session.prediction is not first_result
-                    and window.session.prediction is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            window.session.prediction is not first_result and window.session.prediction is not None
+        ),
+        timeout=WAIT_MS,
+    )
 
-    damaged = linked_model(fixture_model_dir, tmp_path / "damaged",
-                           files={"model.onnx": "0" * 64, "weights.safetensors": "0" * 64})
+    damaged = linked_model(
+        fixture_model_dir,
+        tmp_path / "damaged",
+        files={"model.onnx": "0" * 64, "weights.safetensors": "0" * 64},
+    )
     window.model.open_folder(damaged)
     qtbot.waitUntil(lambda: "damaged" in window.message.text(), timeout=WAIT_MS)
     assert "SHA-256" in window.message.text() and window.session.card is first
 
-    adapted = linked_model(fixture_model_dir, tmp_path / "adapted", name="site model",
-                           parent={"name": "base model", "sha256": "ab" * 32})
+    adapted = linked_model(
+        fixture_model_dir,
+        tmp_path / "adapted",
+        name="site model",
+        parent={"name": "base model", "sha256": "ab" * 32},
+    )
     window.model.open_folder(adapted)
     qtbot.waitUntil(lambda: window.session.card is not first, timeout=WAIT_MS)
     card = window.session.card
     assert card.directory == adapted and settings.model_dir() == adapted
     assert "site model, adapted from base model" in window.windowTitle()
     stale = window.session.prediction  # the switch re-runs the prediction
-    qtbot.waitUntil(lambda: window.session.prediction is not None
-                    and window.session.prediction is not stale, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.session.prediction is not None and window.session.prediction is not stale,
+        timeout=WAIT_MS,
+    )
     expected = load_model(adapted).predict(sample_without_report, "clear lungs")
-    assert window.session.prediction.probability == pytest.approx(expected.probability,
-                                                                  abs=1e-5)
+    assert window.session.prediction.probability == pytest.approx(expected.probability, abs=1e-5)
     assert window.inference.panel.demo.isVisible()  # the fixture model is a demo model
     assert "Lineage: adapted from base model (SHA-256 abababababab" in about_html(card)
     assert window.batch.factory.args == (adapted,)
 
 
-def test_the_model_folder_is_remembered(qtbot, settings, fixture_model_dir, tmp_path,
-                                        monkeypatch):
+def test_the_model_folder_is_remembered(qtbot, settings, fixture_model_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("CXR_MODEL_DIR", raising=False)
     assert startup_model_dir(None, settings) is None
     settings.set_model_dir(fixture_model_dir)
@@ -146,8 +165,9 @@ def test_faded_heatmap_is_said(qtbot, window, sample_without_report):
         if strength < 1.0:
             p = prediction.probability if target == "abnormal" else 1 - prediction.probability
             t = prediction.threshold if target == "abnormal" else 1 - prediction.threshold
-            assert note.text() == (f"heatmap faded: P({target}) {percent(p)} is below the "
-                                   f"threshold {percent(t)}")
+            assert note.text() == (
+                f"heatmap faded: P({target}) {percent(p)} is below the threshold {percent(t)}"
+            )
         else:
             assert note.text() == ""
     assert {faded_text(prediction, t) == "" for t in ("abnormal", "normal")} == {True, False}

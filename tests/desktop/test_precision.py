@@ -27,8 +27,7 @@ def _auto_precision(card) -> str:
 
 
 @pytest.mark.parametrize("precision", ["auto", "fp32"])
-def test_window_runs_the_chosen_precision_and_about_says_it(qtbot, settings, model_dir,
-                                                            precision):
+def test_window_runs_the_chosen_precision_and_about_says_it(qtbot, settings, model_dir, precision):
     window = new_window(qtbot, settings, model_factory(model_dir, precision))
     model = window.inference.service.worker.model
     assert model.precision == ("fp32" if precision == "fp32" else _auto_precision(model.card))
@@ -44,12 +43,12 @@ def test_full_precision_menu_reloads_the_model_and_is_remembered(qtbot, settings
     assert not window.model.fp32_action.isChecked() and service.precision == auto
 
     window.model.fp32_action.setChecked(True)
-    qtbot.waitUntil(lambda: window.batch.factory.keywords == {"precision": "fp32"},
-                    timeout=WAIT_MS)  # set once the worker has switched
+    qtbot.waitUntil(
+        lambda: window.batch.factory.keywords == {"precision": "fp32"}, timeout=WAIT_MS
+    )  # set once the worker has switched
     assert service.precision == "fp32" and settings.precision() == "fp32"
     assert window.session.card.directory == model_dir
 
     window.model.fp32_action.setChecked(False)
-    qtbot.waitUntil(lambda: window.batch.factory.keywords == {"precision": "auto"},
-                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.batch.factory.keywords == {"precision": "auto"}, timeout=WAIT_MS)
     assert service.precision == auto and settings.precision() == "auto"

@@ -24,10 +24,21 @@ from cxr_model.imaging.reader import read_image
 from cxr_model.inference.card import ModelCard
 from cxr_model.inference.predictor import Model
 
-KNOWN = dict(PatientName="Doe^Jane", PatientID="P-0042", PatientAge="045Y", PatientSex="F",
-             StudyDate="20240301", StudyTime="101500", StudyDescription="CHEST PA",
-             InstitutionName="Test Hospital", Modality="DX", ViewPosition="PA",
-             PixelSpacing=[0.5, 0.25], WindowCenter="2000", WindowWidth="4000")
+KNOWN = dict(
+    PatientName="Doe^Jane",
+    PatientID="P-0042",
+    PatientAge="045Y",
+    PatientSex="F",
+    StudyDate="20240301",
+    StudyTime="101500",
+    StudyDescription="CHEST PA",
+    InstitutionName="Test Hospital",
+    Modality="DX",
+    ViewPosition="PA",
+    PixelSpacing=[0.5, 0.25],
+    WindowCenter="2000",
+    WindowWidth="4000",
+)
 
 
 @pytest.fixture
@@ -49,10 +60,8 @@ def test_corner_overlays_show_the_dicom_values(qtbot, window, known_dicom, tmp_p
     texts = viewer.corner_texts()
     assert texts.top_left == ("Doe Jane", "ID P-0042", "45Y F")
     assert texts.top_right == ("Test Hospital", "CHEST PA", "2024-03-01 10:15")
-    assert texts.bottom_left == ("DX PA", "Se 1 Im 1", "64 x 48 px, 12-bit",
-                                 "0.25 x 0.5 mm/px")
-    assert texts.bottom_right == ("WL 2000 WW 4000",
-                                  f"Zoom {100 * viewer.scale_factor():.0f}%")
+    assert texts.bottom_left == ("DX PA", "Se 1 Im 1", "64 x 48 px, 12-bit", "0.25 x 0.5 mm/px")
+    assert texts.bottom_right == ("WL 2000 WW 4000", f"Zoom {100 * viewer.scale_factor():.0f}%")
 
     action = window.view.corners_action
     assert action.isChecked() and viewer.corners_visible
@@ -84,8 +93,9 @@ def test_corner_overlays_without_dicom_use_file_facts(qtbot, window, sample_with
     assert texts.bottom_left == ("JPEG", f"{width} x {height} px, 8-bit")
 
 
-def test_tag_browser_finds_a_tag_by_name_and_by_number(qtbot, window, known_dicom,
-                                                       sample_without_report):
+def test_tag_browser_finds_a_tag_by_name_and_by_number(
+    qtbot, window, known_dicom, sample_without_report
+):
     open_and_wait(qtbot, window, known_dicom, result=False)
     window.tags.action.trigger()
     assert window.tags.dock.isVisible()
@@ -150,7 +160,8 @@ def test_distance_in_mm_and_angle_follow_zoom(qtbot, window, known_dicom):
     # 135 degrees in pixels, but pixels are 0.25 mm wide and 0.5 mm tall: 116.6 degrees
     assert angle_degrees(QPointF(10, 30), QPointF(30, 30), QPointF(50, 10)) == 135.0
     assert float(angle.text().rstrip("°")) == pytest.approx(
-        180 - math.degrees(math.atan2(10, 5)), abs=1.0)
+        180 - math.degrees(math.atan2(10, 5)), abs=1.0
+    )
 
     before = viewer.mapFromScene(line.sceneBoundingRect()).boundingRect()
     scene_before = line.sceneBoundingRect()
@@ -179,16 +190,33 @@ def two_studies(tmp_path, sample_images) -> Path:
     folder = tmp_path / "studies"
     folder.mkdir()
     xray = sample_images[0]
-    write_dicom(folder / "a_pa.dcm", xray, StudyInstanceUID="1.2.826.0.1.3680043.10.1",
-                SeriesInstanceUID="1.2.826.0.1.3680043.10.1.1", StudyDate="20230105",
-                StudyDescription="CHEST 2 VIEWS", ViewPosition="PA", SeriesNumber=1)
-    write_dicom(folder / "a_lat.dcm", xray, StudyInstanceUID="1.2.826.0.1.3680043.10.1",
-                SeriesInstanceUID="1.2.826.0.1.3680043.10.1.2", StudyDate="20230105",
-                ViewPosition="LL", SeriesNumber=2)
-    write_dicom(folder / "b_pa.dcm", sample_images[1],
-                StudyInstanceUID="1.2.826.0.1.3680043.10.2",
-                SeriesInstanceUID="1.2.826.0.1.3680043.10.2.1", StudyDate="20240301",
-                ViewPosition="AP")
+    write_dicom(
+        folder / "a_pa.dcm",
+        xray,
+        StudyInstanceUID="1.2.826.0.1.3680043.10.1",
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.1.1",
+        StudyDate="20230105",
+        StudyDescription="CHEST 2 VIEWS",
+        ViewPosition="PA",
+        SeriesNumber=1,
+    )
+    write_dicom(
+        folder / "a_lat.dcm",
+        xray,
+        StudyInstanceUID="1.2.826.0.1.3680043.10.1",
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.1.2",
+        StudyDate="20230105",
+        ViewPosition="LL",
+        SeriesNumber=2,
+    )
+    write_dicom(
+        folder / "b_pa.dcm",
+        sample_images[1],
+        StudyInstanceUID="1.2.826.0.1.3680043.10.2",
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.2.1",
+        StudyDate="20240301",
+        ViewPosition="AP",
+    )
     (folder / "notes.txt").write_text("not an image", encoding="utf-8")
     return folder
 
@@ -198,8 +226,10 @@ def test_study_panel_groups_a_folder_with_two_studies(qtbot, window, two_studies
     study.show_folder(two_studies, open_first=True)
     panel = study.panel
     scored = [two_studies / "a_pa.dcm", two_studies / "b_pa.dcm"]
-    qtbot.waitUntil(lambda: len(panel.images) == 3 and all(
-        "%" in panel.status_of(p) for p in scored), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: len(panel.images) == 3 and all("%" in panel.status_of(p) for p in scored),
+        timeout=WAIT_MS,
+    )
     tree = panel.tree
     assert tree.topLevelItemCount() == 2
     first, second = tree.topLevelItem(0), tree.topLevelItem(1)

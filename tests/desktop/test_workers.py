@@ -17,8 +17,9 @@ from cxr_model.inference.predictor import load_model
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_stale_prediction_never_lands_on_a_new_image(qtbot, settings, model_dir, fullres,
-                                                     sample_without_report):
+def test_stale_prediction_never_lands_on_a_new_image(
+    qtbot, settings, model_dir, fullres, sample_without_report
+):
     slow = {}
 
     def factory():
@@ -107,13 +108,21 @@ def test_no_model_startup(qtbot, settings, tmp_path, fullres):
 
 
 def test_importing_the_app_does_not_import_torch():
-    modules = sorted(f"cxr_desktop.{p.relative_to(ROOT / 'cxr_desktop').with_suffix('')}"
-                     .replace("/", ".") for p in (ROOT / "cxr_desktop").rglob("*.py")
-                     if p.name != "__init__.py")
+    modules = sorted(
+        f"cxr_desktop.{p.relative_to(ROOT / 'cxr_desktop').with_suffix('')}".replace("/", ".")
+        for p in (ROOT / "cxr_desktop").rglob("*.py")
+        if p.name != "__init__.py"
+    )
     assert "cxr_desktop.features.inference" in modules
     code = f"import sys, {', '.join(modules)}; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.strip() == "False"
 
 

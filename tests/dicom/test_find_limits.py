@@ -57,8 +57,22 @@ def test_a_limit_above_the_matches_gets_them_all_without_warning(capsys, orthanc
 
 def test_scan_goes_through_the_limit_only(capsys, orthanc, bulk, model_dir, tmp_path):
     out = tmp_path / "scan.csv"
-    code = main(["--model", str(model_dir), "pacs", "scan", orthanc.dimse, "--study-date", DATE,
-                 "--limit", "3", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "--model",
+            str(model_dir),
+            "pacs",
+            "scan",
+            orthanc.dimse,
+            "--study-date",
+            DATE,
+            "--limit",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "more than 3 studies match" in err

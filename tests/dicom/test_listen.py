@@ -40,10 +40,28 @@ class Listening:
 
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "cxr_model.cli", "--model", str(model_dir), "listen",
-                 "--port", str(self.port), "--out", str(out), "--aet", LISTEN_AET,
-                 "--bind", "127.0.0.1", *extra], stdout=log, stderr=subprocess.STDOUT,
-                env=env, preexec_fn=limit if limit_bytes else None)
+                [
+                    sys.executable,
+                    "-m",
+                    "cxr_model.cli",
+                    "--model",
+                    str(model_dir),
+                    "listen",
+                    "--port",
+                    str(self.port),
+                    "--out",
+                    str(out),
+                    "--aet",
+                    LISTEN_AET,
+                    "--bind",
+                    "127.0.0.1",
+                    *extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=limit if limit_bytes else None,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.text()
@@ -107,10 +125,12 @@ def pynetdicom_store(port: int, ds: pydicom.Dataset) -> int:
         assoc.release()
 
 
-def test_scores_what_storescu_sends_and_forwards_results(listening, orthanc, dcmtk, xrays,
-                                                         model, tmp_path):
-    frontal = write_study(tmp_path / "a", xrays[0], "CXRT-LISTEN-A",
-                          views=(("CR", "PA"), ("CR", "LL")))
+def test_scores_what_storescu_sends_and_forwards_results(
+    listening, orthanc, dcmtk, xrays, model, tmp_path
+):
+    frontal = write_study(
+        tmp_path / "a", xrays[0], "CXRT-LISTEN-A", views=(("CR", "PA"), ("CR", "LL"))
+    )
     second = write_study(tmp_path / "b", xrays[3], "CXRT-LISTEN-B", views=(("DX", "AP"),))
     listener = listening("--allow", "LOADER,OTHER", "--forward", orthanc.dimse)
     assert "any DICOM node" not in listener.text()
@@ -121,15 +141,21 @@ def test_scores_what_storescu_sends_and_forwards_results(listening, orthanc, dcm
         ds = pydicom.dcmread(path)
         row = rows[ds.SOPInstanceUID]
         saved = listener.out / row["file"]
-        assert saved == listener.out / ds.StudyInstanceUID / ds.SeriesInstanceUID / \
-            f"{ds.SOPInstanceUID}.dcm"
+        assert (
+            saved
+            == listener.out
+            / ds.StudyInstanceUID
+            / ds.SeriesInstanceUID
+            / f"{ds.SOPInstanceUID}.dcm"
+        )
         assert pydicom.dcmread(saved).PixelData == ds.PixelData
         if ds.ViewPosition == "LL":
             assert row["error"].startswith(NOT_SCORED) and row["probability"] == ""
         else:
             assert row["error"] == ""
-            assert float(row["probability"]) == pytest.approx(model.predict(path).probability,
-                                                              abs=1e-5)
+            assert float(row["probability"]) == pytest.approx(
+                model.predict(path).probability, abs=1e-5
+            )
     assert listener.stop() == 0
     assert "stopped: 3 instance(s) received, 2 scored, 3 row(s) written" in listener.text()
     for study in (frontal, second):  # the SR + SC of each scored image, in its study
@@ -152,8 +178,7 @@ def test_without_allow_a_warning_says_anyone_may_send(listening):
 
 
 @pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
-def test_crafted_uids_and_malformed_datasets_are_refused_or_reported(listening, xray,
-                                                                    tmp_path):
+def test_crafted_uids_and_malformed_datasets_are_refused_or_reported(listening, xray, tmp_path):
     listener = listening()
     escape = pydicom.dcmread(write_study(tmp_path / "e", xray, "CXRT-ESCAPE")[0])
     escape.StudyInstanceUID = "../../../escaped"
@@ -166,15 +191,18 @@ def test_crafted_uids_and_malformed_datasets_are_refused_or_reported(listening, 
     truncated = pydicom.dcmread(write_study(tmp_path / "t", xray, "CXRT-TRUNCATED")[0])
     truncated.PixelData = truncated.PixelData[:1000]
     broken = pydicom.dcmread(write_study(tmp_path / "b", xray, "CXRT-BROKEN")[0])
-    broken[Tag(0x0028, 0x0010)] = RawDataElement(Tag(0x0028, 0x0010), "US", 3, b"\x01\x02\x03",
-                                                 0, False, True)
+    broken[Tag(0x0028, 0x0010)] = RawDataElement(
+        Tag(0x0028, 0x0010), "US", 3, b"\x01\x02\x03", 0, False, True
+    )
     for ds in (truncated, broken):
         assert pynetdicom_store(listener.port, ds) == 0x0000
     good = write_study(tmp_path / "g", xray, "CXRT-AFTER")[0]
     assert pynetdicom_store(listener.port, pydicom.dcmread(good)) == 0x0000
     rows = {r["sop_uid"]: r for r in listener.wait_rows(3)}
-    assert rows[truncated.SOPInstanceUID]["error"] and \
-        not rows[truncated.SOPInstanceUID]["probability"]
+    assert (
+        rows[truncated.SOPInstanceUID]["error"]
+        and not rows[truncated.SOPInstanceUID]["probability"]
+    )
     assert rows[broken.SOPInstanceUID]["error"]
     assert rows[pydicom.dcmread(good).SOPInstanceUID]["error"] == ""  # still working
     assert listener.text().count("refused an instance") == 2
@@ -182,8 +210,9 @@ def test_crafted_uids_and_malformed_datasets_are_refused_or_reported(listening, 
 
 
 def test_killed_mid_study_loses_nothing(listening, dcmtk, xrays, tmp_path):
-    files = write_study(tmp_path / "s", xrays[1], "CXRT-KILLED",
-                        views=(("CR", "PA"), ("CR", "AP"), ("DX", "PA")))
+    files = write_study(
+        tmp_path / "s", xrays[1], "CXRT-KILLED", views=(("CR", "PA"), ("CR", "AP"), ("DX", "PA"))
+    )
     out = tmp_path / "out"
     first = listening(out=out)
     assert storescu(first.port, files[:2], called=LISTEN_AET).returncode == 0
@@ -199,8 +228,7 @@ def test_killed_mid_study_loses_nothing(listening, dcmtk, xrays, tmp_path):
     assert not list(out.rglob(".partial-*"))
 
 
-def test_a_full_disk_refuses_the_instance_and_the_listener_goes_on(listening, xray,
-                                                                   tmp_path):
+def test_a_full_disk_refuses_the_instance_and_the_listener_goes_on(listening, xray, tmp_path):
     big = write_study(tmp_path / "big", xray, "CXRT-FULL")[0]
     small = write_study(tmp_path / "small", xray[:48, :48], "CXRT-SMALL")[0]
     listener = listening(limit_bytes=64 * 1024)
@@ -215,10 +243,24 @@ def test_a_full_disk_refuses_the_instance_and_the_listener_goes_on(listening, xr
 def test_an_unwritable_output_folder_is_bad_input(model_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = subprocess.run([sys.executable, "-m", "cxr_model.cli", "--model", str(model_dir),
-                             "listen", "--port", str(free_port()), "--out",
-                             str(blocker / "out")], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cxr_model.cli",
+            "--model",
+            str(model_dir),
+            "listen",
+            "--port",
+            str(free_port()),
+            "--out",
+            str(blocker / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
     assert result.returncode == EXIT_BAD_INPUT
     assert "cannot write to the output folder" in result.stderr
 
@@ -228,17 +270,31 @@ def test_a_port_in_use_is_a_network_error(model_dir, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "cxr_model.cli", "--model",
-                                 str(model_dir), "listen", "--port", str(port), "--bind",
-                                 "127.0.0.1", "--out", str(tmp_path)], capture_output=True,
-                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cxr_model.cli",
+                "--model",
+                str(model_dir),
+                "listen",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--out",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+        )
     assert result.returncode == 4
     assert f"cannot listen on port {port}" in result.stderr
 
 
-def test_forward_by_dicomweb_and_to_a_node_that_is_down(listening, orthanc, dcmtk, xray,
-                                                        tmp_path):
+def test_forward_by_dicomweb_and_to_a_node_that_is_down(listening, orthanc, dcmtk, xray, tmp_path):
     [web_image] = write_study(tmp_path / "w", xray, "CXRT-LISTEN-WEB")
     listener = listening("--forward", orthanc.web, out=tmp_path / "web")
     assert storescu(listener.port, [web_image], called=LISTEN_AET).returncode == 0

@@ -19,24 +19,44 @@ from cxr_model.dicom_net.storage import (
 pytestmark = pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("ORTHANC@127.0.0.1:4242", ("ORTHANC", "127.0.0.1", 4242, None)),
-    ("MY AE@pacs.local:104", ("MY AE", "pacs.local", 104, None)),
-    ("A@[::1]:11112", ("A", "::1", 11112, None)),
-    ("http://127.0.0.1:8042/dicom-web/", (None, "127.0.0.1", 8042,
-                                          "http://127.0.0.1:8042/dicom-web")),
-    ("https://pacs.example/dicomweb", (None, "pacs.example", 443,
-                                       "https://pacs.example/dicomweb")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ORTHANC@127.0.0.1:4242", ("ORTHANC", "127.0.0.1", 4242, None)),
+        ("MY AE@pacs.local:104", ("MY AE", "pacs.local", 104, None)),
+        ("A@[::1]:11112", ("A", "::1", 11112, None)),
+        (
+            "http://127.0.0.1:8042/dicom-web/",
+            (None, "127.0.0.1", 8042, "http://127.0.0.1:8042/dicom-web"),
+        ),
+        (
+            "https://pacs.example/dicomweb",
+            (None, "pacs.example", 443, "https://pacs.example/dicomweb"),
+        ),
+    ],
+)
 def test_parse_node(text, expected):
     node = parse_node(text)
     assert (node.aet, node.host, node.port, node.url) == expected
     assert parse_node(str(node)) == node
 
 
-@pytest.mark.parametrize("text", ["ORTHANC@127.0.0.1", "127.0.0.1:104", "@h:104", "A@:104",
-                                  "A@h:x", "A@h:0", "A@h:70000", "SEVENTEEN-CHARS-AE@h:1",
-                                  "A\\B@h:104", "http://:80/x", "   @h:1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ORTHANC@127.0.0.1",
+        "127.0.0.1:104",
+        "@h:104",
+        "A@:104",
+        "A@h:x",
+        "A@h:0",
+        "A@h:70000",
+        "SEVENTEEN-CHARS-AE@h:1",
+        "A\\B@h:104",
+        "http://:80/x",
+        "   @h:1",
+    ],
+)
 def test_parse_node_refuses(text):
     with pytest.raises(ValueError):
         parse_node(text)
@@ -47,11 +67,23 @@ def test_what_to_check_names_the_node():
     assert "http://h/dw" in parse_node("http://h/dw").what_to_check()
 
 
-@pytest.mark.parametrize("uid, ok", [
-    ("1.2.840.10008.1.2", True), ("0.1", True), ("1", True),
-    ("1.02.3", False), ("..", False), ("../x", False), ("1.2.3/../4", False), ("", False),
-    ("1." + "2" * 63, False), ("1.2.", False), (".1.2", False), ("1.2 ", False),
-])
+@pytest.mark.parametrize(
+    "uid, ok",
+    [
+        ("1.2.840.10008.1.2", True),
+        ("0.1", True),
+        ("1", True),
+        ("1.02.3", False),
+        ("..", False),
+        ("../x", False),
+        ("1.2.3/../4", False),
+        ("", False),
+        ("1." + "2" * 63, False),
+        ("1.2.", False),
+        (".1.2", False),
+        ("1.2 ", False),
+    ],
+)
 def test_valid_uid(uid, ok):
     assert (valid_uid(uid) == uid) is ok
 
@@ -60,8 +92,12 @@ def test_instance_paths_never_leave_the_folder(tmp_path):
     ds = Dataset()
     ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = "1.2", "1.2.3", "1.2.3.4"
     assert instance_path(tmp_path, instance_uids(ds)) == tmp_path / "1.2/1.2.3/1.2.3.4.dcm"
-    for keyword, crafted in (("StudyInstanceUID", "../../etc"), ("SeriesInstanceUID", ".."),
-                             ("SOPInstanceUID", "1.2/../../x"), ("SOPInstanceUID", None)):
+    for keyword, crafted in (
+        ("StudyInstanceUID", "../../etc"),
+        ("SeriesInstanceUID", ".."),
+        ("SOPInstanceUID", "1.2/../../x"),
+        ("SOPInstanceUID", None),
+    ):
         bad = Dataset()
         bad.StudyInstanceUID, bad.SeriesInstanceUID, bad.SOPInstanceUID = "1", "2", "3"
         if crafted is None:
@@ -83,8 +119,11 @@ def test_write_atomically_leaves_no_partial_file(tmp_path):
 
 def test_study_query_filters_and_validation():
     query = StudyQuery(patient_id="P1", study_date="20240101-", modalities=("CR", "DX"))
-    assert query.filters() == {"PatientID": "P1", "StudyDate": "20240101-",
-                               "ModalitiesInStudy": "CR\\DX"}
+    assert query.filters() == {
+        "PatientID": "P1",
+        "StudyDate": "20240101-",
+        "ModalitiesInStudy": "CR\\DX",
+    }
     assert parse_modalities("cr, dx") == ("CR", "DX")
     for bad in ({"study_date": "2024-01-01"}, {"study_date": "-"}, {"limit": 0}):
         with pytest.raises(ValueError):
@@ -98,9 +137,16 @@ def test_study_from_dataset_says_null_where_the_node_is_silent():
     ds.StudyInstanceUID, ds.PatientID, ds.ModalitiesInStudy = "1.2", "P", ["CR", "DX"]
     ds.NumberOfStudyRelatedInstances = "3"
     study = study_from_dataset(ds).to_dict()
-    assert study == {"study_uid": "1.2", "patient_id": "P", "patient_name": None,
-                     "study_date": None, "accession": None, "modalities": ["CR", "DX"],
-                     "description": None, "instances": 3}
+    assert study == {
+        "study_uid": "1.2",
+        "patient_id": "P",
+        "patient_name": None,
+        "study_date": None,
+        "accession": None,
+        "modalities": ["CR", "DX"],
+        "description": None,
+        "instances": 3,
+    }
     assert study_from_dataset(Dataset()) is None
 
 
@@ -112,15 +158,18 @@ def _image(**values) -> Dataset:
     return ds
 
 
-@pytest.mark.parametrize("ds, phrase", [
-    (_image(Modality="CR", ViewPosition="PA"), None),
-    (_image(Modality="DX", ViewPosition="AP"), None),
-    (_image(Modality="DX"), None),  # silent header: scored, as `chest_view` rules
-    (_image(Modality="CR", ViewPosition="LL"), "lateral view (ViewPosition LL)"),
-    (_image(Modality="CR", ViewPosition="PA", BodyPartExamined="HAND"), "body part HAND"),
-    (_image(Modality="CT", ViewPosition="PA"), "modality CT"),
-    (Dataset(), "not an image"),
-])
+@pytest.mark.parametrize(
+    "ds, phrase",
+    [
+        (_image(Modality="CR", ViewPosition="PA"), None),
+        (_image(Modality="DX", ViewPosition="AP"), None),
+        (_image(Modality="DX"), None),  # silent header: scored, as `chest_view` rules
+        (_image(Modality="CR", ViewPosition="LL"), "lateral view (ViewPosition LL)"),
+        (_image(Modality="CR", ViewPosition="PA", BodyPartExamined="HAND"), "body part HAND"),
+        (_image(Modality="CT", ViewPosition="PA"), "modality CT"),
+        (Dataset(), "not an image"),
+    ],
+)
 def test_which_instances_are_scored(ds, phrase):
     reason = not_scored_reason(ds)
     if phrase is None:

@@ -13,8 +13,16 @@ from helpers_orthanc import OUR_AET, PACS_AET, SilentServer, free_port, write_st
 from cxr_model.cli import main
 from cxr_model.cli.common import EXIT_BAD_INPUT, EXIT_NETWORK
 
-FIND_KEYS = ["study_uid", "patient_id", "patient_name", "study_date", "accession",
-             "modalities", "description", "instances"]
+FIND_KEYS = [
+    "study_uid",
+    "patient_id",
+    "patient_name",
+    "study_date",
+    "accession",
+    "modalities",
+    "description",
+    "instances",
+]
 
 
 def cxr(capsys, *args: str) -> tuple[int, str, str]:
@@ -53,8 +61,11 @@ def test_association_rejected_for_a_wrong_called_ae(capsys, orthanc):
 def test_a_node_that_never_answers_times_out(capsys, kind):
     server = SilentServer()
     try:
-        node = (f"{PACS_AET}@127.0.0.1:{server.port}" if kind == "dimse"
-                else f"http://127.0.0.1:{server.port}/dicom-web")
+        node = (
+            f"{PACS_AET}@127.0.0.1:{server.port}"
+            if kind == "dimse"
+            else f"http://127.0.0.1:{server.port}/dicom-web"
+        )
         code, _, err = cxr(capsys, "pacs", "echo", node, "--timeout", "1")
     finally:
         server.close()
@@ -69,8 +80,17 @@ def test_http_error_is_exit_4(capsys, orthanc):
     assert "HTTP 404" in err and node in err
 
 
-@pytest.mark.parametrize("bad", ["ORTHANC@127.0.0.1", "127.0.0.1:104", "@127.0.0.1:104",
-                                 "A@h:0", "A@h:99999", "THIS-AE-TITLE-IS-TOO-LONG@h:104"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ORTHANC@127.0.0.1",
+        "127.0.0.1:104",
+        "@127.0.0.1:104",
+        "A@h:0",
+        "A@h:99999",
+        "THIS-AE-TITLE-IS-TOO-LONG@h:104",
+    ],
+)
 def test_a_malformed_node_is_bad_input(capsys, bad):
     code, _, err = cxr(capsys, "pacs", "echo", bad)
     assert code == EXIT_BAD_INPUT
@@ -79,8 +99,7 @@ def test_a_malformed_node_is_bad_input(capsys, bad):
 
 def test_find_json_contract(capsys, node, studies):
     mixed = studies["mixed"]
-    code, out, err = cxr(capsys, "pacs", "find", node, "--patient-id", mixed.patient_id,
-                         "--json")
+    code, out, err = cxr(capsys, "pacs", "find", node, "--patient-id", mixed.patient_id, "--json")
     assert code == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 1
@@ -101,17 +120,50 @@ def test_find_filters_agree_with_dcmtk_findscu(capsys, node, orthanc, studies):
     Orthanc 1.10's QIDO-RS does not decode a percent-encoded `*` (docs/pacs.md), so the
     wildcard is checked by DIMSE only."""
     name = ["--patient-name", "*CXRT-*"] if node == orthanc.dimse else []
-    code, out, _ = cxr(capsys, "pacs", "find", node, *name,
-                       "--modality", "DX", "--study-date", "20250101-20251231", "--json")
+    code, out, _ = cxr(
+        capsys,
+        "pacs",
+        "find",
+        node,
+        *name,
+        "--modality",
+        "DX",
+        "--study-date",
+        "20250101-20251231",
+        "--json",
+    )
     assert code == 0
     ours = {json.loads(line)["study_uid"] for line in out.splitlines()}
     dcmtk = subprocess.run(
-        ["findscu", "-S", "-aet", OUR_AET, "-aec", PACS_AET, "-k", "QueryRetrieveLevel=STUDY",
-         "-k", "PatientName=*CXRT-*", "-k", "ModalitiesInStudy=DX",
-         "-k", "StudyDate=20250101-20251231", "-k", "StudyInstanceUID", "127.0.0.1",
-         str(orthanc.dicom_port)], capture_output=True, text=True, timeout=60)
-    theirs = {line.split("[")[1].split("]")[0].rstrip("\x00 ") for line in dcmtk.stderr.splitlines()
-              if "StudyInstanceUID" in line and "[" in line}
+        [
+            "findscu",
+            "-S",
+            "-aet",
+            OUR_AET,
+            "-aec",
+            PACS_AET,
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "PatientName=*CXRT-*",
+            "-k",
+            "ModalitiesInStudy=DX",
+            "-k",
+            "StudyDate=20250101-20251231",
+            "-k",
+            "StudyInstanceUID",
+            "127.0.0.1",
+            str(orthanc.dicom_port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    theirs = {
+        line.split("[")[1].split("]")[0].rstrip("\x00 ")
+        for line in dcmtk.stderr.splitlines()
+        if "StudyInstanceUID" in line and "[" in line
+    }
     assert ours == theirs == {studies["mixed"].study_uid}
 
 
@@ -126,10 +178,12 @@ def test_find_bad_filters_are_bad_input(capsys, orthanc):
 def test_get_writes_the_study(capsys, how, orthanc, studies, tmp_path):
     mixed = studies["mixed"]
     node = orthanc.web if how == "web" else orthanc.dimse
-    extra = ["--move", "--port", str(orthanc.move_port), "--bind", "127.0.0.1"] \
-        if how == "move" else []
-    code, out, err = cxr(capsys, "pacs", "get", node, mixed.study_uid, "--out",
-                         str(tmp_path), *extra)
+    extra = (
+        ["--move", "--port", str(orthanc.move_port), "--bind", "127.0.0.1"] if how == "move" else []
+    )
+    code, out, err = cxr(
+        capsys, "pacs", "get", node, mixed.study_uid, "--out", str(tmp_path), *extra
+    )
     assert code == 0, err
     written = sorted(out.split())
     sent = {pydicom.dcmread(f).SOPInstanceUID: pydicom.dcmread(f) for f in mixed.files}
@@ -142,8 +196,7 @@ def test_get_writes_the_study(capsys, how, orthanc, studies, tmp_path):
 
 
 def test_get_of_a_study_the_node_does_not_hold(capsys, node, tmp_path):
-    code, out, err = cxr(capsys, "pacs", "get", node, "1.2.3.4.5.6.7", "--out",
-                         str(tmp_path))
+    code, out, err = cxr(capsys, "pacs", "get", node, "1.2.3.4.5.6.7", "--out", str(tmp_path))
     assert code == EXIT_NETWORK
     assert out == "" and node in err
     assert not list(tmp_path.rglob("*.dcm"))
@@ -152,15 +205,30 @@ def test_get_of_a_study_the_node_does_not_hold(capsys, node, tmp_path):
 def test_get_into_an_unwritable_folder_is_bad_input(capsys, orthanc, studies, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    code, _, err = cxr(capsys, "pacs", "get", orthanc.dimse, studies["frontal"].study_uid,
-                       "--out", str(blocker / "out"))
+    code, _, err = cxr(
+        capsys,
+        "pacs",
+        "get",
+        orthanc.dimse,
+        studies["frontal"].study_uid,
+        "--out",
+        str(blocker / "out"),
+    )
     assert code == EXIT_BAD_INPUT
     assert "cannot write to the output folder" in err
 
 
 def test_move_needs_a_port(capsys, orthanc, studies, tmp_path):
-    code, _, err = cxr(capsys, "pacs", "get", orthanc.dimse, studies["frontal"].study_uid,
-                       "--out", str(tmp_path), "--move")
+    code, _, err = cxr(
+        capsys,
+        "pacs",
+        "get",
+        orthanc.dimse,
+        studies["frontal"].study_uid,
+        "--out",
+        str(tmp_path),
+        "--move",
+    )
     assert code == EXIT_BAD_INPUT and "--port" in err
 
 

@@ -29,8 +29,19 @@ def scanned(request, orthanc, dcmtk, xrays, model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"scan-{kind}")
     loaded = load_studies(orthanc, xrays, folder / "studies", DATES[kind])
     node = orthanc.dimse if kind == "dimse" else orthanc.web
-    args = ["--model", str(model_dir), "pacs", "scan", node, "--study-date", DATES[kind],
-            "--out", str(folder / "results.csv"), "--send", "--quiet"]
+    args = [
+        "--model",
+        str(model_dir),
+        "pacs",
+        "scan",
+        node,
+        "--study-date",
+        DATES[kind],
+        "--out",
+        str(folder / "results.csv"),
+        "--send",
+        "--quiet",
+    ]
     assert main(args) == 0
     return loaded, folder / "results.csv", args
 
@@ -38,15 +49,19 @@ def scanned(request, orthanc, dcmtk, xrays, model_dir, tmp_path_factory):
 def test_every_instance_gets_a_row(scanned):
     loaded, csv_path, _ = scanned
     rows = read_csv(csv_path)
-    sent = {pydicom.dcmread(f).SOPInstanceUID: (name, pydicom.dcmread(f))
-            for name, study in loaded.items() for f in study.files}
+    sent = {
+        pydicom.dcmread(f).SOPInstanceUID: (name, pydicom.dcmread(f))
+        for name, study in loaded.items()
+        for f in study.files
+    }
     assert sorted(r["sop_uid"] for r in rows) == sorted(sent)
     for row in rows:
         name, ds = sent[row["sop_uid"]]
         assert row["study_uid"] == ds.StudyInstanceUID
         assert row["series_uid"] == ds.SeriesInstanceUID
-        assert row["file"] == f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/" \
-                              f"{ds.SOPInstanceUID}.dcm"
+        assert (
+            row["file"] == f"{ds.StudyInstanceUID}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"
+        )
         frontal = ds.Modality in ("CR", "DX") and ds.get("ViewPosition") in ("PA", "AP")
         if frontal:
             assert row["error"] == "" and row["label"] in ("normal", "abnormal")
@@ -82,8 +97,8 @@ def test_a_rerun_scores_nothing_twice(scanned):
     before = read_csv(csv_path)
     assert main(args) == 0
     after = read_csv(csv_path)
-    assert after[:len(before)] == before
-    new = after[len(before):]
+    assert after[: len(before)] == before
+    new = after[len(before) :]
     assert len(new) == 4 and all(r["error"].startswith(NOT_SCORED) for r in new)
     assert main(args) == 0
     assert read_csv(csv_path) == after

@@ -25,8 +25,18 @@ def written(model_dir, xray, tmp_path_factory, dciodvfy):
     """The result objects of one real X-ray (with a report), written by the CLI."""
     folder = tmp_path_factory.mktemp("results")
     source = write_study(folder / "in", xray, "CXRT-RESULTS")[0]
-    code = main(["--model", str(model_dir), "results", str(source), "--report", REPORT,
-                 "--out", str(folder / "out")])
+    code = main(
+        [
+            "--model",
+            str(model_dir),
+            "results",
+            str(source),
+            "--report",
+            REPORT,
+            "--out",
+            str(folder / "out"),
+        ]
+    )
     assert code == 0
     files = sorted((folder / "out").rglob("*.dcm"))
     by_modality = {pydicom.dcmread(f).Modality: f for f in files}
@@ -44,8 +54,16 @@ def test_both_are_in_the_source_study_in_new_series(written):
     source, sr, sc = (pydicom.dcmread(p) for p in written)
     series = {source.SeriesInstanceUID}
     for result in (sr, sc):
-        for keyword in ("StudyInstanceUID", "PatientID", "PatientName", "PatientBirthDate",
-                        "PatientSex", "AccessionNumber", "StudyDate", "StudyID"):
+        for keyword in (
+            "StudyInstanceUID",
+            "PatientID",
+            "PatientName",
+            "PatientBirthDate",
+            "PatientSex",
+            "AccessionNumber",
+            "StudyDate",
+            "StudyID",
+        ):
             assert result.get(keyword) == source.get(keyword), keyword
         assert result.SeriesInstanceUID not in series
         series.add(result.SeriesInstanceUID)
@@ -94,8 +112,10 @@ def test_sr_reads_back_with_the_model_numbers(written, model):
     assert texts(dcm_codes.DCM.AlgorithmVersion) == [identity.version]
     assert any(card_sha in text for text in texts(dcm_codes.DCM.AlgorithmParameters))
     assert f"card sha256 {card_sha[:16]}" in pydicom.dcmread(sr_path).SoftwareVersions
-    schemes = {item.CodingSchemeDesignator
-               for item in pydicom.dcmread(sr_path).CodingSchemeIdentificationSequence}
+    schemes = {
+        item.CodingSchemeDesignator
+        for item in pydicom.dcmread(sr_path).CodingSchemeIdentificationSequence
+    }
     assert codes.PRIVATE_SCHEME in schemes
 
 
@@ -110,7 +130,7 @@ def test_sc_shows_the_heatmap_and_the_banner(written, model):
     assert (band == 0).all()  # the black band behind the text
     text_rows = pixels[: pixels.shape[0] // 8]
     assert (text_rows > 200).all(axis=2).sum() > 100  # white text on it
-    body = pixels[pixels.shape[0] // 4:].astype(int)
+    body = pixels[pixels.shape[0] // 4 :].astype(int)
     colour = np.abs(body[..., 0] - body[..., 2]).mean()
     heat = model.heatmap(model.predict(source_path, REPORT), "abnormal")
     # a coloured overlay where the (evidence-scaled) heatmap is hot, gray where it is cold
@@ -132,7 +152,8 @@ def test_results_sent_are_listed_by_orthanc_in_the_source_study(written, orthanc
 
 
 def test_results_of_a_file_that_is_not_dicom(capsys, model_dir, tmp_path, sample_images):
-    code = main(["--model", str(model_dir), "results", str(sample_images[0]), "--out",
-                 str(tmp_path)])
+    code = main(
+        ["--model", str(model_dir), "results", str(sample_images[0]), "--out", str(tmp_path)]
+    )
     assert code == EXIT_BAD_INPUT
     assert "not a readable DICOM file" in capsys.readouterr().err

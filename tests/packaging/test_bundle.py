@@ -33,15 +33,27 @@ PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 MAX_BUNDLE_BYTES = 250 * 1000 * 1000
 BUILD_TIMEOUT_S = 25 * 60
 RUN_TIMEOUT_S = 300
-FORBIDDEN = ("torch", "torchvision", "triton", "scipy", "cv2", "matplotlib", "sklearn",
-             "tensorflow", "safetensors", "pytorch_grad_cam", "onnxscript", "tkinter", "ray")
+FORBIDDEN = (
+    "torch",
+    "torchvision",
+    "triton",
+    "scipy",
+    "cv2",
+    "matplotlib",
+    "sklearn",
+    "tensorflow",
+    "safetensors",
+    "pytorch_grad_cam",
+    "onnxscript",
+    "tkinter",
+    "ray",
+)
 
 pytestmark = pytest.mark.slow
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"cxr_packaging_{name}",
-                                                  PACKAGING / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"cxr_packaging_{name}", PACKAGING / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -69,24 +81,31 @@ def built() -> SimpleNamespace:
         pytest.skip(f"cannot build the bundle: {reason}")
     env = {k: v for k, v in os.environ.items() if k != "CXR_MODEL_DIR"}
     for script, args in (("build.py", ["--model-dir", str(model_dir)]), ("build_deb.py", [])):
-        result = subprocess.run([sys.executable, str(PACKAGING / script), *args], cwd=ROOT,
-                                env=env, capture_output=True, text=True,
-                                timeout=BUILD_TIMEOUT_S)
+        result = subprocess.run(
+            [sys.executable, str(PACKAGING / script), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
         if script == "build.py" and result.returncode == build.EXIT_NO_MODEL:
             pytest.skip(f"cannot build the bundle: {result.stderr.strip()}")
         assert result.returncode == 0, f"{script} failed: {_tail(result)}"
     version = _load("build_deb").project_version()
-    return SimpleNamespace(model_dir=model_dir, version=version,
-                           deb=ROOT / "dist" / f"cxr-desktop_{version}_amd64.deb",
-                           tarball=ROOT / "dist" / f"cxr-desktop-{version}-linux-x86_64.tar.gz")
+    return SimpleNamespace(
+        model_dir=model_dir,
+        version=version,
+        deb=ROOT / "dist" / f"cxr-desktop_{version}_amd64.deb",
+        tarball=ROOT / "dist" / f"cxr-desktop-{version}-linux-x86_64.tar.gz",
+    )
 
 
 @pytest.fixture(scope="module")
 def installed(built, tmp_path_factory) -> Path:
     """The .deb unpacked with `dpkg-deb -x` into a temporary root; returns opt/cxr-desktop."""
     root = tmp_path_factory.mktemp("debroot")
-    subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True,
-                   timeout=RUN_TIMEOUT_S)
+    subprocess.run(["dpkg-deb", "-x", str(built.deb), str(root)], check=True, timeout=RUN_TIMEOUT_S)
     app = root / "opt" / "cxr-desktop"
     assert (app / "cxr").is_file() and (app / "cxr-desktop").is_file()
     return app
@@ -100,30 +119,50 @@ def api_model(built):
     return load_model(built.model_dir)
 
 
-def run_app(program: Path, *args: str, extra_env: dict | None = None
-            ) -> subprocess.CompletedProcess:
+def run_app(
+    program: Path, *args: str, extra_env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run a bundled program headless: offscreen Qt, no display, the bundle's own model."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CXR_MODEL_DIR", "DISPLAY", "WAYLAND_DISPLAY", "PYTHONPATH",
-                        "PYTHONHOME", "LD_LIBRARY_PATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "CXR_MODEL_DIR",
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "LD_LIBRARY_PATH",
+        )
+    }
     env["QT_QPA_PLATFORM"] = "offscreen"
     env.update(extra_env or {})
-    return subprocess.run([str(program), *args], capture_output=True, text=True, env=env,
-                          timeout=RUN_TIMEOUT_S)
+    return subprocess.run(
+        [str(program), *args], capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT_S
+    )
 
 
-@pytest.mark.skipif(shutil.which("xvfb-run") is None,
-                    reason="xvfb-run not installed (.ci/run installs it where apt-get works)")
+@pytest.mark.skipif(
+    shutil.which("xvfb-run") is None,
+    reason="xvfb-run not installed (.ci/run installs it where apt-get works)",
+)
 def test_desktop_window_paints_on_a_real_x_server(installed):
     """The xcb platform plugin and the system libraries the .deb depends on work on X11."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CXR_MODEL_DIR", "DISPLAY", "QT_QPA_PLATFORM", "PYTHONPATH",
-                        "LD_LIBRARY_PATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CXR_MODEL_DIR", "DISPLAY", "QT_QPA_PLATFORM", "PYTHONPATH", "LD_LIBRARY_PATH")
+    }
     env["CXR_DESKTOP_EXIT_AFTER_FIRST_PAINT"] = "1"
     env["QT_QPA_PLATFORM"] = "xcb"  # fail rather than fall back if xcb cannot load
-    result = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
-                             str(installed / "cxr-desktop")], capture_output=True, text=True,
-                            env=env, timeout=RUN_TIMEOUT_S)
+    result = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", str(installed / "cxr-desktop")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=RUN_TIMEOUT_S,
+    )
     assert result.returncode == 0, _tail(result)
     assert "first-paint" in result.stdout, _tail(result)
 
@@ -137,6 +176,7 @@ def _fullres() -> Path:
 
 # ------------------------------------------------------------------------------ the bundle
 
+
 def test_bundle_is_small_and_carries_no_training_stack(built):
     files = [p for p in BUNDLE.rglob("*") if p.is_file() and not p.is_symlink()]
     size = sum(p.stat().st_size for p in files)
@@ -147,8 +187,10 @@ def test_bundle_is_small_and_carries_no_training_stack(built):
         assert not parts & set(FORBIDDEN), f"{rel} should not be bundled"
         assert not path.name.startswith(("libtorch", "libc10", "libopencv", "libtk")), rel
         # unused Qt: QML/Quick, WebEngine, PDF, Wayland, translations
-        assert not any(name in rel.as_posix() for name in (
-            "Qt6Qml", "Qt6Quick", "WebEngine", "Qt6Pdf", "Qt6Wayland", "translations/")), rel
+        assert not any(
+            name in rel.as_posix()
+            for name in ("Qt6Qml", "Qt6Quick", "WebEngine", "Qt6Pdf", "Qt6Wayland", "translations/")
+        ), rel
     internal = BUNDLE / "_internal"
     assert not (internal / "onnx").exists()
     # the ONNX graph reads its weights from the safetensors file: both ship, once each
@@ -188,8 +230,9 @@ def test_the_bundle_needs_only_libraries_the_deb_depends_on(built):
         with open(path, "rb") as fh:
             if fh.read(4) != b"\x7fELF":
                 continue
-        out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True,
-                             check=False).stdout
+        out = subprocess.run(
+            ["readelf", "-d", str(path)], capture_output=True, text=True, check=False
+        ).stdout
         for line in out.splitlines():
             if "(NEEDED)" in line:
                 lib = line.split("[", 1)[1].rstrip("]")
@@ -199,6 +242,7 @@ def test_the_bundle_needs_only_libraries_the_deb_depends_on(built):
 
 
 # ------------------------------------------------------------------------- the .deb, run
+
 
 def test_desktop_selftest_from_the_deb(installed):
     result = run_app(installed / "cxr-desktop", "--selftest")
@@ -217,8 +261,9 @@ def test_cli_selftest_from_the_deb(installed):
 
 def test_desktop_window_paints_offscreen(installed):
     """The Qt part of the bundle works: the main window paints a frame, then the app exits."""
-    result = run_app(installed / "cxr-desktop",
-                     extra_env={"CXR_DESKTOP_EXIT_AFTER_FIRST_PAINT": "1"})
+    result = run_app(
+        installed / "cxr-desktop", extra_env={"CXR_DESKTOP_EXIT_AFTER_FIRST_PAINT": "1"}
+    )
     assert result.returncode == 0, _tail(result)
     assert "first-paint" in result.stdout, _tail(result)
 
@@ -240,8 +285,10 @@ def _case(name: str, tmp_path: Path) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("name", ["fullres-jpeg", "fullres-as-dicom", "rle-sample",
-                                  "JPEG2000.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
+@pytest.mark.parametrize(
+    "name",
+    ["fullres-jpeg", "fullres-as-dicom", "rle-sample", "JPEG2000.dcm", "SC_rgb_jpeg_dcmtk.dcm"],
+)
 def test_bundled_predict_equals_the_python_api(installed, api_model, name, tmp_path):
     image = _case(name, tmp_path)
     result = run_app(installed / "cxr", "predict", "--json", str(image))
@@ -263,8 +310,7 @@ def test_bundled_fp32_fallback_equals_the_python_api(installed, built, tmp_path)
     result = run_app(installed / "cxr", "--precision", "fp32", "predict", "--json", str(image))
     assert result.returncode == 0, _tail(result)
     expected = load_model(built.model_dir, precision="fp32").predict(image)
-    assert json.loads(result.stdout)["probability"] == pytest.approx(expected.probability,
-                                                                     abs=1e-4)
+    assert json.loads(result.stdout)["probability"] == pytest.approx(expected.probability, abs=1e-4)
 
 
 def test_bundled_cli_answers_the_broken_file_corpus(installed, tmp_path):
@@ -285,42 +331,62 @@ def test_bundled_cli_answers_the_broken_file_corpus(installed, tmp_path):
 
 # -------------------------------------------------------------------- the .deb, contents
 
+
 def test_deb_contents_and_control(built):
-    listing = subprocess.run(["dpkg-deb", "-c", str(built.deb)], capture_output=True,
-                             text=True, check=True, timeout=RUN_TIMEOUT_S).stdout
+    listing = subprocess.run(
+        ["dpkg-deb", "-c", str(built.deb)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=RUN_TIMEOUT_S,
+    ).stdout
     entries = {}
     for line in listing.splitlines():
         fields = line.split(None, 5)
         entries[fields[5].split(" -> ")[0]] = fields
-    for path in ("./usr/bin/cxr-desktop", "./usr/bin/cxr", "./opt/cxr-desktop/cxr-desktop",
-                 "./opt/cxr-desktop/cxr",
-                 "./opt/cxr-desktop/_internal/resources/model/model.onnx",
-                 "./opt/cxr-desktop/_internal/resources/model/model_card.json",
-                 "./usr/share/applications/cxr-desktop.desktop",
-                 "./usr/share/icons/hicolor/256x256/apps/cxr-desktop.png",
-                 "./usr/share/icons/hicolor/48x48/apps/cxr-desktop.png"):
+    for path in (
+        "./usr/bin/cxr-desktop",
+        "./usr/bin/cxr",
+        "./opt/cxr-desktop/cxr-desktop",
+        "./opt/cxr-desktop/cxr",
+        "./opt/cxr-desktop/_internal/resources/model/model.onnx",
+        "./opt/cxr-desktop/_internal/resources/model/model_card.json",
+        "./usr/share/applications/cxr-desktop.desktop",
+        "./usr/share/icons/hicolor/256x256/apps/cxr-desktop.png",
+        "./usr/share/icons/hicolor/48x48/apps/cxr-desktop.png",
+    ):
         assert path in entries, f"{path} missing from the .deb"
     for path in ("./usr/bin/cxr-desktop", "./usr/bin/cxr", "./opt/cxr-desktop/cxr-desktop"):
         assert entries[path][0] == "-rwxr-xr-x", (path, entries[path][0])
     # the CLI: its own executable, or (Linux) the app's under the name cxr
     cli = entries["./opt/cxr-desktop/cxr"]
-    assert cli[0] == "-rwxr-xr-x" or (cli[0].startswith("l") and cli[5].endswith(
-        "-> cxr-desktop")), cli
+    assert cli[0] == "-rwxr-xr-x" or (
+        cli[0].startswith("l") and cli[5].endswith("-> cxr-desktop")
+    ), cli
     assert all(fields[1] == "root/root" for fields in entries.values())
     assert "./opt/cxr-desktop/_internal/resources/model/weights.safetensors" in entries
     assert entries["./opt/cxr-desktop/_internal/resources/model/model.onnx"][0] == "-rw-r--r--"
 
     def field(name: str) -> str:
-        return subprocess.run(["dpkg-deb", "-f", str(built.deb), name], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["dpkg-deb", "-f", str(built.deb), name], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     assert field("Package") == "cxr-desktop"
     assert field("Version") == built.version
     assert field("Architecture") == "amd64"
     assert int(field("Installed-Size")) > 100_000
     depends = field("Depends")
-    for package in ("libxcb-cursor0", "libxkbcommon-x11-0", "libegl1", "libgl1",
-                    "libfontconfig1", "libdbus-1-3", "libxcb-icccm4", "libc6"):
+    for package in (
+        "libxcb-cursor0",
+        "libxkbcommon-x11-0",
+        "libegl1",
+        "libgl1",
+        "libfontconfig1",
+        "libdbus-1-3",
+        "libxcb-icccm4",
+        "libc6",
+    ):
         assert package in depends, package
 
 
@@ -331,8 +397,7 @@ def test_deb_launchers_and_desktop_entry(installed):
         assert launcher.startswith("#!/bin/sh")
         assert f"/opt/cxr-desktop/{program}" in launcher
     desktop = (root / "usr" / "share" / "applications" / "cxr-desktop.desktop").read_text()
-    for line in ("Type=Application", "Exec=cxr-desktop %f", "Icon=cxr-desktop",
-                 "Terminal=false"):
+    for line in ("Type=Application", "Exec=cxr-desktop %f", "Icon=cxr-desktop", "Terminal=false"):
         assert line in desktop.splitlines(), line
 
 
@@ -349,9 +414,13 @@ def test_portable_tarball(built):
     top = f"cxr-desktop-{built.version}"
     with tarfile.open(built.tarball) as tar:
         members = {m.name: m for m in tar.getmembers()}
-    for name in ("cxr-desktop", "cxr", "_internal/resources/model/model.onnx",
-                 "share/applications/cxr-desktop.desktop",
-                 "share/icons/hicolor/256x256/apps/cxr-desktop.png"):
+    for name in (
+        "cxr-desktop",
+        "cxr",
+        "_internal/resources/model/model.onnx",
+        "share/applications/cxr-desktop.desktop",
+        "share/icons/hicolor/256x256/apps/cxr-desktop.png",
+    ):
         assert f"{top}/{name}" in members, name
     cli = members[f"{top}/cxr"]
     assert cli.mode == 0o755 or (cli.issym() and cli.linkname == "cxr-desktop")
@@ -359,6 +428,7 @@ def test_portable_tarball(built):
 
 
 # ----------------------------------------------------------------- PACS, from the bundle
+
 
 def test_bundled_pacs_send_echo_find_get(installed, orthanc, tmp_path):
     """pynetdicom, dicomweb-client and requests work frozen, against a real Orthanc."""
@@ -376,8 +446,9 @@ def test_bundled_pacs_send_echo_find_get(installed, orthanc, tmp_path):
         assert result.returncode == 0, _tail(result)
         [study] = [json.loads(line) for line in result.stdout.splitlines()]
         assert study["study_uid"] == expected.StudyInstanceUID and study["instances"] == 1
-        result = run_app(cxr, "pacs", "get", node, expected.StudyInstanceUID, "--out",
-                         str(tmp_path / kind))
+        result = run_app(
+            cxr, "pacs", "get", node, expected.StudyInstanceUID, "--out", str(tmp_path / kind)
+        )
         assert result.returncode == 0, _tail(result)
         [written] = result.stdout.split()
         assert pydicom.dcmread(written).SOPInstanceUID == expected.SOPInstanceUID

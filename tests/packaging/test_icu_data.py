@@ -23,8 +23,9 @@ print(c.compare("IM-10", "IM-9") > 0)
 
 
 def _icu_data():
-    spec = importlib.util.spec_from_file_location("cxr_packaging_icu_data",
-                                                  ROOT / "packaging" / "icu_data.py")
+    spec = importlib.util.spec_from_file_location(
+        "cxr_packaging_icu_data", ROOT / "packaging" / "icu_data.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -32,8 +33,14 @@ def _icu_data():
 
 def _collate(library_dir: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, LD_LIBRARY_PATH=str(library_dir), QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux bundle step")
