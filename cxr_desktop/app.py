@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.model_factory import model_factory, startup_model_dir
 from cxr_desktop.settings import APPLICATION, ORGANIZATION, AppSettings
-from cxr_model.inference.card import PRECISIONS
+from cxr_model.vocabulary import Precision, choices
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--precision",
-        choices=PRECISIONS,
+        choices=choices(Precision),
         default=None,
         help="model precision (default: the saved setting, else auto: int8 "
         "when its accuracy gates passed); saved for the next runs",
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.selftest:  # headless: no Qt object is created
         from cxr_model.cli import run_selftest
 
-        return run_selftest(args.model, args.precision or "auto")
+        return run_selftest(args.model, args.precision or Precision.AUTO)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

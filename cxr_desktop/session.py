@@ -11,13 +11,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 
 
 class Session(QObject):
     """The state of one window."""
 
-    study_changed = Signal(object)  # Study (the prediction was reset to None)
+    study_changed = Signal(object)  # OpenedImage (the prediction was reset to None)
     model_changed = Signal()  # card / model_error changed
     prediction_changed = Signal(object)  # Prediction or None
     error = Signal(str)  # a non-blocking error: shown until the next status
@@ -25,12 +25,12 @@ class Session(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.study: Study | None = None
+        self.study: OpenedImage | None = None
         self.card: Any = None
         self.model_error: str | None = None
         self.prediction: Any = None
 
-    def set_study(self, study: Study) -> None:
+    def set_study(self, study: OpenedImage) -> None:
         """A new study is open; it has no result yet."""
         self.study = study
         self.prediction = None

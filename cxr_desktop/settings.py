@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
-from cxr_model.inference.card import PRECISIONS
 from cxr_model.inference.overlay import DEFAULT_OPACITY
+from cxr_model.vocabulary import Precision, choices
 
 ORGANIZATION = "cxr-desktop"
 APPLICATION = "CXR Desktop"
@@ -64,12 +64,12 @@ class AppSettings:
 
     def precision(self) -> str:
         """Model precision: "auto" (int8 when its accuracy gates passed), "int8" or "fp32"."""
-        value = self._get("model/precision", "auto")
-        return value if value in PRECISIONS else "auto"
+        value = self._get("model/precision", Precision.AUTO)
+        return value if value in choices(Precision) else Precision.AUTO
 
     def set_precision(self, value: str) -> None:
-        if value not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, not {value!r}")
+        if value not in choices(Precision):
+            raise ValueError(f"precision must be one of {choices(Precision)}, not {value!r}")
         self.store.setValue("model/precision", value)
 
     def pacs_nodes(self) -> list[dict[str, str]]:

@@ -32,3 +32,15 @@ class DataError(CXRError):
 
 class ClusterError(CXRError):
     """A Ray cluster cannot be reached, is too small for the scan, or failed it."""
+
+
+class NetworkError(CXRError):
+    """A node could not be reached or refused the request (CLI exit 4)."""
+
+
+class CancelledError(CXRError):
+    """The user cancelled a retrieve; the instances already saved stay."""
+
+
+class InvalidInstanceError(CXRError):
+    """A received dataset that cannot be stored safely (bad or missing UIDs)."""

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from cxr_model.assembly import use_backend
+from cxr_model.vocabulary import BackendName
+
+# The tests load the PyTorch network beside the ONNX graph (`backend="torch"`), as `cxr
+# --backend torch` does: the program registers it, inference does not import training.
+use_backend(BackendName.TORCH)
+
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

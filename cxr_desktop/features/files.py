@@ -14,7 +14,7 @@ from cxr_desktop.features.report import REPORT_SUFFIXES, ReportFeature
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.viewer.drops import FileDropFilter
-from cxr_desktop.workers.reading import ReadService, Study
+from cxr_desktop.workers.reading import OpenedImage, ReadService
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, is_supported, read_report
 
@@ -112,7 +112,7 @@ class FilesFeature(QObject):
         self.session.show_status(f"Opening {Path(path).name}…")
         return True
 
-    def _with_pending_report(self, study: Study) -> tuple[Study, str | None]:
+    def _with_pending_report(self, study: OpenedImage) -> tuple[OpenedImage, str | None]:
         """The study with the report dropped alongside it, or why that report failed."""
         pending, self._pending_report = self._pending_report, None
         if pending is None:
@@ -124,7 +124,7 @@ class FilesFeature(QObject):
         self.settings.set_last_folder("report", pending.parent)
         return replace(study, report=text, report_path=pending, report_error=None), None
 
-    def _on_study(self, study: Study) -> None:
+    def _on_study(self, study: OpenedImage) -> None:
         study, report_failure = self._with_pending_report(study)
         self.session.set_study(study)
         self.settings.add_recent(study.path)

@@ -15,8 +15,9 @@ from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.viewer.view import XrayViewer
 from cxr_desktop.workers.prediction import PredictService
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 from cxr_model.inference.predictor import TARGETS, evidence
+from cxr_model.vocabulary import Label
 
 
 def faded_text(prediction: Any, target: str) -> str:
@@ -25,7 +26,7 @@ def faded_text(prediction: Any, target: str) -> str:
     if evidence(prediction, target) >= 1.0:
         return ""
     p, t = prediction.probability, prediction.threshold
-    if target == "normal":
+    if target == Label.NORMAL:
         p, t = 1.0 - p, 1.0 - t
     return f"heatmap faded: P({target}) {percent(p)} is below the threshold {percent(t)}"
 
@@ -108,7 +109,7 @@ class HeatmapFeature(QObject):
         elif self.session.prediction is not None:
             self.service.heatmap(self.session.prediction, target)
 
-    def _on_study(self, _study: Study) -> None:
+    def _on_study(self, _study: OpenedImage) -> None:
         self.heat.clear()
         self.viewer.set_overlay_visible(self.action.isChecked())
         self._update_note()

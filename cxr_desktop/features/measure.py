@@ -8,7 +8,7 @@ from PySide6.QtGui import QActionGroup
 from cxr_desktop.actions import make_action
 from cxr_desktop.session import Session
 from cxr_desktop.viewer.view import XrayViewer
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 
 
 class MeasureFeature(QObject):
@@ -63,5 +63,5 @@ class MeasureFeature(QObject):
         for action in [*self.tool_actions, self.clear_action]:
             action.setEnabled(has_image)
 
-    def _on_study(self, _study: Study) -> None:
+    def _on_study(self, _study: OpenedImage) -> None:
         self._enable(True)

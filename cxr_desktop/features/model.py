@@ -16,6 +16,7 @@ from cxr_desktop.model_factory import model_factory
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import PredictService
+from cxr_model.vocabulary import Precision
 
 
 class ModelFeature(QObject):
@@ -46,7 +47,7 @@ class ModelFeature(QObject):
             tip="run the model in fp32 instead of int8 (int8 runs only while the model card "
             "says its accuracy gates passed)",
         )
-        self.fp32_action.setChecked(settings.precision() == "fp32")
+        self.fp32_action.setChecked(settings.precision() == Precision.FP32)
         self._pending: tuple[Path | None, bool] | None = None  # (folder, remember it)
         service.model_switched.connect(self._on_switched)
         service.switch_failed.connect(self._on_failed)
@@ -65,7 +66,7 @@ class ModelFeature(QObject):
 
     def set_full_precision(self, checked: bool) -> None:
         """Save the precision and reload the model in use at it."""
-        self.settings.set_precision("fp32" if checked else "auto")
+        self.settings.set_precision(Precision.FP32 if checked else Precision.AUTO)
         card = self.session.card
         self._load(card.directory if card is not None else None, remember=False)
 

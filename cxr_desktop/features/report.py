@@ -12,7 +12,7 @@ from cxr_desktop.actions import make_action
 from cxr_desktop.panels.report_editor import ReportEditor
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 from cxr_model.errors import CXRError
 
 REPORT_FILTER = "Reports (*.txt);;All files (*)"
@@ -41,7 +41,7 @@ class ReportFeature(QObject):
         """The report for the model: None when blank."""
         return self.editor.report()
 
-    def _on_study(self, study: Study) -> None:
+    def _on_study(self, study: OpenedImage) -> None:
         self.editor.set_report(study.report, study.report_path)
 
     def ask_save_changes(self) -> QMessageBox.StandardButton:

@@ -14,7 +14,7 @@ from cxr_desktop.panels.study_panel import StudyPanel
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import ModelFactory
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 from cxr_desktop.workers.study import StudyService
 
 
@@ -87,7 +87,7 @@ class StudyFeature(QObject):
         """Score with another model (Model > Open model folder…)."""
         self.service.set_factory(factory)
 
-    def _on_study(self, study: Study) -> None:
+    def _on_study(self, study: OpenedImage) -> None:
         if Path(study.path) in self.panel.images:
             self.panel.select(study.path)
         elif study.image.format == "DICOM":

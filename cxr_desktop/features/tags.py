@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject
 from cxr_desktop.actions import make_dock
 from cxr_desktop.panels.tag_browser import TagBrowser
 from cxr_desktop.session import Session
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 
 
 class TagsFeature(QObject):
@@ -28,5 +28,5 @@ class TagsFeature(QObject):
         )
         session.study_changed.connect(self._on_study)
 
-    def _on_study(self, study: Study) -> None:
+    def _on_study(self, study: OpenedImage) -> None:
         self.browser.set_header(study.header)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu
 from cxr_desktop.actions import make_action
 from cxr_desktop.session import Session
 from cxr_desktop.viewer.view import PRESETS, XrayViewer
-from cxr_desktop.workers.reading import Study
+from cxr_desktop.workers.reading import OpenedImage
 
 
 class ViewFeature(QObject):
@@ -71,7 +71,7 @@ class ViewFeature(QObject):
         for action in [*self.zoom_actions, self.invert_action, self.reset_window_action]:
             action.setEnabled(has_image)
 
-    def _on_study(self, study: Study) -> None:
+    def _on_study(self, study: OpenedImage) -> None:
         self.viewer.set_image(study.image)
         self.invert_action.setChecked(False)
         self.preset_combo.setCurrentText("Default")

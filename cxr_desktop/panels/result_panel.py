@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from cxr_model import NOT_A_DEVICE
+from cxr_model.vocabulary import OodReason, Reading
 
 NO_MODEL_HELP = (
     "No model is installed, so there is no AI result; the viewer works without one. "
@@ -20,7 +21,12 @@ NO_MODEL_HELP = (
     "<code>resources/model</code>, start with <code>cxr-desktop --model DIR</code>, "
     "open one with Model &gt; Open model folder…, or set <code>CXR_MODEL_DIR</code>."
 )
-COLOURS = {"abnormal": "#c0392b", "normal": "#1e8449", "uncertain": "#b36b00", "none": "#8a8a8a"}
+COLOURS = {
+    Reading.ABNORMAL: "#c0392b",
+    Reading.NORMAL: "#1e8449",
+    Reading.UNCERTAIN: "#b36b00",
+    Reading.NO_LABEL: "#8a8a8a",
+}
 
 
 def _label(text: str = "", name: str = "", style: str = "") -> QLabel:
@@ -73,19 +79,11 @@ def out_of_population_text(prediction: Any) -> str:
     return f"outside the model's training population ({who}): no label"
 
 
-def verdict(prediction: Any) -> str:
-    """What the label reads: "abnormal", "normal", "uncertain" or "none" (out of the
-    training population by age)."""
-    if prediction.ood_reason == "age":
-        return "none"
-    return "uncertain" if prediction.uncertain else prediction.label
-
-
 def verdict_text(prediction: Any) -> str:
     """Short, for lists (study panel): "73.1% ABNORMAL", "47.0% uncertain", "53.1% no label
     (age)"; the percent is P(abnormal)."""
-    word = {"none": "no label (age)", "uncertain": "uncertain"}.get(
-        verdict(prediction), prediction.label.upper()
+    word = {Reading.NO_LABEL: "no label (age)", Reading.UNCERTAIN: "uncertain"}.get(
+        prediction.reading, prediction.label.upper()
     )
     return f"{percent(prediction.probability)} {word}"
 
@@ -203,15 +201,19 @@ class ResultPanel(QFrame):
         self.prediction = prediction
         self.status.hide()
         self._show_numbers(True)
-        shown = verdict(prediction)
+        shown = prediction.reading
         colour = COLOURS[shown]
-        grey = "color:#9a9a9a;" if shown == "none" else ""
+        grey = "color:#9a9a9a;" if shown == Reading.NO_LABEL else ""
         self.bar.setValue(round(prediction.probability * 1000))
         self.bar.setStyleSheet(f"QProgressBar::chunk{{background:{colour};}}")
         self.probability.setStyleSheet(f"font-size:22px;font-weight:bold;{grey}")
         self.probability.setText(f"P(abnormal) {percent(prediction.probability)}")
-        bold = "font-weight:bold;" if shown in ("normal", "abnormal") else "font-style:italic;"
-        words = {"none": "no label", "uncertain": "uncertain"}
+        bold = (
+            "font-weight:bold;"
+            if shown in (Reading.NORMAL, Reading.ABNORMAL)
+            else "font-style:italic;"
+        )
+        words = {Reading.NO_LABEL: "no label", Reading.UNCERTAIN: "uncertain"}
         self.label.setStyleSheet(f"font-size:16px;{bold}")
         self.label.setText(
             f"<span style='color:{colour}'>{words.get(shown, prediction.label.upper())}</span>"
@@ -227,14 +229,16 @@ class ResultPanel(QFrame):
         )
         band = (
             " Within the uncertainty margin of the threshold: read it as uncertain."
-            if shown == "uncertain"
+            if shown == Reading.UNCERTAIN
             else ""
         )
         self.note.setText(f"{source} Threshold {percent(prediction.threshold)}.{band}")
         self.population_warning.setText(
-            f"⚠ {out_of_population_text(prediction).capitalize()}." if shown == "none" else ""
+            f"⚠ {out_of_population_text(prediction).capitalize()}."
+            if shown == Reading.NO_LABEL
+            else ""
         )
-        self.population_warning.setVisible(shown == "none")
-        self.discordant.setVisible(bool(prediction.discordant) and shown != "none")
-        self.ood.setVisible(prediction.ood_reason == "image")
+        self.population_warning.setVisible(shown == Reading.NO_LABEL)
+        self.discordant.setVisible(bool(prediction.discordant) and prediction.has_label)
+        self.ood.setVisible(prediction.ood_reason == OodReason.IMAGE)
         self.latency.setText(f"Last prediction took {prediction.latency_ms:.0f} ms.")

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from cxr_desktop.panels.result_panel import out_of_population_text, verdict, verdict_text
+from cxr_desktop.panels.result_panel import out_of_population_text, verdict_text
 from cxr_desktop.viewer.qimages import gray_qimage
 from cxr_desktop.workers.study import THUMBNAIL_PX
 from cxr_model.imaging.dicom_meta import parse_date
@@ -110,7 +110,7 @@ class StudyPanel(QWidget):
             leaf.setIcon(0, QIcon(QPixmap.fromImage(gray_qimage(small))))
         if prediction is not None:
             status = verdict_text(prediction)
-            why = out_of_population_text(prediction) if verdict(prediction) == "none" else ""
+            why = out_of_population_text(prediction) if not prediction.has_label else ""
             leaf.setToolTip(0, f"{image.path.name}\nP(abnormal) {status}\n{why}".strip())
         elif note:
             status = note if len(note) < 40 else note[:39] + "…"

@@ -25,7 +25,7 @@ class PacsWorker(QObject):
     """Runs one network operation at a time in its thread; answers by signal."""
 
     echoed = Signal(str)  # the node
-    found = Signal(object, bool)  # list[Study], more matched than the limit
+    found = Signal(object, bool)  # list[StudyMatch], more matched than the limit
     progress = Signal(int)  # instances retrieved so far
     retrieved = Signal(object)  # list[Path]
     sent = Signal(int)

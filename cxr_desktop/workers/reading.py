@@ -15,7 +15,7 @@ from cxr_model.inference.scan import read_sibling_report, report_path
 
 
 @dataclass(frozen=True)
-class Study:
+class OpenedImage:
     """A file read for display: full-resolution image, the report found beside it, and the
     full DICOM header (empty for other formats)."""
 
@@ -27,7 +27,7 @@ class Study:
     header: tuple[HeaderElement, ...] = ()
 
 
-def read_study(path: Path) -> Study:
+def read_study(path: Path) -> OpenedImage:
     """Read an image at full resolution, its `x.txt` report if one sits beside it and, for
     DICOM, its header."""
     image = read_image(path)
@@ -35,8 +35,8 @@ def read_study(path: Path) -> Study:
     try:
         report = read_sibling_report(path)
     except CXRError as exc:
-        return Study(path, image, None, None, str(exc), header)
-    return Study(
+        return OpenedImage(path, image, None, None, str(exc), header)
+    return OpenedImage(
         path, image, report, report_path(path) if report is not None else None, None, header
     )
 
@@ -44,7 +44,7 @@ def read_study(path: Path) -> Study:
 class ReadWorker(QObject):
     """Reads studies from disk in its thread."""
 
-    read_done = Signal(int, object)  # request id, Study
+    read_done = Signal(int, object)  # request id, OpenedImage
     read_failed = Signal(int, str, str)  # request id, path, message
 
     @Slot(int, object)
@@ -62,7 +62,7 @@ class ReadWorker(QObject):
 class ReadService(QObject):
     """GUI-side handle of the read worker: only the newest read is answered."""
 
-    study_read = Signal(object)  # Study
+    study_read = Signal(object)  # OpenedImage
     read_failed = Signal(str, str)  # path, message
     _read = Signal(int, object)
 
@@ -81,7 +81,7 @@ class ReadService(QObject):
         self._read.emit(self._last, Path(path))
         return self._last
 
-    def _on_read(self, request_id: int, study: Study) -> None:
+    def _on_read(self, request_id: int, study: OpenedImage) -> None:
         if request_id == self._last:
             self.study_read.emit(study)
 

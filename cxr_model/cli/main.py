@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from cxr_model import NOT_A_DEVICE
+from cxr_model.assembly import use_backend
 from cxr_model.cli import (
     dataset,
     evaluate,
@@ -24,13 +25,13 @@ from cxr_model.cli import (
 )
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
 from cxr_model.errors import CXRError, ModelError
-from cxr_model.inference.card import PRECISIONS
 from cxr_model.inference.predictor import load_model
+from cxr_model.vocabulary import BackendName, Precision, choices
 
 COMMANDS = (predict, scan, evaluate, train, refit, quantize, dataset, pacs, results, listen)
 
 
-def run_selftest(model_dir: str | None, precision: str = "auto") -> int:
+def run_selftest(model_dir: str | None, precision: str = Precision.AUTO) -> int:
     """Print the self-test summary line; exit 0, or 1 with the reason on stderr."""
     from cxr_model.inference.selftest import selftest
 
@@ -47,11 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cxr", description=__doc__.splitlines()[0] + " " + NOT_A_DEVICE
     )
     parser.add_argument("--model", help="model folder (default: the shipped model)")
-    parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx")
+    parser.add_argument("--backend", choices=choices(BackendName), default=BackendName.ONNX)
     parser.add_argument(
         "--precision",
-        choices=PRECISIONS,
-        default="auto",
+        choices=choices(Precision),
+        default=Precision.AUTO,
         help="auto: int8 when the model card's int8 gates passed, else fp32",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.needs_model:
         return args.handler(args)
     try:
+        use_backend(args.backend)
         model = load_model(args.model, backend=args.backend, precision=args.precision)
     except ModelError as exc:
         return fail(exc, EXIT_NO_MODEL)

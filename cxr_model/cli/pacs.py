@@ -9,15 +9,9 @@ from pathlib import Path
 
 from cxr_model.cli.common import EXIT_NETWORK, add_quiet, fail
 from cxr_model.dicom_net.client import Pacs
-from cxr_model.dicom_net.node import (
-    DEFAULT_AET,
-    DEFAULT_TIMEOUT,
-    NetworkError,
-    parse_node,
-    valid_aet,
-)
+from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, parse_node, valid_aet
 from cxr_model.dicom_net.query import DEFAULT_LIMIT, StudyQuery, parse_modalities
-from cxr_model.errors import CXRError, DataError
+from cxr_model.errors import CXRError, DataError, NetworkError
 from cxr_model.inference.predictor import Model
 from cxr_model.progress import progress
 

@@ -15,6 +15,7 @@ from cxr_model.imaging.reader import read_image, read_report
 from cxr_model.inference.overlay import overlay_rgb
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import read_sibling_report, result_row
+from cxr_model.vocabulary import Label, OodReason, choices
 
 
 def report_argument(value: str | None, image: Path) -> str | None:
@@ -28,7 +29,7 @@ def report_argument(value: str | None, image: Path) -> str | None:
 
 
 def write_heatmap(
-    model: Model, image_path: Path, prediction, out: Path, target: str = "abnormal"
+    model: Model, image_path: Path, prediction, out: Path, target: str = Label.ABNORMAL
 ) -> None:
     """Write the image at full resolution with the heatmap blended over it."""
     rgb = overlay_rgb(read_image(image_path), model.heatmap(prediction, target))
@@ -41,7 +42,7 @@ def write_heatmap(
 def verdict(row: dict) -> str:
     """The label as a person should read it: no label outside the training population,
     "uncertain" within the card's margin of the threshold."""
-    if row["ood_reason"] == "age":
+    if row["ood_reason"] == OodReason.AGE:
         return "NO LABEL (outside the model's training population)"
     if row["uncertain"]:
         return f"UNCERTAIN (leans {row['label']})"
@@ -63,7 +64,7 @@ def describe(row: dict) -> str:
     ]
     if row["discordant"]:
         lines.append("  WARNING: image and report point to different labels")
-    if row["ood_reason"] == "age":
+    if row["ood_reason"] == OodReason.AGE:
         lines.append("  WARNING: the patient's age is outside the ages the model was trained on")
     elif row["ood"]:
         lines.append(
@@ -94,6 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image")
     p.add_argument("--report", help="report file or text (default: IMAGE's .txt if present)")
     p.add_argument("--heatmap", metavar="OUT.png", help="write a Grad-CAM overlay")
-    p.add_argument("--target", choices=("abnormal", "normal"), default="abnormal")
+    p.add_argument("--target", choices=choices(Label), default=Label.ABNORMAL)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run, needs_model=True)

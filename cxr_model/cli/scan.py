@@ -28,8 +28,8 @@ from cxr_model.inference.scan import (
     scored_files,
 )
 from cxr_model.progress import progress
+from cxr_model.vocabulary import Engine, choices
 
-ENGINES = ("local", "ray")
 _RAY_ONLY = ("address", "actors", "actor_cpus")
 
 
@@ -62,7 +62,7 @@ def open_output(out: Path) -> tuple[set[str], Sink]:
 
 def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Iterator[dict]:
     """The rows of the chosen engine, as they finish."""
-    if args.engine == "local":
+    if args.engine == Engine.LOCAL:
         return scan(model, plan, batch_size=args.batch_size or 8)
     engine = _cluster("engine", "--engine ray")
     return engine.ray_scan(
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, model: Model) -> int:
     ray_only = [
         f"--{name.replace('_', '-')}" for name in _RAY_ONLY if getattr(args, name) is not None
     ]
-    if ray_only and args.engine != "ray":
+    if ray_only and args.engine != Engine.RAY:
         return fail(f"{', '.join(ray_only)} needs --engine ray")
     folder = Path(args.folder)
     out = Path(args.out) if args.out else None
@@ -138,8 +138,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument(
         "--engine",
-        choices=ENGINES,
-        default="local",
+        choices=choices(Engine),
+        default=Engine.LOCAL,
         help="local: this machine (default); ray: a Ray cluster (cluster extra)",
     )
     ray = s.add_argument_group("ray engine (docs/cluster.md)")

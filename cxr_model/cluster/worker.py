@@ -9,11 +9,12 @@ from pathlib import Path
 import pyarrow as pa
 import ray
 
+from cxr_model.assembly import use_backend
 from cxr_model.cluster.schema import rows_table
 from cxr_model.errors import CXRError
 from cxr_model.inference.card import CARD_NAME, ModelCard
 from cxr_model.inference.predictor import load_model
-from cxr_model.inference.scan import Study, load_study, score_batch
+from cxr_model.inference.scan import ScanInput, load_study, score_batch
 
 
 def pack_model(card: ModelCard) -> dict[str, bytes]:
@@ -38,6 +39,7 @@ class ScanActor:
         with tempfile.TemporaryDirectory(prefix="cxr-model-") as directory:
             for name, data in ray.get(model).items():
                 (Path(directory) / name).write_bytes(data)
+            use_backend(backend)
             self.model = load_model(directory, backend=backend, threads=threads)
         self.folder = Path(folder)
         self.shown = Path(shown)
@@ -52,7 +54,7 @@ class ScanActor:
         ]
         return rows_table(score_batch(self.model, studies))
 
-    def _load(self, name: str, data: bytes) -> Study:
+    def _load(self, name: str, data: bytes) -> ScanInput:
         """`load_study` on the bytes Ray read; errors name the file as the user wrote it."""
         try:
             return load_study(self.model, self.folder / name, data)

@@ -59,7 +59,7 @@ class Pacs:
     ) -> list[Path]:
         """A study's instances into OUT/STUDY/SERIES/SOP.dcm: WADO-RS for DICOMweb, C-MOVE to
         our receiver on `move_port` when given, else C-GET. Returns the files written;
-        `on_file` hears of each as it lands. Cancelled (files kept) once `cancelled()`."""
+        `on_file` hears of each as it lands. CancelledError (files kept) once `cancelled()`."""
         dimse, web = _protocols()
         if self.node.is_web:
             return web.retrieve(self.node, study_uid, out_dir, self.timeout, on_file, cancelled)

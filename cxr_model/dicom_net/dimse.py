@@ -20,15 +20,16 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from cxr_model.dicom_net.node import Cancelled, NetworkError, Node
+from cxr_model.dicom_net.node import Node
 from cxr_model.dicom_net.query import (
     FindResult,
-    Study,
+    StudyMatch,
     StudyQuery,
     query_dataset,
     study_from_dataset,
 )
-from cxr_model.dicom_net.storage import InvalidInstance, save_dataset
+from cxr_model.dicom_net.storage import save_dataset
+from cxr_model.errors import CancelledError, InvalidInstanceError, NetworkError
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def find(node: Node, query: StudyQuery, aet: str, timeout: float) -> FindResult:
     """C-FIND at study level; stops (aborting the query) once more than `limit` studies came."""
     ae = make_ae(aet, timeout)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-    studies: list[Study] = []
+    studies: list[StudyMatch] = []
     with association(ae, node, timeout) as assoc:
         for status, identifier in assoc.send_c_find(
             query_dataset(query), StudyRootQueryRetrieveInformationModelFind
@@ -182,7 +183,7 @@ class _Receiver:
         try:
             ds = event.dataset
             path = save_dataset(self.out_dir, ds, event.encoded_dataset())
-        except InvalidInstance as exc:
+        except InvalidInstanceError as exc:
             self.errors.append(f"instance refused: {exc}")
             return _STORE_CANNOT_UNDERSTAND
         except OSError as exc:
@@ -214,7 +215,9 @@ def _check_retrieve(
             raise _no_answer(node, what, timeout)
         final = status
     if receiver.cancelled():
-        raise Cancelled(f"{what} from {node} cancelled after {len(receiver.files)} instance(s)")
+        raise CancelledError(
+            f"{what} from {node} cancelled after {len(receiver.files)} instance(s)"
+        )
     if receiver.errors:
         raise NetworkError(f"{what} from {node}: {receiver.errors[0]}")
     if final is not None and final.Status not in (0x0000, 0xB000, *_PENDING):

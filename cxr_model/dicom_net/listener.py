@@ -26,8 +26,8 @@ from cxr_model.dicom_net.instances import (
     not_scored_reason,
 )
 from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
-from cxr_model.dicom_net.storage import InvalidInstance, instance_path, instance_uids, save_dataset
-from cxr_model.errors import CXRError
+from cxr_model.dicom_net.storage import instance_path, instance_uids, save_dataset
+from cxr_model.errors import CXRError, InvalidInstanceError
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prepared
 from cxr_model.inference.scan import CsvSink, read_rows
@@ -114,7 +114,7 @@ class Listener:
             ds = event.dataset
             uids = instance_uids(ds)
             path = save_dataset(self.out_dir, ds, event.encoded_dataset())
-        except InvalidInstance as exc:
+        except InvalidInstanceError as exc:
             self.log(f"refused an instance from {calling}: {exc}")
             return _CANNOT_UNDERSTAND
         except OSError as exc:

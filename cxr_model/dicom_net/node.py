@@ -6,22 +6,12 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from cxr_model.errors import CXRError
-
 #: Our own AE title unless `--aet` or the app's settings say otherwise.
 DEFAULT_AET = "CXRDESKTOP"
 #: Seconds: opening a connection, one network read (DIMSE message / HTTP response), ACSE.
 DEFAULT_TIMEOUT = 10.0
 
 _AET = re.compile(r"^[\x20-\x7e]{1,16}$")
-
-
-class NetworkError(CXRError):
-    """A node could not be reached or refused the request (CLI exit 4)."""
-
-
-class Cancelled(CXRError):
-    """The user cancelled a retrieve; the instances already saved stay."""
 
 
 def valid_aet(value: str) -> str:

@@ -13,14 +13,13 @@ from pydicom import dcmread
 
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.instances import NOT_SCORED, instance_row, is_final, not_scored_reason
-from cxr_model.dicom_net.node import NetworkError
-from cxr_model.dicom_net.query import Study
-from cxr_model.errors import CXRError
+from cxr_model.dicom_net.query import StudyMatch
+from cxr_model.errors import CXRError, NetworkError
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import ScanPlan, scan_predictions
 
 
-def finished_studies(rows: list[dict], studies: list[Study]) -> set[str]:
+def finished_studies(rows: list[dict], studies: list[StudyMatch]) -> set[str]:
     """Studies an earlier scan completed: every row final, and at least as many rows as the
     node now lists instances (a study killed half-way, or grown since, is done again)."""
     by_study: dict[str, list[dict]] = {}
@@ -78,7 +77,7 @@ class PacsScan:
             return f"scored, but the results could not be made: {exc}"
         return None
 
-    def _study_rows(self, study: Study, folder: Path) -> Iterator[dict]:
+    def _study_rows(self, study: StudyMatch, folder: Path) -> Iterator[dict]:
         try:
             files = self.pacs.retrieve(
                 study.study_uid, folder, move_port=self.move_port, bind=self.bind
@@ -115,7 +114,7 @@ class PacsScan:
                 error = self._send_results(path, prediction)
             yield instance_row(name, _uids(path), prediction, error)
 
-    def study_rows(self, study: Study) -> Iterator[dict]:
+    def study_rows(self, study: StudyMatch) -> Iterator[dict]:
         """The rows of one study as they come (instances in a temporary folder unless
         `images_dir` keeps them)."""
         if self.images_dir is not None:

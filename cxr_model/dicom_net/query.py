@@ -79,7 +79,7 @@ RETURN_KEYS = (
 
 
 @dataclass(frozen=True)
-class Study:
+class StudyMatch:
     """One matching study, `None` where the node does not say (the `find --json` contract)."""
 
     study_uid: str
@@ -101,8 +101,8 @@ def _text(ds: Dataset, keyword: str) -> str | None:
     return text or None
 
 
-def study_from_dataset(ds: Dataset) -> Study | None:
-    """A Study from a C-FIND / QIDO answer; None when it carries no Study Instance UID."""
+def study_from_dataset(ds: Dataset) -> StudyMatch | None:
+    """A StudyMatch from a C-FIND / QIDO answer; None when it carries no Study Instance UID."""
     uid = _text(ds, "StudyInstanceUID")
     if uid is None:
         return None
@@ -116,7 +116,7 @@ def study_from_dataset(ds: Dataset) -> Study | None:
         instances = int(count) if count not in (None, "") else None
     except (TypeError, ValueError):
         instances = None
-    return Study(
+    return StudyMatch(
         study_uid=uid,
         patient_id=_text(ds, "PatientID"),
         patient_name=_text(ds, "PatientName"),
@@ -143,11 +143,11 @@ def query_dataset(query: StudyQuery) -> Dataset:
 class FindResult:
     """Studies found, and whether more matched than the limit let through."""
 
-    studies: list[Study]
+    studies: list[StudyMatch]
     truncated: bool
 
     @classmethod
-    def of(cls, studies: list[Study], limit: int) -> FindResult:
+    def of(cls, studies: list[StudyMatch], limit: int) -> FindResult:
         return cls(studies[:limit], len(studies) > limit)
 
 

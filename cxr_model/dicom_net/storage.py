@@ -10,13 +10,9 @@ from pathlib import Path
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 
-from cxr_model.errors import CXRError
+from cxr_model.errors import InvalidInstanceError
 
 _UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
-
-
-class InvalidInstance(CXRError):
-    """A received dataset that cannot be stored safely (bad or missing UIDs)."""
 
 
 def valid_uid(value: object) -> str | None:
@@ -26,17 +22,17 @@ def valid_uid(value: object) -> str | None:
 
 
 def instance_uids(ds: Dataset) -> tuple[str, str, str]:
-    """(study, series, SOP instance) UIDs of a dataset, each validated; InvalidInstance if not."""
+    """(study, series, SOP instance) UIDs of a dataset, validated; else InvalidInstanceError."""
     uids = []
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
         try:
             raw = ds.get(keyword)
         except Exception as exc:  # an element that does not decode
-            raise InvalidInstance(f"{keyword} cannot be read ({exc})") from exc
+            raise InvalidInstanceError(f"{keyword} cannot be read ({exc})") from exc
         uid = valid_uid(raw)
         if uid is None:
             shown = repr(str(raw))[:80] if raw is not None else "missing"
-            raise InvalidInstance(f"{keyword} is not a valid UID ({shown})")
+            raise InvalidInstanceError(f"{keyword} is not a valid UID ({shown})")
         uids.append(uid)
     return uids[0], uids[1], uids[2]
 

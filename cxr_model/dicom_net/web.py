@@ -10,16 +10,17 @@ import requests
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from cxr_model.dicom_net.node import Cancelled, NetworkError, Node
+from cxr_model.dicom_net.node import Node
 from cxr_model.dicom_net.query import (
     RETURN_KEYS,
     FindResult,
-    Study,
+    StudyMatch,
     StudyQuery,
     dicom_json_filters,
     study_from_dataset,
 )
-from cxr_model.dicom_net.storage import InvalidInstance, save_dataset
+from cxr_model.dicom_net.storage import save_dataset
+from cxr_model.errors import CancelledError, InvalidInstanceError, NetworkError
 
 #: Studies asked for per QIDO-RS request (`limit`/`offset` paging).
 PAGE_SIZE = 100
@@ -70,7 +71,7 @@ def echo(node: Node, timeout: float) -> None:
 def find(node: Node, query: StudyQuery, timeout: float) -> FindResult:
     """QIDO-RS study search, paged with limit/offset, up to `limit` (+1 to see if more match)."""
     web = client(node, timeout)
-    studies: list[Study] = []
+    studies: list[StudyMatch] = []
     offset = 0
     with _errors(node, "QIDO-RS query", timeout):
         while len(studies) <= query.limit:
@@ -104,10 +105,12 @@ def retrieve(
     with _errors(node, "WADO-RS retrieve", timeout):
         for ds in client(node, timeout).iter_study(study_uid):
             if cancelled():
-                raise Cancelled(f"WADO-RS from {node} cancelled after {len(files)} instance(s)")
+                raise CancelledError(
+                    f"WADO-RS from {node} cancelled after {len(files)} instance(s)"
+                )
             try:
                 path = save_dataset(out_dir, ds)
-            except InvalidInstance as exc:
+            except InvalidInstanceError as exc:
                 raise NetworkError(f"WADO-RS from {node}: instance refused: {exc}") from exc
             except OSError as exc:
                 raise NetworkError(f"cannot write to {out_dir} ({exc.strerror or exc})") from exc

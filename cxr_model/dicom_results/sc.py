@@ -20,7 +20,7 @@ FRONTAL_ORIENTATION = ("L", "F")
 
 def caption(prediction: Prediction) -> str:
     """The second line burned in: label (or why there is none) and P(abnormal)."""
-    if prediction.ood_reason == "age":
+    if not prediction.has_label:
         verdict = "no label (age outside the training population)"
     else:
         verdict = prediction.label + (" (uncertain)" if prediction.uncertain else "")

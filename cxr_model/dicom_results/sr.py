@@ -24,6 +24,7 @@ from pydicom.sr.codedict import codes as dcm_codes
 from cxr_model.dicom_results import codes
 from cxr_model.dicom_results.identity import MANUFACTURER, SERIES_SR, ModelIdentity
 from cxr_model.inference.predictor import Prediction
+from cxr_model.vocabulary import Label
 
 #: Series Number given to our result series (viewers sort them after the source series).
 SR_SERIES_NUMBER = 9901
@@ -31,9 +32,9 @@ SC_SERIES_NUMBER = 9902
 
 
 def _label(prediction: Prediction):
-    if prediction.ood_reason == "age":  # no label outside the training population
+    if not prediction.has_label:  # no label outside the training population
         return codes.UNDETERMINED
-    return codes.ABNORMAL if prediction.label == "abnormal" else codes.NORMAL
+    return codes.ABNORMAL if prediction.label == Label.ABNORMAL else codes.NORMAL
 
 
 def _measurement(name, value: float, algorithm: AlgorithmIdentification) -> Measurement:
@@ -68,7 +69,7 @@ def result_group(
         QualitativeEvaluation(codes.UNCERTAIN, codes.yes_no(prediction.uncertain)),
     ]
     if prediction.ood_reason:
-        reason = codes.OOD_AGE if prediction.ood_reason == "age" else codes.OOD_IMAGE
+        reason = codes.OOD_AGE if not prediction.has_label else codes.OOD_IMAGE
         evaluations.append(QualitativeEvaluation(codes.OOD_REASON, reason))
     return MeasurementsAndQualitativeEvaluations(
         tracking_identifier=TrackingIdentifier(uid=hd.UID(), identifier="AI second reader result"),

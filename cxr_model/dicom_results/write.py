@@ -17,6 +17,7 @@ from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.card import ModelCard
 from cxr_model.inference.overlay import overlay_rgb
 from cxr_model.inference.predictor import Prediction, scaled_heatmap
+from cxr_model.vocabulary import Label
 
 
 def read_source(path: Path) -> Dataset:
@@ -35,7 +36,7 @@ def result_objects(
     identity = ModelIdentity.of(card)
     try:
         sr = build_sr(source, prediction, identity, hd.UID(), hd.UID())
-        heat = scaled_heatmap(prediction, "abnormal", card.input_spec.size)
+        heat = scaled_heatmap(prediction, Label.ABNORMAL, card.input_spec.size)
         sc = build_sc(source, overlay_rgb(image, heat), prediction, identity, hd.UID(), hd.UID())
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise DataError(

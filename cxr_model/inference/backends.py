@@ -1,18 +1,21 @@
 """Inference backends. Each takes preprocessed arrays and returns the network's raw outputs.
 
 `OnnxBackend` (default, no torch) runs the exported graph on ONNX Runtime: the static int8
-copy (`model_int8.onnx`) when the precision asks for it, else the fp32 graph.
-`cxr_model.training.torch_backend.TorchBackend` runs the PyTorch network (a cross-check, fp32).
+copy (`model_int8.onnx`) when the precision asks for it, else the fp32 graph. Other backends
+satisfy `Backend` and are registered by the program that wants them (`cxr_model.assembly`
+registers the PyTorch one of the training code); inference itself never imports training.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from cxr_model.errors import ModelError
-from cxr_model.inference.card import INT8_NAME, ONNX_NAME, PRECISIONS, WEIGHTS_NAME, ModelCard
+from cxr_model.inference.card import INT8_NAME, ONNX_NAME, WEIGHTS_NAME, ModelCard
+from cxr_model.vocabulary import BackendName, Precision, choices
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,24 @@ class RawOutputs:
     population_score: np.ndarray
 
 
+class Backend(Protocol):
+    """What a Model runs: `precision` that runs, `warning` (why int8 is not vouched for)."""
+
+    name: str
+    precision: str
+    warning: str | None
+
+    def run(self, images: np.ndarray, text: np.ndarray, has_report: np.ndarray) -> RawOutputs:
+        """Raw outputs for a batch of preprocessed images and tokenised reports."""
+        ...
+
+
+class BackendFactory(Protocol):
+    """A backend class (or any callable of that shape)."""
+
+    def __call__(self, card: ModelCard, threads: int = ..., precision: str = ...) -> Backend: ...
+
+
 def raw_outputs(outputs) -> RawOutputs:
     """RawOutputs from the seven network outputs in OUTPUT_NAMES order (arrays or tensors)."""
     fused, image, text, cam, features, ood, population = (
@@ -42,18 +63,20 @@ def raw_outputs(outputs) -> RawOutputs:
 def choose_precision(card: ModelCard, precision: str) -> tuple[str, str | None]:
     """The precision that runs ("int8" or "fp32") and, for an int8 run the card's gates do not
     vouch for, why not (a warning to show). `auto` runs int8 only when its gates passed."""
-    if precision not in PRECISIONS:
-        raise ModelError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision not in choices(Precision):
+        raise ModelError(
+            f"unknown precision {precision!r}; choose from {', '.join(choices(Precision))}"
+        )
     unusable = card.int8_unusable()
-    if precision == "auto":
-        return ("fp32", None) if unusable else ("int8", None)
-    if precision == "int8" and INT8_NAME not in card.data.get("files", {}):
+    if precision == Precision.AUTO:
+        return (Precision.FP32, None) if unusable else (Precision.INT8, None)
+    if precision == Precision.INT8 and INT8_NAME not in card.data.get("files", {}):
         raise ModelError(
             "this model folder has no int8 model; make one with `cxr quantize` "
             "or choose the fp32 precision",
             card.directory,
         )
-    return precision, unusable if precision == "int8" else None
+    return Precision(precision), unusable if precision == Precision.INT8 else None
 
 
 def session_options(threads: int):
@@ -73,13 +96,13 @@ class OnnxBackend:
     int8 reads `model_int8.onnx` alone; fp32 reads `model.onnx` and the weights it points into.
     `precision` says which runs; `warning` why an int8 run is not vouched for by its gates."""
 
-    name = "onnx"
+    name = BackendName.ONNX
 
-    def __init__(self, card: ModelCard, threads: int = 2, precision: str = "auto") -> None:
+    def __init__(self, card: ModelCard, threads: int = 2, precision: str = Precision.AUTO) -> None:
         import onnxruntime as ort
 
         self.precision, self.warning = choose_precision(card, precision)
-        if self.precision == "int8":
+        if self.precision == Precision.INT8:
             path = card.verified_file(INT8_NAME)
         else:
             path = card.verified_file(ONNX_NAME)
@@ -97,16 +120,20 @@ class OnnxBackend:
         return raw_outputs(self.session.run(None, feeds))
 
 
-BACKENDS = ("onnx", "torch")
+_REGISTERED: dict[str, BackendFactory] = {BackendName.ONNX: OnnxBackend}
 
 
-def backend_class(name: str) -> type:
-    """The backend class by name. The torch one lives with the training code (it needs torch)
-    and is imported only when asked for, so inference never loads torch on its own."""
-    if name == "onnx":
-        return OnnxBackend
-    if name == "torch":
-        from cxr_model.training.torch_backend import TorchBackend
+def register_backend(name: str, factory: BackendFactory) -> None:
+    """Make `name` choosable in `Model(card, backend=name)`."""
+    _REGISTERED[name] = factory
 
-        return TorchBackend
-    raise ModelError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
+
+def backend_class(name: str) -> BackendFactory:
+    """The registered backend by name (ModelError for one this program did not register)."""
+    try:
+        return _REGISTERED[name]
+    except KeyError:
+        pass
+    if name in choices(BackendName):
+        raise ModelError(f"the {name} backend is not available in this program")
+    raise ModelError(f"unknown backend {name!r}; choose from {', '.join(choices(BackendName))}")

@@ -18,7 +18,6 @@ ONNX_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.safetensors"
 INT8_NAME = "model_int8.onnx"  # static int8 copy of model.onnx, self-contained (`cxr quantize`)
 WEIGHT_FILES = (ONNX_NAME, WEIGHTS_NAME, INT8_NAME)
-PRECISIONS = ("auto", "int8", "fp32")  # auto: int8 when its gates passed, else fp32
 
 
 def resources_dir() -> Path:

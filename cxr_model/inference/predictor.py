@@ -16,9 +16,9 @@ from cxr_model.inference.backends import RawOutputs, backend_class
 from cxr_model.inference.card import ModelCard, load_card
 from cxr_model.text.inputs import report_inputs
 from cxr_model.text.tokenizer import Tokenizer, tokenizer_from_json
+from cxr_model.vocabulary import CLASS_LABELS, BackendName, Label, OodReason, Precision, Reading
 
-TARGETS = ("abnormal", "normal")
-CLASS_NAMES = ("normal", "abnormal")
+TARGETS = tuple(Label)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -59,6 +59,18 @@ class Prediction:
     image_size: tuple[int, int]
     cam_raw: np.ndarray = field(repr=False, compare=False)
 
+    @property
+    def has_label(self) -> bool:
+        """False when the patient is outside the model's population by age: no label then."""
+        return self.ood_reason != OodReason.AGE
+
+    @property
+    def reading(self) -> Reading:
+        """What the result reads for a person: no label, uncertain, or the label."""
+        if not self.has_label:
+            return Reading.NO_LABEL
+        return Reading.UNCERTAIN if self.uncertain else Reading(self.label)
+
     def to_dict(self) -> dict:
         """JSON-ready fields (the CLI contract), without the raw CAM."""
         data = asdict(self)
@@ -77,7 +89,7 @@ def heatmap(
     """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
-    signed = cam_raw if target == "abnormal" else -cam_raw
+    signed = cam_raw if target == Label.ABNORMAL else -cam_raw
     cam = resize_float(np.maximum(signed, 0.0), input_size, input_size)
     cam = cam - cam.min()
     peak = cam.max()
@@ -95,7 +107,7 @@ def evidence(prediction: Prediction, target: str) -> float:
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     p, t = prediction.probability, prediction.threshold
-    if target == "normal":
+    if target == Label.NORMAL:
         p, t = 1.0 - p, 1.0 - t
     if p >= t or t <= 0.0:
         return 1.0
@@ -117,7 +129,11 @@ class Model:
     """
 
     def __init__(
-        self, card: ModelCard, backend: str = "onnx", threads: int = 2, precision: str = "auto"
+        self,
+        card: ModelCard,
+        backend: str = BackendName.ONNX,
+        threads: int = 2,
+        precision: str = Precision.AUTO,
     ) -> None:
         self.card = card
         self.backend = backend_class(backend)(card, threads=threads, precision=precision)
@@ -179,13 +195,13 @@ class Model:
                     and raw.population_score[i] > population_threshold
                 )
             )
-            reason = "age" if by_age else "image" if by_image else None
+            reason = OodReason.AGE if by_age else OodReason.IMAGE if by_image else None
             results.append(
                 Prediction(
                     probability=probability,
                     image_probability=float(image[i]),
                     text_probability=float(text[i]) if used else None,
-                    label=CLASS_NAMES[int(probability >= threshold)],
+                    label=CLASS_LABELS[int(probability >= threshold)],
                     threshold=threshold,
                     used_report=used,
                     discordant=bool(used and image_abnormal != text_abnormal),
@@ -234,12 +250,12 @@ class Model:
         return self.predict_batch([image], [report])[0]
 
     def cam(
-        self, image: XrayImage | str | Path, report: str | None = None, target: str = "abnormal"
+        self, image: XrayImage | str | Path, report: str | None = None, target: str = Label.ABNORMAL
     ) -> np.ndarray:
         """Class-specific heatmap (H, W) in [0, 1] at the image's original resolution."""
         return self.heatmap(self.predict(image, report), target)
 
-    def heatmap(self, prediction: Prediction, target: str = "abnormal") -> np.ndarray:
+    def heatmap(self, prediction: Prediction, target: str = Label.ABNORMAL) -> np.ndarray:
         """Heatmap of an existing prediction at its image's original resolution, scaled by
         the evidence for `target` (see `evidence`): full strength only at or past the
         threshold."""
@@ -248,9 +264,9 @@ class Model:
 
 def load_model(
     directory: str | Path | None = None,
-    backend: str = "onnx",
+    backend: str = BackendName.ONNX,
     threads: int = 2,
-    precision: str = "auto",
+    precision: str = Precision.AUTO,
 ) -> Model:
     """Load a model folder (default: the shipped `resources/model`), verifying checksums.
 

@@ -82,10 +82,10 @@ def read_sibling_report(image: Path) -> str | None:
 
 
 #: One study ready for the network: the preprocessed image and its report (or None).
-Study = tuple[Prepared, str | None]
+ScanInput = tuple[Prepared, str | None]
 
 
-def load_study(model: Model, path: Path, data: bytes | None = None) -> Study:
+def load_study(model: Model, path: Path, data: bytes | None = None) -> ScanInput:
     """Decode and preprocess one image and read its report. `data` holds the image file's
     bytes when the caller has already read them (the cluster engine); else the file is read."""
     image = model.read(path) if data is None else model.read_bytes(data, str(path))
@@ -96,7 +96,9 @@ def load_study(model: Model, path: Path, data: bytes | None = None) -> Study:
 Scored = tuple[str, Prediction | None, str | None]
 
 
-def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]) -> list[Scored]:
+def score_studies(
+    model: Model, studies: Sequence[tuple[str, Callable[[], ScanInput]]]
+) -> list[Scored]:
     """Score one batch, in order: `studies` pairs each file name with a call that loads it
     (`load_study`); a load that raises CXRError becomes that file's error, the others are
     scored in one forward pass."""
@@ -115,7 +117,7 @@ def score_studies(model: Model, studies: Sequence[tuple[str, Callable[[], Study]
     return [results[name] for name, _ in studies]
 
 
-def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], Study]]]) -> list[dict]:
+def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], ScanInput]]]) -> list[dict]:
     """`score_studies` as result rows."""
     return [result_row(*scored) for scored in score_studies(model, studies)]
 

@@ -9,9 +9,10 @@ from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import read_report
 from cxr_model.inference.card import resources_dir
 from cxr_model.inference.predictor import load_model
+from cxr_model.vocabulary import Precision
 
 
-def selftest(model_dir: str | Path | None = None, precision: str = "auto") -> str:
+def selftest(model_dir: str | Path | None = None, precision: str = Precision.AUTO) -> str:
     """Run every step an installation needs; return one summary line or raise CXRError."""
     started = time.perf_counter()
     model = load_model(model_dir, precision=precision)  # verifies the SHA-256 of its files

@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
-MATRIX_MODES = ("binary", "count", "tfidf", "freq")
 
 # A text is either a string or an already tokenised list of words.
 Text = str | list[str]

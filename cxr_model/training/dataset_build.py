@@ -32,6 +32,7 @@ from xml.parsers import expat
 
 from cxr_model.errors import DataError, ReportReadError
 from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, read_report
+from cxr_model.vocabulary import Label
 
 __all__ = [
     "DEFAULT_FRACTIONS",
@@ -75,8 +76,7 @@ BAD_SPLIT = "split is not train/val/test"
 DUPLICATE_LABEL = "image labelled more than once"
 UNREADABLE_REPORT = "unreadable report file"
 
-_LABEL_WORDS = {"0": 0, "1": 1, "normal": 0, "abnormal": 1}
-_LABEL_NAMES = {0: "normal", 1: "abnormal"}
+_LABEL_WORDS = {"0": 0, "1": 1, Label.NORMAL: 0, Label.ABNORMAL: 1}
 _IM_SERIES = re.compile(r"IM-\d+")
 _KEPT_SECTIONS = {
     "finding": "FINDINGS",

@@ -20,6 +20,7 @@ from cxr_model.training.metrics import (
     roc_curve,
     summary,
 )
+from cxr_model.vocabulary import CLASS_LABELS, Label, OodReason
 
 #: Side of the corner squares, and width of the left/right strips, where a heatmap peak
 #: counts as "in a corner" / "at the side", as shares of the image side.
@@ -79,9 +80,9 @@ def score_split(
     result["peaks"] = np.array(
         [
             (
-                p.label == "abnormal",
+                p.label == Label.ABNORMAL,
                 *peak_place(model, p, p.label),
-                *peak_place(model, p, "abnormal"),
+                *peak_place(model, p, Label.ABNORMAL),
             )
             for p in predictions
         ],
@@ -128,7 +129,7 @@ def corner_figures(peaks: np.ndarray) -> dict:
 
 def image_flags(predictions: Sequence[Prediction]) -> np.ndarray:
     """Which predictions the image guard flagged (bool array)."""
-    return np.array([p.ood_reason == "image" for p in predictions], dtype=bool)
+    return np.array([p.ood_reason == OodReason.IMAGE for p in predictions], dtype=bool)
 
 
 def flagged_share(
@@ -169,7 +170,7 @@ def guard_figures(
 
 
 def classification_report(
-    labels: np.ndarray, predicted: np.ndarray, names: tuple[str, str] = ("normal", "abnormal")
+    labels: np.ndarray, predicted: np.ndarray, names: tuple[str, str] = CLASS_LABELS
 ) -> str:
     """The seed's report: scikit-learn's classification report, then the weighted figures."""
     from sklearn import metrics as sk
@@ -233,8 +234,8 @@ def write_plots(model: Model, scores: dict[str, np.ndarray], out: Path) -> list[
     ax.set(
         xticks=[0, 1],
         yticks=[0, 1],
-        xticklabels=["normal", "abnormal"],
-        yticklabels=["normal", "abnormal"],
+        xticklabels=list(CLASS_LABELS),
+        yticklabels=list(CLASS_LABELS),
         xlabel="predicted",
         ylabel="true",
         title="Confusion matrix (fused)",

@@ -15,6 +15,7 @@ from cxr_model.imaging.preprocess import InputSpec
 from cxr_model.inference.card import HEADS, INT8_NAME, ONNX_NAME, WEIGHTS_NAME, write_card
 from cxr_model.text.tokenizer import Tokenizer
 from cxr_model.training.network import OUTPUT_NAMES, FusionNet
+from cxr_model.vocabulary import CLASS_LABELS
 
 INPUT_NAMES = ("image", "text", "has_report")
 
@@ -131,7 +132,7 @@ def save_model(
         "name": "CXR Desktop fusion model",
         "architecture": architecture(net, vocab_size, max_len),
         "input": spec.to_dict(),
-        "classes": ["normal", "abnormal"],
+        "classes": list(CLASS_LABELS),
         "thresholds": thresholds,
         "calibration": {head: {"temperature": 1.0, "bias": 0.0, "floor": 0.0} for head in HEADS},
         "uncertainty": {head: {"margin": 0.0} for head in HEADS},

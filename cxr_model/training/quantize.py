@@ -50,6 +50,7 @@ from cxr_model.inference.predictor import Model, load_model
 from cxr_model.progress import progress
 from cxr_model.training.dataset import Example, read_examples
 from cxr_model.training.int8_gates import measure_gates
+from cxr_model.vocabulary import Precision
 
 POOL_OPS = ("ReduceMean", "GlobalAveragePool")
 TAP_OPS = ("Relu", "Clip", "Add")  # elementwise nodes between the Conv(s) and a pooled map
@@ -246,7 +247,7 @@ def quantize_folder(
 
     model_dir = Path(model_dir)
     card = load_card(model_dir)
-    fp32 = Model(card, precision="fp32")  # verifies model.onnx and the weights
+    fp32 = Model(card, precision=Precision.FP32)  # verifies model.onnx and the weights
     examples = calibration_examples(data, images, seed)
     made = quantize_graph(
         model_dir / ONNX_NAME,
@@ -272,7 +273,7 @@ def quantize_folder(
         "gates": {"passed": False, "checks": {}},  # until measured below
     }
     write_card(model_dir, {**card.data, "int8": section})
-    int8 = load_model(model_dir, precision="int8")
+    int8 = load_model(model_dir, precision=Precision.INT8)
     section["gates"], section["metrics"] = measure_gates(fp32, int8, data, quiet=quiet)
     write_card(model_dir, {**load_card(model_dir).data, "int8": section})
     return section

@@ -8,6 +8,7 @@ import numpy as np
 from cxr_model.errors import ModelError
 from cxr_model.inference.backends import RawOutputs, raw_outputs
 from cxr_model.inference.card import WEIGHTS_NAME, ModelCard
+from cxr_model.vocabulary import BackendName, Label, Precision
 
 #: Buffers a model folder written before they existed may lack (zero = the guard never fires).
 OPTIONAL_BUFFERS = ("population_weight", "population_bias")
@@ -43,13 +44,13 @@ def load_network(card: ModelCard):
 class TorchBackend:
     """PyTorch network from `weights.safetensors` (requires the `train` extra)."""
 
-    name = "torch"
+    name = BackendName.TORCH
     warning = None
 
-    def __init__(self, card: ModelCard, threads: int = 2, precision: str = "auto") -> None:
-        if precision not in ("auto", "fp32"):
+    def __init__(self, card: ModelCard, threads: int = 2, precision: str = Precision.AUTO) -> None:
+        if precision not in (Precision.AUTO, Precision.FP32):
             raise ModelError("the torch backend runs fp32 only; choose the onnx backend for int8")
-        self.precision = "fp32"
+        self.precision = Precision.FP32
         try:
             import torch
         except ImportError as exc:
@@ -79,7 +80,7 @@ class TorchBackend:
 
         torch = self._torch
         wrapper = FusedLogitOnly(self.net, torch.from_numpy(text), torch.from_numpy(has_report))
-        category = 1 if target == "abnormal" else 0
+        category = 1 if target == Label.ABNORMAL else 0
         with GradCAM(model=wrapper, target_layers=[self.net.backbone.layer4[-1]]) as cam:
             result = cam(
                 input_tensor=torch.from_numpy(image),

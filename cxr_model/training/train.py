@@ -38,6 +38,7 @@ from cxr_model.training.metrics import roc_auc
 from cxr_model.training.network import TEXT_MODES, FusionNet
 from cxr_model.training.refit import MIN_REPORTED, refit
 from cxr_model.training.torch_backend import load_network
+from cxr_model.vocabulary import Label
 
 
 @dataclass
@@ -309,8 +310,8 @@ def split_counts(examples: list[Example]) -> dict:
     labels = [e.label for e in examples]
     return {
         "n": len(examples),
-        "abnormal": sum(labels),
-        "normal": len(labels) - sum(labels),
+        Label.ABNORMAL: sum(labels),
+        Label.NORMAL: len(labels) - sum(labels),
         "with_report": sum(1 for e in examples if e.report.strip()),
     }
 

@@ -8,13 +8,8 @@ from pydicom.dataset import Dataset
 from cxr_model.dicom_net.instances import NOT_SCORED, is_final, not_scored_reason
 from cxr_model.dicom_net.node import parse_node
 from cxr_model.dicom_net.query import StudyQuery, parse_modalities, study_from_dataset
-from cxr_model.dicom_net.storage import (
-    InvalidInstance,
-    instance_path,
-    instance_uids,
-    valid_uid,
-    write_atomically,
-)
+from cxr_model.dicom_net.storage import instance_path, instance_uids, valid_uid, write_atomically
+from cxr_model.errors import InvalidInstanceError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Invalid value for VR UI")
 
@@ -104,7 +99,7 @@ def test_instance_paths_never_leave_the_folder(tmp_path):
             del bad.SOPInstanceUID
         else:
             setattr(bad, keyword, crafted)
-        with pytest.raises(InvalidInstance, match=keyword):
+        with pytest.raises(InvalidInstanceError, match=keyword):
             instance_uids(bad)
 
 
