@@ -21,8 +21,8 @@ from benchmarks.common import THREADS
 
 def single(model_dir: Path, image: Path, runs: int) -> None:
     """`runs` x (read image + report, predict with report, heatmap), like the app."""
-    from cxr_model.imaging.reader import read_report
     from cxr_model.inference.predictor import load_model
+    from cxr_model.text.report import read_report
 
     model = load_model(model_dir, threads=THREADS)
     report_file = image.with_suffix(".txt")

@@ -26,8 +26,8 @@ def measure(
 ) -> dict[str, Any]:
     """Time every operation on every image; returns {"load_s", "images": {kind: {op: stats}}}."""
     from cxr_model.imaging.preprocess import preprocess
-    from cxr_model.imaging.reader import read_report
     from cxr_model.inference.predictor import load_model
+    from cxr_model.text.report import read_report
 
     start = time.perf_counter()
     model = load_model(model_dir, backend="onnx", threads=THREADS, precision=precision)

@@ -14,6 +14,11 @@ class CXRError(Exception):
         super().__init__(f"{self.file}: {reason}" if self.file else reason)
 
 
+class RefusedError(CXRError):
+    """A file refused for a reason a person reads; `cxr_model.files.read_guarded` re-raises it
+    as the caller's own error type (image or report), naming the file."""
+
+
 class ImageReadError(CXRError):
     """An image file could not be read (missing, corrupt, unsupported, too large...)."""
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxr_model.errors import ReportReadError
-from cxr_model.imaging.reader import read_report
 from cxr_model.text.inputs import report_inputs, vocab_size
+from cxr_model.text.report import read_report
 from cxr_model.text.tokenizer import Tokenizer, pad_sequences, tokenizer_from_json
 
 FUZZ = settings(

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from cxr_model.errors import CXRError, ImageReadError, ReportReadError
-from cxr_model.imaging import reader
+from cxr_model.imaging import limits, pil_image
 from cxr_model.imaging.reader import (
     MAX_PIXELS,
     SUPPORTED_SUFFIXES,
@@ -31,8 +31,8 @@ from cxr_model.imaging.reader import (
     is_supported,
     read_image,
     read_image_bytes,
-    read_report,
 )
+from cxr_model.text.report import read_report
 
 REPO = Path(__file__).resolve().parents[1]
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -212,7 +212,7 @@ def test_jpeg_named_png_loads_by_content(tmp_path: Path, xray_jpeg: Path) -> Non
 
 
 def test_limit_applies_to_real_images(monkeypatch: pytest.MonkeyPatch, xray_jpeg: Path) -> None:
-    monkeypatch.setattr(reader, "MAX_PIXELS", 1_000_000)
+    monkeypatch.setattr(limits, "MAX_PIXELS", 1_000_000)
     reason = reason_of(xray_jpeg)
     assert "megapixels, over the 1 MP limit" in reason
 
@@ -382,7 +382,7 @@ def test_pil_bomb_errors_are_wrapped(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     def bomb(*args, **kwargs):
         raise Image.DecompressionBombError("Image size exceeds limit")
 
-    monkeypatch.setitem(reader._PIL_OPENERS, "PNG", bomb)
+    monkeypatch.setitem(pil_image.PIL_OPENERS, "PNG", bomb)
     assert "100 MP limit" in reason_of(path)
 
 

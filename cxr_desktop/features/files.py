@@ -16,7 +16,8 @@ from cxr_desktop.settings import AppSettings
 from cxr_desktop.viewer.drops import FileDropFilter
 from cxr_desktop.workers.reading import OpenedImage, ReadService
 from cxr_model.errors import CXRError
-from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, is_supported, read_report
+from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, is_supported
+from cxr_model.text.report import read_report
 
 IMAGE_FILTER = (
     "X-ray images (" + " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES)) + ");;All files (*)"

@@ -9,7 +9,7 @@ from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from cxr_model.errors import CXRError
-from cxr_model.imaging.reader import read_report
+from cxr_model.text.report import read_report
 
 
 class ReportEditor(QWidget):

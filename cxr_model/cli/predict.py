@@ -11,10 +11,11 @@ from PIL import Image
 from cxr_model import NOT_A_DEVICE
 from cxr_model.cli.common import fail
 from cxr_model.errors import CXRError
-from cxr_model.imaging.reader import read_image, read_report
+from cxr_model.imaging.reader import read_image
 from cxr_model.inference.overlay import overlay_rgb
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import read_sibling_report, result_row
+from cxr_model.text.report import read_report
 from cxr_model.vocabulary import Label, OodReason, choices
 
 

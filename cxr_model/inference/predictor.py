@@ -18,7 +18,7 @@ from cxr_model.text.inputs import report_inputs
 from cxr_model.text.tokenizer import Tokenizer, tokenizer_from_json
 from cxr_model.vocabulary import CLASS_LABELS, BackendName, Label, OodReason, Precision, Reading
 
-TARGETS = tuple(Label)
+TARGETS = (Label.ABNORMAL, Label.NORMAL)  # heatmap targets, the default first
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

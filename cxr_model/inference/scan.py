@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cxr_model.errors import CXRError, DataError
-from cxr_model.imaging.reader import is_supported, read_report
+from cxr_model.imaging.reader import is_supported
 from cxr_model.inference.predictor import Model, Prediction, Prepared
+from cxr_model.text.report import read_report
 
 RESULT_FIELDS = (
     "file",

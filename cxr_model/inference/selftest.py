@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from cxr_model.errors import CXRError
-from cxr_model.imaging.reader import read_report
 from cxr_model.inference.card import resources_dir
 from cxr_model.inference.predictor import load_model
+from cxr_model.text.report import read_report
 from cxr_model.vocabulary import Precision
 
 

@@ -31,7 +31,8 @@ from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
 from cxr_model.errors import DataError, ReportReadError
-from cxr_model.imaging.reader import SUPPORTED_SUFFIXES, read_report
+from cxr_model.imaging.reader import SUPPORTED_SUFFIXES
+from cxr_model.text.report import read_report
 from cxr_model.vocabulary import Label
 
 __all__ = [

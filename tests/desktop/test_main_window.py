@@ -23,8 +23,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from cxr_desktop.dialogs.about import about_html
 from cxr_desktop.settings import AppSettings
 from cxr_model import NOT_A_DEVICE
-from cxr_model.imaging.reader import read_image, read_report
+from cxr_model.imaging.reader import read_image
 from cxr_model.inference.overlay import blend, colorize
+from cxr_model.text.report import read_report
 
 Button = QMessageBox.StandardButton
 
