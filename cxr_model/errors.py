@@ -49,3 +49,11 @@ class CancelledError(CXRError):
 
 class InvalidInstanceError(CXRError):
     """A received dataset that cannot be stored safely (bad or missing UIDs)."""
+
+
+class SkippedError(CXRError):
+    """One item of a data set build is left out for `reason` (`detail` goes into the example)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.detail = detail

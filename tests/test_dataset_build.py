@@ -14,8 +14,8 @@ import pytest
 
 from cxr_model.cli.dataset import register, run
 from cxr_model.errors import DataError
-from cxr_model.training.dataset import read_examples
-from cxr_model.training.dataset_build import (
+from cxr_model.text.report_cleaning import clean_report
+from cxr_model.training.build_summary import (
     BAD_LABEL,
     DUPLICATE_UID,
     EMPTY_REPORT,
@@ -27,15 +27,11 @@ from cxr_model.training.dataset_build import (
     OUTPUT_COLUMNS,
     REFUSED_XML,
     BuildSummary,
-    OpenIReport,
-    assign_splits,
-    build_from_folder,
-    build_from_openi,
-    clean_report,
-    openi_label,
-    parse_openi_xml,
-    read_openi_reports,
 )
+from cxr_model.training.dataset import read_examples
+from cxr_model.training.dataset_build import build_from_folder, build_from_openi
+from cxr_model.training.openi import OpenIReport, openi_label, parse_openi_xml, read_openi_reports
+from cxr_model.training.splits import assign_splits
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

@@ -6,12 +6,9 @@ import argparse
 
 from cxr_model.cli.common import fail
 from cxr_model.errors import CXRError, DataError
-from cxr_model.training.dataset_build import (
-    DEFAULT_FRACTIONS,
-    build_from_folder,
-    build_from_openi,
-    check_fractions,
-)
+from cxr_model.training.build_summary import DEFAULT_FRACTIONS
+from cxr_model.training.dataset_build import build_from_folder, build_from_openi
+from cxr_model.training.splits import check_fractions
 
 
 def _fractions_arg(value: str) -> tuple[float, float, float]:
