@@ -1,4 +1,4 @@
-# CXR Desktop: `make run` starts the app, `make test` runs ruff and the tests.
+# CXR Desktop: `make run` starts the app, `make test` runs the linters and the tests.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -26,6 +26,7 @@ run: $(RUN_STAMP)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest -q

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the app until its window closes; returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.selftest:  # headless: no Qt object is created
-        from cxr_model.cli import run_selftest
+        from cxr_model.inference.selftest import run_selftest
 
         return run_selftest(args.model, args.precision or Precision.AUTO)
     app = QApplication.instance() or QApplication([sys.argv[0]])

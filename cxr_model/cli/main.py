@@ -24,23 +24,12 @@ from cxr_model.cli import (
     train,
 )
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
-from cxr_model.errors import CXRError, ModelError
+from cxr_model.errors import ModelError
 from cxr_model.inference.predictor import load_model
+from cxr_model.inference.selftest import run_selftest
 from cxr_model.vocabulary import BackendName, Precision, choices
 
 COMMANDS = (predict, scan, evaluate, train, refit, quantize, dataset, pacs, results, listen)
-
-
-def run_selftest(model_dir: str | None, precision: str = Precision.AUTO) -> int:
-    """Print the self-test summary line; exit 0, or 1 with the reason on stderr."""
-    from cxr_model.inference.selftest import selftest
-
-    try:
-        print(selftest(model_dir, precision))
-    except CXRError as exc:
-        print(f"selftest FAILED: {exc}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

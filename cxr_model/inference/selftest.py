@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -41,3 +42,13 @@ def selftest(model_dir: str | Path | None = None, precision: str = Precision.AUT
         f"({fused.label}); heatmap {heat.shape[1]}x{heat.shape[0]}; "
         f"{dicoms[0].name}: {dicom.probability:.3f} ({dicom.label}); {elapsed:.2f}s"
     )
+
+
+def run_selftest(model_dir: str | None, precision: str = Precision.AUTO) -> int:
+    """Print the self-test summary line; exit 0, or 1 with the reason on stderr."""
+    try:
+        print(selftest(model_dir, precision))
+    except CXRError as exc:
+        print(f"selftest FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
