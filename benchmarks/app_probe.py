@@ -169,7 +169,7 @@ def main() -> None:
             super().__init__()
             self.seen = False
 
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if (
                 not self.seen
                 and event.type() == QEvent.Type.Paint

@@ -27,7 +27,7 @@ from benchmarks.common import FULLRES_DIR, ROOT, THREADS, machine_facts, summari
 
 sys.path.insert(0, str(ROOT / "tests"))  # the Orthanc and DICOM helpers of the test suite
 
-from helpers_orthanc import (  # noqa: E402
+from helpers_orthanc import (
     free_port,
     start_orthanc,
     storescu,
@@ -115,7 +115,7 @@ def listener_vs_scan(work: Path, count: int, width: int) -> dict:
     del model
 
     out, port = work / "listen", free_port()
-    log = open(work / "listen.log", "wb")  # noqa: SIM115 (closed below)
+    log = open(work / "listen.log", "wb")
     process = subprocess.Popen(
         _cxr(
             "listen",

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("sklearn", reason="the metrics need scikit-learn (the train extra)")
 
-from cxr_model.training.evaluate import classification_report  # noqa: E402
-from cxr_model.training.metrics import (  # noqa: E402
+from cxr_model.training.evaluate import classification_report
+from cxr_model.training.metrics import (
     best_threshold,
     confusion,
     expected_calibration_error,

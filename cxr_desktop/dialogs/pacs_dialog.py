@@ -42,7 +42,7 @@ def first_frontal(files: list[Path]) -> Path | None:
         try:
             if not_scored_reason(dcmread(path, stop_before_pixels=True)) is None:
                 return path
-        except Exception:  # noqa: BLE001 - an unreadable file is simply not the one
+        except Exception:  # an unreadable file is simply not the one
             continue
     return None
 

@@ -56,7 +56,7 @@ class StudyPanel(QWidget):
         self.folder: Path | None = None
         self.images: dict[Path, tuple[QTreeWidgetItem, StudyImage]] = {}
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API: room for a thumbnail and its score
+    def sizeHint(self) -> QSize:  # Qt API: room for a thumbnail and its score
         return QSize(THUMBNAIL_PX + 230, 480)
 
     def show_loading(self, folder: Path) -> None:

@@ -85,7 +85,7 @@ class TagFilter(QSortFilterProxyModel):
             return True
         return self.text in str(index.data(SEARCH_ROLE) or "")
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802 - Qt API
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # Qt API
         """A matching row, or any row inside a matching sequence."""
         if not self.text:
             return True
@@ -127,7 +127,7 @@ class TagBrowser(QWidget):
         layout.addWidget(self.tree, 1)
         self.set_header(())
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API: tag, name, VR and some of the value
+    def sizeHint(self) -> QSize:  # Qt API: tag, name, VR and some of the value
         return QSize(540, 480)
 
     def set_header(self, header: tuple[HeaderElement, ...]) -> None:

@@ -34,7 +34,7 @@ class FileDropFilter(QObject):
         super().__init__(parent)
         self.open_files = open_files
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt API
         kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
             paths = dropped_paths(event)

@@ -187,7 +187,7 @@ class XrayViewer(QGraphicsView):
         self.corners_visible = bool(visible)
         self.viewport().update()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # Qt API
         texts = self.corner_texts() if self.corners_visible else None
         if texts is not None:
             painter.save()
@@ -310,7 +310,7 @@ class XrayViewer(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # Qt API
         """Quick clicks of the angle tool are points, not a double click."""
         if self._drawing is not None and event.button() == Qt.MouseButton.LeftButton:
             self.mousePressEvent(event)

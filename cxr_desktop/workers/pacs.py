@@ -4,15 +4,16 @@ send. A node that is down or slow only keeps this thread waiting, never the wind
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cxr_desktop.workers.boundary import run_guarded
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.node import parse_node
 from cxr_model.dicom_net.query import StudyQuery
-from cxr_model.errors import CXRError
 
 
 def pacs_for(settings, address: str) -> Pacs:
@@ -35,13 +36,8 @@ class PacsWorker(QObject):
         super().__init__()
         self.cancel = threading.Event()
 
-    def _guard(self, action) -> None:
-        try:
-            action()
-        except CXRError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - the thread boundary: report, never hang
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+    def _guard(self, action: Callable[[], object]) -> None:
+        run_guarded(action, self.failed.emit)
 
     @Slot(object)
     def echo(self, pacs: Pacs) -> None:

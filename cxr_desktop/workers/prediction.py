@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cxr_desktop.workers.boundary import Newest, run_guarded
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
 
@@ -42,9 +43,9 @@ class PredictWorker(QObject):
         """(model, "") or (None, why it could not be made)."""
         try:
             return factory(), ""
-        except CXRError as exc:
-            return None, str(exc)
-        except Exception as exc:  # noqa: BLE001 - thread boundary: report, never hang
+        except Exception as exc:  # the thread boundary: report, never hang
+            if isinstance(exc, CXRError):
+                return None, str(exc)
             return None, f"the model could not be loaded ({type(exc).__name__}: {exc})"
 
     @Slot()
@@ -75,14 +76,12 @@ class PredictWorker(QObject):
     def predict(self, request_id: int, path: Path, report: str | None) -> None:
         if self.model is None or request_id < self.latest:
             return
-        try:
-            prediction = self.model.predict(self._model_input(Path(path)), report)
-        except CXRError as exc:
-            self.predict_failed.emit(request_id, str(exc))
-        except Exception as exc:  # noqa: BLE001 - thread boundary: report, never hang
-            self.predict_failed.emit(request_id, f"unexpected error: {type(exc).__name__}: {exc}")
-        else:
-            self.predicted.emit(request_id, prediction)
+        run_guarded(
+            lambda: self.predicted.emit(
+                request_id, self.model.predict(self._model_input(Path(path)), report)
+            ),
+            lambda message: self.predict_failed.emit(request_id, message),
+        )
 
     @Slot(int, object, str)
     def heatmap(self, request_id: int, prediction: Any, target: str) -> None:
@@ -108,7 +107,7 @@ class PredictService(QObject):
     def __init__(self, factory: ModelFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = PredictWorker(factory)
-        self._last_predict = 0
+        self._predictions = Newest()
         self._last_heatmap = (0, 0)  # (heatmap id, prediction id it belongs to)
         self._predict.connect(self.worker.predict)
         self._heatmap.connect(self.worker.heatmap)
@@ -133,28 +132,28 @@ class PredictService(QObject):
 
     def predict(self, path: Path, report: str | None) -> int:
         """Queue a prediction; it supersedes every earlier one (their answers are dropped)."""
-        self._last_predict += 1
-        self.worker.latest = self._last_predict
-        self._predict.emit(self._last_predict, Path(path), report)
-        return self._last_predict
+        request_id = self._predictions.next()
+        self.worker.latest = request_id
+        self._predict.emit(request_id, Path(path), report)
+        return request_id
 
     def heatmap(self, prediction: Any, target: str) -> int:
         """Queue a heatmap of the latest prediction; a newer prediction makes it stale."""
         heat_id = self._last_heatmap[0] + 1
-        self._last_heatmap = (heat_id, self._last_predict)
+        self._last_heatmap = (heat_id, self._predictions.id)
         self._heatmap.emit(heat_id, prediction, target)
         return heat_id
 
     def _on_predicted(self, request_id: int, prediction: Any) -> None:
-        if request_id == self._last_predict:
+        if self._predictions.current(request_id):
             self.predicted.emit(prediction)
 
     def _on_predict_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._last_predict:
+        if self._predictions.current(request_id):
             self.predict_failed.emit(message)
 
     def _on_heatmap(self, request_id: int, target: str, heat: Any) -> None:
-        if self._last_heatmap == (request_id, self._last_predict):
+        if self._last_heatmap == (request_id, self._predictions.id):
             self.heatmap_ready.emit(target, heat)
 
     def shutdown(self) -> None:

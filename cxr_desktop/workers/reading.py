@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cxr_desktop.workers.boundary import Newest
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
 from cxr_model.imaging.dicom_header import HeaderElement, read_header
@@ -69,7 +70,7 @@ class ReadService(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = ReadWorker()
-        self._last = 0
+        self._requests = Newest()
         self._read.connect(self.worker.read)
         self.worker.read_done.connect(self._on_read)
         self.worker.read_failed.connect(self._on_failed)
@@ -77,16 +78,16 @@ class ReadService(QObject):
 
     def read(self, path: Path) -> int:
         """Read a study in the background; it supersedes every earlier read."""
-        self._last += 1
-        self._read.emit(self._last, Path(path))
-        return self._last
+        request_id = self._requests.next()
+        self._read.emit(request_id, Path(path))
+        return request_id
 
     def _on_read(self, request_id: int, study: OpenedImage) -> None:
-        if request_id == self._last:
+        if self._requests.current(request_id):
             self.study_read.emit(study)
 
     def _on_failed(self, request_id: int, path: str, message: str) -> None:
-        if request_id == self._last:
+        if self._requests.current(request_id):
             self.read_failed.emit(path, message)
 
     def shutdown(self) -> None:

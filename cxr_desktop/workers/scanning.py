@@ -4,17 +4,18 @@ query's studies; rows streamed out and into the CSV."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cxr_desktop.workers.boundary import run_guarded
 from cxr_desktop.workers.prediction import ModelFactory
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
 from cxr_model.dicom_net.pacs_scan import PacsScan, finished_studies
 from cxr_model.dicom_net.query import StudyQuery
-from cxr_model.errors import CXRError
 from cxr_model.inference.scan import CsvSink, plan_scan, read_rows, scan, scored_files
 
 
@@ -37,19 +38,16 @@ class ScanWorker(QObject):
         """Scan with another model from the next scan on."""
         self.factory, self.model = factory, None
 
-    def _guarded(self, body) -> None:
+    def _guarded(self, body: Callable[[], object]) -> None:
         """Run a scan body: `failed` on an error, else `finished` (cancelled or not)."""
-        try:
+
+        def scan() -> None:
             if self.model is None:
                 self.model = self.factory()
             body()
-        except CXRError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - the thread boundary: report, never hang
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
-            return
-        self.finished.emit(self.cancel.is_set())
+
+        if run_guarded(scan, self.failed.emit):
+            self.finished.emit(self.cancel.is_set())
 
     def _stream(self, rows, sink: CsvSink) -> None:
         try:

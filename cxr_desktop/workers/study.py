@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cxr_desktop.workers.boundary import Newest, failure_text
 from cxr_desktop.workers.prediction import ModelFactory
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
@@ -78,7 +79,7 @@ class StudyWorker(QObject):
         if self.model is None and not self.model_error:
             try:
                 self.model = self.factory()
-            except Exception as exc:  # noqa: BLE001 - thread boundary: say it, never hang
+            except Exception as exc:  # the thread boundary: say it, never hang
                 self.model_error = str(exc)
         return self.model
 
@@ -93,13 +94,9 @@ class StudyWorker(QObject):
                     note = f"not scored: no model ({self.model_error})"
                 else:
                     prediction = model.predict(model.prepare(image), read_sibling_report(item.path))
-        except CXRError as exc:
-            self.image_done.emit(request_id, item.path, None, None, f"cannot read: {exc.reason}")
-            return
-        except Exception as exc:  # noqa: BLE001 - thread boundary: report, go on
-            self.image_done.emit(
-                request_id, item.path, None, None, f"unexpected error: {type(exc).__name__}: {exc}"
-            )
+        except Exception as exc:  # the thread boundary: report, go on with the next image
+            why = f"cannot read: {exc.reason}" if isinstance(exc, CXRError) else failure_text(exc)
+            self.image_done.emit(request_id, item.path, None, None, why)
             return
         self.image_done.emit(request_id, item.path, small, prediction, note)
 
@@ -116,7 +113,7 @@ class StudyService(QObject):
     def __init__(self, factory: ModelFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = StudyWorker(factory)
-        self._last = 0
+        self._requests = Newest()
         self._load.connect(self.worker.load)
         self._set_factory.connect(self.worker.set_factory)
         self.worker.listed.connect(self._on_listed)
@@ -126,28 +123,28 @@ class StudyService(QObject):
 
     def load(self, folder: Path, study_uid: str = "") -> int:
         """Show `folder` (one study of it when `study_uid`); supersedes earlier loads."""
-        self._last += 1
-        self.worker.latest = self._last
-        self._load.emit(self._last, Path(folder), study_uid)
-        return self._last
+        request_id = self._requests.next()
+        self.worker.latest = request_id
+        self._load.emit(request_id, Path(folder), study_uid)
+        return request_id
 
     def set_factory(self, factory: ModelFactory) -> None:
         self._set_factory.emit(factory)
 
     def _on_listed(self, request_id: int, studies: Any, unreadable: Any) -> None:
-        if request_id == self._last:
+        if self._requests.current(request_id):
             self.listed.emit(studies, unreadable)
 
     def _on_image(
         self, request_id: int, path: Path, small: Any, prediction: Any, note: str
     ) -> None:
-        if request_id == self._last:
+        if self._requests.current(request_id):
             self.image_done.emit(path, small, prediction, note)
 
     def _on_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._last:
+        if self._requests.current(request_id):
             self.failed.emit(message)
 
     def shutdown(self) -> None:
-        self.worker.latest = self._last + 1  # skip what is queued
+        self.worker.latest = self._requests.next()  # skip what is queued
         stop_thread(self.thread)

@@ -61,7 +61,7 @@ def _dataset(path: str | os.PathLike[str], **options: Any) -> Any:
         ds = pydicom.dcmread(source, force=not marked, **options)
     except FileNotFoundError:
         raise ImageReadError("no such file", file=source) from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure is "not readable DICOM"
+    except Exception as exc:  # any parser failure is "not readable DICOM"
         raise ImageReadError(
             f"not a readable DICOM file ({type(exc).__name__}: {exc})", file=source
         ) from None

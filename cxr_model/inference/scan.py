@@ -172,7 +172,7 @@ class CsvSink:
         self._synced = time.monotonic()
         new = not self.path.is_file() or self.path.stat().st_size == 0
         try:
-            self.fh = open(self.path, "a", newline="", encoding="utf-8")  # noqa: SIM115
+            self.fh = open(self.path, "a", newline="", encoding="utf-8")
         except OSError as exc:
             raise DataError(f"cannot write the CSV ({exc.strerror or exc})", self.path) from exc
         self.writer = csv.writer(self.fh)

@@ -28,7 +28,7 @@ def _install_first_paint_hook() -> None:
     class FirstPaint(QObject):
         done = False
 
-        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+        def eventFilter(self, obj, event):
             if (
                 not self.done
                 and event.type() == QEvent.Type.Paint
