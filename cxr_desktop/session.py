@@ -7,11 +7,11 @@ window shows in its message bar and status bar.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal
 
 from cxr_desktop.workers.reading import OpenedImage
+from cxr_model.inference.card import ModelCard
+from cxr_model.inference.predictor import Prediction
 
 
 class Session(QObject):
@@ -26,9 +26,9 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.study: OpenedImage | None = None
-        self.card: Any = None
+        self.card: ModelCard | None = None
         self.model_error: str | None = None
-        self.prediction: Any = None
+        self.prediction: Prediction | None = None
 
     def set_study(self, study: OpenedImage) -> None:
         """A new study is open; it has no result yet."""
@@ -36,12 +36,12 @@ class Session(QObject):
         self.prediction = None
         self.study_changed.emit(study)
 
-    def set_model(self, card: Any, error: str | None = None) -> None:
+    def set_model(self, card: ModelCard | None, error: str | None = None) -> None:
         """The model in use (its card), or none with the reason."""
         self.card, self.model_error = card, error
         self.model_changed.emit()
 
-    def set_prediction(self, prediction: Any) -> None:
+    def set_prediction(self, prediction: Prediction) -> None:
         self.prediction = prediction
         self.prediction_changed.emit(prediction)
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 
 from cxr_desktop.icons import ICON_SET, icon_license
 from cxr_model import NOT_A_DEVICE
+from cxr_model.inference.card import ModelCard
 
 ATTRIBUTION = (
     "<li>Images: Kermany D. et al. (2018), <i>Labeled Optical Coherence Tomography (OCT) and "
@@ -28,7 +29,7 @@ POPULATION_FIELDS = (
 )
 
 
-def lineage(card: Any) -> str:
+def lineage(card: ModelCard) -> str:
     """ "adapted from NAME (SHA-256 abcdef123456…)" when the card records a parent, else ""."""
     parent = card.data.get("parent") if card is not None else None
     if not parent:
@@ -40,7 +41,7 @@ def lineage(card: Any) -> str:
     return f"adapted from {parent}"
 
 
-def model_title(card: Any) -> str:
+def model_title(card: ModelCard) -> str:
     """The model's name, with its parent when it was adapted from another."""
     name = str(card.data.get("name") or card.directory.name)
     parent = lineage(card)
@@ -66,7 +67,7 @@ def _metrics_html(metrics: Any) -> str:
     return "<p><b>Test metrics</b></p><table>" + "".join(rows) + "</table>"
 
 
-def population_html(card: Any) -> str:
+def population_html(card: ModelCard) -> str:
     """The card's intended population section, field by field."""
     population = card.data.get("population")
     if not isinstance(population, dict) or not population:
@@ -85,7 +86,7 @@ def population_html(card: Any) -> str:
 
 
 def about_html(
-    card: Any | None, model_error: str | None = None, precision: str | None = None
+    card: ModelCard | None, model_error: str | None = None, precision: str | None = None
 ) -> str:
     """The About text for a ModelCard (or None when no model is installed) and the precision
     the loaded model runs at ("int8"/"fp32", None when unknown)."""
@@ -137,7 +138,7 @@ class AboutDialog(QDialog):
 
     def __init__(
         self,
-        card: Any | None,
+        card: ModelCard | None,
         model_error: str | None = None,
         parent: QWidget | None = None,
         precision: str | None = None,

@@ -3,8 +3,6 @@ the heatmap is faded because the prediction does not support its target."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider
@@ -16,11 +14,11 @@ from cxr_desktop.settings import AppSettings
 from cxr_desktop.viewer.view import XrayViewer
 from cxr_desktop.workers.prediction import PredictService
 from cxr_desktop.workers.reading import OpenedImage
-from cxr_model.inference.predictor import TARGETS, evidence
+from cxr_model.inference.predictor import TARGETS, Prediction, evidence
 from cxr_model.vocabulary import Label
 
 
-def faded_text(prediction: Any, target: str) -> str:
+def faded_text(prediction: Prediction, target: str) -> str:
     """ "heatmap faded: P(abnormal) 12.0% is below the threshold 46.4%", or "" when the
     heatmap shows at full strength (see `cxr_model.inference.predictor.evidence`)."""
     if evidence(prediction, target) >= 1.0:
@@ -114,7 +112,7 @@ class HeatmapFeature(QObject):
         self.viewer.set_overlay_visible(self.action.isChecked())
         self._update_note()
 
-    def _on_prediction(self, _prediction: Any) -> None:
+    def _on_prediction(self, _prediction: Prediction) -> None:
         self.heat.clear()
         if self.action.isChecked():
             self._request()

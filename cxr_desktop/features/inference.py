@@ -3,14 +3,14 @@ the result panel that shows them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, QTimer
 
 from cxr_desktop.features.report import ReportFeature
 from cxr_desktop.panels.result_panel import ResultPanel
 from cxr_desktop.session import Session
 from cxr_desktop.workers.prediction import ModelFactory, PredictService
+from cxr_model.inference.card import ModelCard
+from cxr_model.inference.predictor import Prediction
 
 DEBOUNCE_MS = 400
 
@@ -53,7 +53,7 @@ class InferenceFeature(QObject):
         self.service.predict(self.session.study.path, self.report.report())
         self.panel.show_pending()
 
-    def _on_model_ready(self, card: Any) -> None:
+    def _on_model_ready(self, card: ModelCard) -> None:
         self.session.set_model(card)
         self.panel.set_card(card)
         self.panel.show_message("Open an X-ray to get a prediction.")
@@ -63,7 +63,7 @@ class InferenceFeature(QObject):
         self.session.set_model(None, message)
         self.panel.show_no_model(message)
 
-    def _on_prediction(self, prediction: Any) -> None:
+    def _on_prediction(self, prediction: Prediction) -> None:
         if prediction is not None:
             self.panel.show_prediction(prediction)
 

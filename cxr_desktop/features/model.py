@@ -5,7 +5,6 @@ stays. Both are remembered in settings."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
@@ -16,6 +15,7 @@ from cxr_desktop.model_factory import model_factory
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import PredictService
+from cxr_model.inference.card import ModelCard
 from cxr_model.vocabulary import Precision
 
 
@@ -75,7 +75,7 @@ class ModelFeature(QObject):
         self.session.show_status(f"Loading the model in {folder or 'the default folder'}…")
         self.service.switch(model_factory(folder, self.settings.precision()))
 
-    def _on_switched(self, card: Any) -> None:
+    def _on_switched(self, card: ModelCard) -> None:
         if self._pending is None:
             return
         (folder, remember), self._pending = self._pending, None

@@ -7,12 +7,12 @@ model's training population by age.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from cxr_model import NOT_A_DEVICE
+from cxr_model.inference.card import ModelCard
+from cxr_model.inference.predictor import Prediction
 from cxr_model.vocabulary import OodReason, Reading
 
 NO_MODEL_HELP = (
@@ -72,14 +72,14 @@ def age_text(years: float) -> str:
     return "newborn"
 
 
-def out_of_population_text(prediction: Any) -> str:
+def out_of_population_text(prediction: Prediction) -> str:
     """ "outside the model's training population (adult, 45 years): no label"."""
     age = prediction.patient_age
     who = f"{age_group(age)}, {age_text(age)}" if age is not None else "age unknown"
     return f"outside the model's training population ({who}): no label"
 
 
-def verdict_text(prediction: Any) -> str:
+def verdict_text(prediction: Prediction) -> str:
     """Short, for lists (study panel): "73.1% ABNORMAL", "47.0% uncertain", "53.1% no label
     (age)"; the percent is P(abnormal)."""
     word = {Reading.NO_LABEL: "no label (age)", Reading.UNCERTAIN: "uncertain"}.get(
@@ -88,7 +88,7 @@ def verdict_text(prediction: Any) -> str:
     return f"{percent(prediction.probability)} {word}"
 
 
-def population_summary(card: Any) -> str:
+def population_summary(card: ModelCard) -> str:
     """The card's one-line intended population, or ""."""
     population = card.data.get("population", {}) if card is not None else {}
     return str(population.get("summary", "")) if isinstance(population, dict) else ""
@@ -156,7 +156,7 @@ class ResultPanel(QFrame):
             layout.addWidget(widget)
         self.demo.hide()
         self.population.hide()
-        self.prediction: Any = None
+        self.prediction: Prediction | None = None
         self.show_message("Loading the model…")
 
     def _show_numbers(self, visible: bool) -> None:
@@ -185,7 +185,7 @@ class ResultPanel(QFrame):
         self.set_card(None)
         self.show_message(f"<b>No model installed.</b> {NO_MODEL_HELP}<br><small>{reason}</small>")
 
-    def set_card(self, card: Any) -> None:
+    def set_card(self, card: ModelCard) -> None:
         """The model in use: demo banner and its intended population."""
         self.demo.setVisible(bool(card is not None and card.is_demo))
         summary = population_summary(card)
@@ -197,7 +197,7 @@ class ResultPanel(QFrame):
         self.status.setText("Predicting…")
         self.status.show()
 
-    def show_prediction(self, prediction: Any) -> None:
+    def show_prediction(self, prediction: Prediction) -> None:
         self.prediction = prediction
         self.status.hide()
         self._show_numbers(True)

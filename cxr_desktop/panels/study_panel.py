@@ -4,7 +4,6 @@ frontal images carry their score, the others say why they are not scored."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -16,6 +15,7 @@ from cxr_desktop.viewer.qimages import gray_qimage
 from cxr_desktop.workers.study import THUMBNAIL_PX
 from cxr_model.imaging.dicom_meta import parse_date
 from cxr_model.imaging.studies import StudyGroup, StudyImage
+from cxr_model.inference.predictor import Prediction
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -100,7 +100,9 @@ class StudyPanel(QWidget):
             self.title.setToolTip("\n".join(f"{p.name}: {why}" for p, why in unreadable))
         self.title.setText(text)
 
-    def show_image(self, path: Path, small: np.ndarray | None, prediction: Any, note: str) -> None:
+    def show_image(
+        self, path: Path, small: np.ndarray | None, prediction: Prediction | None, note: str
+    ) -> None:
         """An image's thumbnail and its score, or why it has none."""
         entry = self.images.get(Path(path))
         if entry is None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from cxr_desktop.workers.boundary import Newest, run_guarded
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
+from cxr_model.inference.predictor import Model, Prediction, Prepared
 
-ModelFactory = Callable[[], Any]
+ModelFactory = Callable[[], Model]
 """Returns a model-like object (load_model(...) or a test double); called in the worker."""
 
 
@@ -35,11 +36,11 @@ class PredictWorker(QObject):
     def __init__(self, factory: ModelFactory) -> None:
         super().__init__()
         self.factory = factory
-        self.model: Any = None
+        self.model: Model | None = None
         self.latest = 0
-        self._cache: tuple[Path, Any] | None = None
+        self._cache: tuple[Path, Prepared] | None = None
 
-    def _make(self, factory: ModelFactory) -> tuple[Any, str]:
+    def _make(self, factory: ModelFactory) -> tuple[Model | None, str]:
         """(model, "") or (None, why it could not be made)."""
         try:
             return factory(), ""
@@ -66,7 +67,7 @@ class PredictWorker(QObject):
         self.model, self.factory, self._cache = model, factory, None
         self.model_switched.emit(model.card)
 
-    def _model_input(self, path: Path) -> Any:
+    def _model_input(self, path: Path) -> Prepared:
         """The image read and preprocessed for the model, cached for re-runs on report edits."""
         if self._cache is None or self._cache[0] != path:
             self._cache = (path, self.model.prepare(self.model.read(path)))
@@ -84,7 +85,7 @@ class PredictWorker(QObject):
         )
 
     @Slot(int, object, str)
-    def heatmap(self, request_id: int, prediction: Any, target: str) -> None:
+    def heatmap(self, request_id: int, prediction: Prediction, target: str) -> None:
         if self.model is None:
             return
         self.heatmap_ready.emit(request_id, target, self.model.heatmap(prediction, target))
@@ -137,14 +138,14 @@ class PredictService(QObject):
         self._predict.emit(request_id, Path(path), report)
         return request_id
 
-    def heatmap(self, prediction: Any, target: str) -> int:
+    def heatmap(self, prediction: Prediction, target: str) -> int:
         """Queue a heatmap of the latest prediction; a newer prediction makes it stale."""
         heat_id = self._last_heatmap[0] + 1
         self._last_heatmap = (heat_id, self._predictions.id)
         self._heatmap.emit(heat_id, prediction, target)
         return heat_id
 
-    def _on_predicted(self, request_id: int, prediction: Any) -> None:
+    def _on_predicted(self, request_id: int, prediction: Prediction) -> None:
         if self._predictions.current(request_id):
             self.predicted.emit(prediction)
 
@@ -152,7 +153,7 @@ class PredictService(QObject):
         if self._predictions.current(request_id):
             self.predict_failed.emit(message)
 
-    def _on_heatmap(self, request_id: int, target: str, heat: Any) -> None:
+    def _on_heatmap(self, request_id: int, target: str, heat: np.ndarray) -> None:
         if self._last_heatmap == (request_id, self._predictions.id):
             self.heatmap_ready.emit(target, heat)
 

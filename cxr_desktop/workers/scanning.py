@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -16,6 +15,7 @@ from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
 from cxr_model.dicom_net.pacs_scan import PacsScan, finished_studies
 from cxr_model.dicom_net.query import StudyQuery
+from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import CsvSink, plan_scan, read_rows, scan, scored_files
 
 
@@ -30,7 +30,7 @@ class ScanWorker(QObject):
     def __init__(self, factory: ModelFactory) -> None:
         super().__init__()
         self.factory = factory
-        self.model: Any = None
+        self.model: Model | None = None
         self.cancel = threading.Event()
 
     @Slot(object)

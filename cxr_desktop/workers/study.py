@@ -16,6 +16,7 @@ from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import XrayImage, read_image
 from cxr_model.imaging.studies import StudyImage, folder_studies
+from cxr_model.inference.predictor import Model, Prediction
 from cxr_model.inference.scan import read_sibling_report
 
 THUMBNAIL_PX = 96
@@ -47,7 +48,7 @@ class StudyWorker(QObject):
     def __init__(self, factory: ModelFactory) -> None:
         super().__init__()
         self.factory = factory
-        self.model: Any = None
+        self.model: Model | None = None
         self.model_error = ""
         self.latest = 0
 
@@ -75,7 +76,7 @@ class StudyWorker(QObject):
                     return
                 self._image(request_id, image)
 
-    def _scoring_model(self) -> Any:
+    def _scoring_model(self) -> Model | None:
         if self.model is None and not self.model_error:
             try:
                 self.model = self.factory()
@@ -136,7 +137,12 @@ class StudyService(QObject):
             self.listed.emit(studies, unreadable)
 
     def _on_image(
-        self, request_id: int, path: Path, small: Any, prediction: Any, note: str
+        self,
+        request_id: int,
+        path: Path,
+        small: np.ndarray | None,
+        prediction: Prediction | None,
+        note: str,
     ) -> None:
         if self._requests.current(request_id):
             self.image_done.emit(path, small, prediction, note)
