@@ -10,29 +10,10 @@ from pathlib import Path
 
 from cxr_model.cli.common import fail
 from cxr_model.errors import CXRError
-from cxr_model.feedback.store import FeedbackStore, Verdict, default_db_path
+from cxr_model.feedback.store import Verdict, default_db_path, verdicts_by_study
 from cxr_model.worklist.store import WorklistRow, read_worklist
 
 COLUMNS = ("received", "patient", "age/sex", "accession", "view", "model", "P(abn)", "label")
-
-
-def verdicts_by_study(db: Path) -> dict[str, Verdict]:
-    """The current verdict of each study in the verdicts database ({} when there is none)."""
-    if not db.is_file():
-        return {}
-    store = FeedbackStore(db)
-    try:
-        return store.by_study()
-    finally:
-        store.close()
-
-
-def verdict_text(verdict: Verdict | None) -> str:
-    """ "abnormal (agrees)", "normal (disagrees)", "ungradable", or "" without a verdict."""
-    if verdict is None:
-        return ""
-    agrees = verdict.ai_agrees
-    return verdict.truth + ("" if agrees is None else " (agrees)" if agrees else " (disagrees)")
 
 
 def cells(row: WorklistRow, verdict: Verdict | None) -> list[str]:
@@ -47,7 +28,7 @@ def cells(row: WorklistRow, verdict: Verdict | None) -> list[str]:
         row.model,
         probability,
         row.label_text,
-        verdict_text(verdict),
+        verdict.summary if verdict else "",
     ]
 
 

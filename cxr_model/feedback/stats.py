@@ -87,15 +87,23 @@ def _figure(value: float | None, hits: int, total: int) -> str:
     return "n/a (0 cases)" if value is None else f"{value:.1%} ({hits}/{total})"
 
 
-def stats_lines(stats: ModelStats) -> list[str]:
-    """The figures of one model for a person to read."""
+def figure_texts(stats: ModelStats) -> dict[str, str]:
+    """ "81.0% (17/21)" per figure (agreement, sensitivity, specificity)."""
     positives = stats.true_positive + stats.false_negative
     negatives = stats.true_negative + stats.false_positive
+    return {
+        "agreement": _figure(stats.agreement, stats.agreed, stats.compared),
+        "sensitivity": _figure(stats.sensitivity, stats.true_positive, positives),
+        "specificity": _figure(stats.specificity, stats.true_negative, negatives),
+    }
+
+
+def stats_lines(stats: ModelStats) -> list[str]:
+    """The figures of one model for a person to read."""
+    figures = figure_texts(stats)
     return [
         f"{stats.model} [{stats.version or 'version unknown'}]: {stats.verdicts} verdict(s)",
-        f"  agreement   {_figure(stats.agreement, stats.agreed, stats.compared)}",
-        f"  sensitivity {_figure(stats.sensitivity, stats.true_positive, positives)}",
-        f"  specificity {_figure(stats.specificity, stats.true_negative, negatives)}",
+        *(f"  {name:<11} {text}" for name, text in figures.items()),
         f"  left out: {stats.ungradable} not gradable, {stats.no_label} without an AI label; "
         f"{stats.uncertain} uncertain AI result(s) counted by their label",
     ]

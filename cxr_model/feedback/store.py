@@ -100,6 +100,12 @@ class Verdict:
             return None
         return self.ai_label == self.truth
 
+    @property
+    def summary(self) -> str:
+        """ "abnormal (agrees)", "normal (disagrees)", or "ungradable"."""
+        agrees = self.ai_agrees
+        return self.truth + ("" if agrees is None else " (agrees)" if agrees else " (disagrees)")
+
 
 _COLUMNS = tuple(f.name for f in fields(Verdict))
 
@@ -169,9 +175,26 @@ class FeedbackStore:
         """Every verdict ever given, changed ones included, oldest first."""
         return self._select()
 
+    def latest(self, subject: str) -> Verdict | None:
+        """The current verdict on one image, or None."""
+        found = self._select("WHERE subject = ?", (subject,))
+        return found[-1] if found else None
+
     def by_study(self) -> dict[str, Verdict]:
         """The latest current verdict of each study (DICOM images only)."""
         return {v.study_uid: v for v in self.current() if v.study_uid}
 
     def close(self) -> None:
         self.db.close()
+
+
+def verdicts_by_study(db: Path) -> dict[str, Verdict]:
+    """The current verdict of each study in the database at `db` ({} when there is none:
+    a reader never makes the file)."""
+    if not Path(db).is_file():
+        return {}
+    store = FeedbackStore(db)
+    try:
+        return store.by_study()
+    finally:
+        store.close()

@@ -1,0 +1,154 @@
+"""The Worklist panel driven with a real listener in the app fed by DCMTK storescu: triage
+order, live arrival with a notification, sorting, opening a study, a verdict given and
+changed by its shortcuts, the statistics view; and a followed folder that disappears."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from helpers_orthanc import free_port, missing_tools, storescu, write_study, xray_pixels
+from PySide6.QtCore import Qt
+
+from cxr_model.dicom_net.listener import Listener
+from cxr_model.feedback.store import ENV_DB, FeedbackStore
+from cxr_model.worklist.store import read_worklist
+
+WAIT_MS = 60_000
+AET = "CXRAPPLISTEN"
+
+
+@pytest.fixture(autouse=True)
+def verdicts_db(tmp_path, monkeypatch):
+    path = tmp_path / "verdicts.sqlite"
+    monkeypatch.setenv(ENV_DB, str(path))
+    return path
+
+
+@pytest.fixture
+def storescu_tool():
+    if missing_tools("storescu"):
+        pytest.skip("DCMTK is not installed (apt-get install dcmtk)")
+
+
+@pytest.fixture
+def studies(model, fullres_images, tmp_path):
+    """A study the model calls abnormal (PA + lateral), one it does not, one lateral only."""
+    found: dict[str, list] = {}
+    for number, image in enumerate(fullres_images[:10]):
+        files = write_study(
+            tmp_path / f"s{number}", xray_pixels(image), f"CXRT-APP-{number}", (("CR", "PA"),)
+        )
+        reading = model.predict(files[0]).reading
+        key = "abnormal" if reading == "abnormal" else "other"
+        if key not in found:
+            views = (("CR", "PA"), ("CR", "LL")) if key == "abnormal" else (("DX", "AP"),)
+            found[key] = write_study(
+                tmp_path / f"{key}", xray_pixels(image), f"CXRT-APP-{key.upper()}", views
+            )
+    assert set(found) == {"abnormal", "other"}, "the model called none (or all) abnormal"
+    found["lateral"] = write_study(
+        tmp_path / "lateral", xray_pixels(fullres_images[0]), "CXRT-APP-LAT", (("CR", "LL"),)
+    )
+    return found
+
+
+def test_worklist_with_the_apps_listener(window, qtbot, studies, storescu_tool, tmp_path):
+    feature, panel = window.worklist, window.worklist.panel
+    folder, port = tmp_path / "received", free_port()
+    feature.start_receiving(folder, port, AET, ["LOADER"])
+    qtbot.waitUntil(feature.stop_action.isEnabled, timeout=WAIT_MS)
+    assert window.worklist.dock.isVisible()
+
+    assert storescu(port, studies["other"] + studies["lateral"], called=AET).returncode == 0
+    qtbot.waitUntil(lambda: len(panel.rows) == 2, timeout=WAIT_MS)
+    assert not panel.banner.isVisible()
+    assert [r.patient for r in panel.shown()] == ["Test CXRT-APP-OTHER", "Test CXRT-APP-LAT"]
+    assert panel.text_of(panel.shown()[1].study_uid, "Label").startswith("no label: not scored")
+
+    # live arrival of an abnormal study: first in the list, and a notification
+    assert storescu(port, studies["abnormal"], called=AET).returncode == 0
+    qtbot.waitUntil(lambda: len(panel.rows) == 3, timeout=WAIT_MS)
+    first = panel.shown()[0]
+    assert first.patient == "Test CXRT-APP-ABNORMAL" and first.images == 2
+    assert panel.banner.isVisible() and "Abnormal study received" in panel.banner.text()
+    assert [r.study_uid for r in panel.shown()] == [r.study_uid for r in read_worklist(folder)]
+
+    # sortable by any column, and back to triage order by "#"
+    panel.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # patient
+    names = [r.patient for r in panel.shown()]
+    assert names == sorted(names)
+    panel.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    assert panel.shown()[0] == first
+
+    # open a row: its study in the study panel, the scored image in the viewer and scored
+    item = panel.table.item(0, 1)
+    panel.table.scrollToItem(item)
+    rect = panel.table.visualItemRect(item)
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    image = folder / first.image
+    qtbot.waitUntil(
+        lambda: window.session.study is not None and window.session.study.path == image,
+        timeout=WAIT_MS,
+    )
+    qtbot.waitUntil(lambda: window.session.prediction is not None, timeout=WAIT_MS)
+    assert len(window.study.panel.images) == 2 and window.study.dock.isVisible()
+    assert window.session.prediction.label == "abnormal"
+
+    # a verdict by its shortcut, then changed: the worklist shows it, the history keeps both
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_Y)
+    qtbot.waitUntil(
+        lambda: panel.text_of(first.study_uid, "Verdict") == "abnormal (agrees)", timeout=WAIT_MS
+    )
+    assert "abnormal (agrees)" in window.verdict.panel.state.text()
+    qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(
+        lambda: panel.text_of(first.study_uid, "Verdict") == "ungradable", timeout=WAIT_MS
+    )
+    store = FeedbackStore()
+    history = store.history()
+    store.close()
+    assert [v.truth for v in history] == ["abnormal", "ungradable"]
+    assert {v.sop_uid for v in history} == {first.sop_uid}
+    assert history[0].ai_label == "abnormal" and history[0].model == window.session.card.name
+
+    keys = [a.shortcut().toString() for a in window.verdict.truth_actions.values()]
+    keys += [window.verdict.agree_action.shortcut().toString()]
+    keys += [window.verdict.disagree_action.shortcut().toString()]
+    assert len(set(keys)) == 5 and "" not in keys
+
+    dialog = window.verdict.show_stats()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=WAIT_MS)
+    assert dialog.table.item(0, 2).text() == "1" and dialog.table.item(0, 6).text() == "1"
+
+    # closing the window stops the listener: the port is free again
+    window.close()
+    assert window.worklist.service.listener.listener is None
+    with socket.socket() as sock:  # no socket listens there (connections may linger)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+
+
+def test_followed_folder_that_disappears_shows_why_and_recovers(
+    window, qtbot, model, studies, storescu_tool, tmp_path
+):
+    folder = tmp_path / "listened"
+    folder.mkdir()
+    listener = Listener(model, folder, free_port(), aet=AET, bind="127.0.0.1")
+    listener.start()
+    try:
+        assert storescu(listener.port, studies["other"], called=AET).returncode == 0
+        qtbot.waitUntil(lambda: listener.counts["rows"] == 1, timeout=WAIT_MS)
+    finally:
+        listener.stop()
+    panel = window.worklist.panel
+    window.worklist.follow(folder)
+    qtbot.waitUntil(lambda: len(panel.rows) == 1, timeout=WAIT_MS)
+    moved = folder.rename(tmp_path / "elsewhere")
+    qtbot.waitUntil(lambda: "Cannot read the worklist now" in panel.title.text(), timeout=WAIT_MS)
+    assert "missing" in panel.title.text() and len(panel.rows) == 1  # the last list is kept
+    moved.rename(folder)
+    qtbot.waitUntil(lambda: panel.title.text().startswith("1 study in"), timeout=WAIT_MS)
+    assert window.settings.worklist_folder() == folder
