@@ -30,10 +30,10 @@ COLUMNS = (
     "Age/sex",
     "Accession",
     "View",
-    "Model",
     "P(abnormal)",
     "Label",
     "Verdict",
+    "Model",
 )
 ROW_ROLE = Qt.ItemDataRole.UserRole
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -62,10 +62,10 @@ def _cells(position: int, row: WorklistRow, verdict: Verdict | None) -> list[tup
         (row.age_sex, row.age_years),
         (row.accession, row.accession),
         (row.view, row.view),
-        (row.model, row.model),
         (probability, row.probability),
         (row.label_text, position),  # the label column sorts in triage order
         (verdict.summary if verdict else "", verdict.summary if verdict else None),
+        (row.model, row.model),
     ]
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import socket
 
 import pytest
+from desktop_helpers import open_and_wait
 from helpers_orthanc import free_port, missing_tools, storescu, write_study, xray_pixels
 from PySide6.QtCore import Qt
 
 from cxr_model.dicom_net.listener import Listener
 from cxr_model.feedback.store import ENV_DB, FeedbackStore
+from cxr_model.vocabulary import Truth
 from cxr_model.worklist.store import read_worklist
 
 WAIT_MS = 60_000
@@ -152,3 +154,23 @@ def test_followed_folder_that_disappears_shows_why_and_recovers(
     moved.rename(folder)
     qtbot.waitUntil(lambda: panel.title.text().startswith("1 study in"), timeout=WAIT_MS)
     assert window.settings.worklist_folder() == folder
+
+
+def test_damaged_verdicts_database_and_busy_port_are_messages(
+    window, qtbot, verdicts_db, sample_images, tmp_path
+):
+    verdicts_db.write_bytes(b"not a database" * 200)
+    open_and_wait(qtbot, window, sample_images[0])
+    window.verdict.truth_actions[Truth.NORMAL].trigger()
+    qtbot.waitUntil(lambda: "damaged" in window.verdict.panel.state.text(), timeout=WAIT_MS)
+    assert window.message.isVisible() and str(verdicts_db) in window.message.text()
+    assert verdicts_db.read_bytes().startswith(b"not a database")  # left as it was
+
+    with socket.socket() as busy:
+        busy.bind(("", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        window.worklist.start_receiving(tmp_path / "received", port, AET, None)
+        qtbot.waitUntil(lambda: "cannot listen on port" in window.message.text(), timeout=WAIT_MS)
+    assert window.worklist.receive_action.isEnabled()
+    assert not window.worklist.stop_action.isEnabled()
