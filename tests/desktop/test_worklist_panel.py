@@ -4,19 +4,25 @@ changed by its shortcuts, the statistics view; and a followed folder that disapp
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from desktop_helpers import open_and_wait
+from desktop_helpers import new_window, open_and_wait
 from helpers_orthanc import free_port, missing_tools, storescu, write_study, xray_pixels
 from PySide6.QtCore import Qt
 
+from cxr_desktop.settings import AppSettings
 from cxr_model.dicom_net.listener import Listener
 from cxr_model.feedback.store import ENV_DB, FeedbackStore
 from cxr_model.vocabulary import Truth
 from cxr_model.worklist.store import read_worklist
 
 WAIT_MS = 60_000
+ROOT = Path(__file__).resolve().parents[2]
 AET = "CXRAPPLISTEN"
 
 
@@ -174,3 +180,43 @@ def test_damaged_verdicts_database_and_busy_port_are_messages(
         qtbot.waitUntil(lambda: "cannot listen on port" in window.message.text(), timeout=WAIT_MS)
     assert window.worklist.receive_action.isEnabled()
     assert not window.worklist.stop_action.isEnabled()
+
+
+def test_two_windows_and_the_cli_at_once_lose_no_verdict(
+    qtbot, tmp_path, factory, model_dir, sample_images, verdicts_db
+):
+    windows = [new_window(qtbot, AppSettings(tmp_path / f"w{n}.ini"), factory) for n in (1, 2)]
+    for window, image in zip(windows, sample_images[:2], strict=True):
+        open_and_wait(qtbot, window, image)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "cxr_model.cli", "--model", str(model_dir), "feedback", "add",
+         str(sample_images[2]), "--label", "abnormal"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    truths = (Truth.NORMAL, Truth.ABNORMAL, Truth.UNGRADABLE)
+    for _ in range(5):  # both windows give and change verdicts while the CLI writes
+        for truth in truths:
+            for window in windows:
+                window.verdict.truth_actions[truth].trigger()
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err
+    expected = 2 * 5 * len(truths) + 1
+
+    def kept() -> int:
+        store = FeedbackStore(verdicts_db)
+        try:
+            return len(store.history())
+        finally:
+            store.close()
+
+    qtbot.waitUntil(lambda: kept() == expected, timeout=WAIT_MS)
+    store = FeedbackStore(verdicts_db)
+    current = {Path(v.image).name: v.truth for v in store.current()}
+    store.close()
+    assert current == {
+        sample_images[0].name: "ungradable",
+        sample_images[1].name: "ungradable",
+        sample_images[2].name: "abnormal",
+    }
