@@ -115,13 +115,13 @@ def reading_reason(prediction: Prediction | None, error: str | None) -> tuple[st
     """(reading, reason): why there is no label, or what a kept label is flagged for."""
     if prediction is None:
         return Reading.NO_LABEL, error or "not scored"
-    reason = error or ""
+    flag = ""
     if prediction.ood_reason == OodReason.AGE:
         age = prediction.patient_age
-        reason = "outside the model's age range" + (f" ({age:.0f} years)" if age else "")
+        flag = "outside the model's age range" + (f" ({age:.0f} years)" if age else "")
     elif prediction.ood_reason == OodReason.IMAGE:
-        reason = "image unlike the training X-rays"
-    return prediction.reading, reason
+        flag = "image unlike the training X-rays"
+    return prediction.reading, "; ".join(part for part in (flag, error) if part)
 
 
 def _patient_values(meta: Mapping[str, str], old: Mapping | None) -> tuple:
