@@ -32,9 +32,8 @@ from cxr_model.imaging.dicom_meta import header_values
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prepared
 from cxr_model.inference.scan import CsvSink, read_rows
-from cxr_model.worklist.store import Worklist
+from cxr_model.worklist.store import RESULTS_NAME, Worklist
 
-RESULTS_NAME = "results.csv"
 BATCH_SIZE = 8
 _OUT_OF_RESOURCES = 0xA700
 _CANNOT_UNDERSTAND = 0xC000

@@ -7,16 +7,21 @@ result is the instance that ranks first for triage. The file names patients: mod
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cxr_model.imaging.dicom_meta import patient_age_years
+from pydicom import dcmread
+
+from cxr_model.imaging.dicom_meta import header_values, patient_age_years
 from cxr_model.inference.predictor import Prediction
 from cxr_model.sqlite_db import connect, guarded, now, writing
 from cxr_model.vocabulary import OodReason, Reading
 
 WORKLIST_NAME = "worklist.sqlite"
+RESULTS_NAME = "results.csv"  # the listener's CSV beside it (a worklist starts from it)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -145,7 +150,10 @@ class Worklist:
     def __init__(self, folder: Path, create: bool = False) -> None:
         self.folder = Path(folder)
         self.path = self.folder / WORKLIST_NAME
+        new = create and not self.path.exists()
         self.db = connect(self.path, _SCHEMA, create=create)
+        if new:
+            backfill(self)
 
     def record(
         self,
@@ -156,12 +164,26 @@ class Worklist:
         prediction: Prediction | None = None,
         error: str | None = None,
     ) -> None:
-        """Add or replace one instance (`image` relative to the folder) and update its
-        study's row, in one transaction."""
-        study_uid, series_uid, sop_uid = uids
+        """Add or replace one scored (or not scored) instance, `image` relative to the folder."""
         reading, reason = reading_reason(prediction, error)
         probability = None if prediction is None else float(prediction.probability)
-        received = now()
+        self.add(image, uids, meta, model if prediction is not None else "", probability,
+                 reading, reason)  # fmt: skip
+
+    def add(
+        self,
+        image: str,
+        uids: tuple[str, str, str],
+        meta: Mapping[str, str],
+        model: str,
+        probability: float | None,
+        reading: str,
+        reason: str,
+        received: str = "",
+    ) -> None:
+        """Add or replace one instance and update its study's row, in one transaction."""
+        study_uid, series_uid, sop_uid = uids
+        received = received or now()
         with writing(self.db, self.path) as db:
             db.execute(
                 "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -172,7 +194,7 @@ class Worklist:
                     image,
                     received,
                     meta.get("ViewPosition", ""),
-                    model if prediction is not None else "",
+                    model,
                     probability,
                     str(reading),
                     reason,
@@ -211,6 +233,44 @@ class Worklist:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _csv_reading(row: Mapping[str, str]) -> tuple[float | None, str, str]:
+    """(probability, reading, reason) of a results.csv row (the listener's columns)."""
+    if not row.get("probability"):
+        return None, Reading.NO_LABEL, row.get("error") or "not scored"
+    if row.get("ood_reason") == OodReason.AGE:
+        return float(row["probability"]), Reading.NO_LABEL, "outside the model's age range"
+    reading = Reading.UNCERTAIN if row.get("uncertain") == "true" else Reading(row["label"])
+    flag = "image unlike the training X-rays" if row.get("ood_reason") == OodReason.IMAGE else ""
+    return float(row["probability"]), reading, "; ".join(p for p in (flag, row["error"]) if p)
+
+
+def backfill(worklist: Worklist) -> int:
+    """Fill a new worklist from the folder's results.csv (a folder a listener wrote before it
+    kept a worklist): each row's instance header, its result, the file's time as received.
+    Rows whose instance is gone are left out. Returns the instances added."""
+    csv_path = worklist.folder / RESULTS_NAME
+    if not csv_path.is_file():
+        return 0
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.DictReader(fh) if r.get("sop_uid") and r.get("file")]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return 0  # the listener says what is wrong with its CSV; the worklist starts empty
+    count = 0
+    for row in rows:
+        path = worklist.folder / row["file"]
+        try:
+            meta = header_values(dcmread(path, stop_before_pixels=True))
+            received = dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+            values = _csv_reading(row)
+        except Exception:  # a file gone or unreadable: left out, as documented
+            continue
+        uids = (row["study_uid"], row["series_uid"], row["sop_uid"])
+        worklist.add(row["file"], uids, meta, "", *values, received.isoformat(timespec="seconds"))
+        count += 1
+    return count
 
 
 def read_worklist(folder: Path) -> list[WorklistRow]:

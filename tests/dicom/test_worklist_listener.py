@@ -16,7 +16,7 @@ from cxr_model.cli import main
 from cxr_model.dicom_net.listener import RESULTS_NAME, Listener
 from cxr_model.errors import StoreError
 from cxr_model.feedback.store import FeedbackStore, make_verdict
-from cxr_model.worklist.store import WORKLIST_NAME, read_worklist
+from cxr_model.worklist.store import WORKLIST_NAME, Worklist, read_worklist
 
 AET = "CXRWORKLIST"
 RANK = {"abnormal": 0, "uncertain": 1, "normal": 2, "none": 3}
@@ -137,3 +137,29 @@ def test_worklist_of_a_folder_without_one_is_a_clear_error(tmp_path, capsys):
     (tmp_path / WORKLIST_NAME).write_bytes(b"garbage" * 200)
     assert main(["worklist", str(tmp_path)]) == 2
     assert "damaged" in capsys.readouterr().err
+
+
+def test_a_folder_without_a_worklist_gets_one_from_its_results_csv(model, dcmtk, xrays, tmp_path):
+    folder = tmp_path / "older"
+    folder.mkdir()
+    sent = write_study(tmp_path / "a", xrays[0], "CXRT-WL-OLD", (("CR", "PA"), ("CR", "LL")))
+    sent += write_study(tmp_path / "b", xrays[1], "CXRT-WL-AGE", (("DX", "AP"),), PatientAge="045Y")
+    listener = Listener(model, folder, free_port(), aet=AET, bind="127.0.0.1")
+    listener.start()
+    try:
+        assert storescu(listener.port, sent, called=AET).returncode == 0
+        wait_for(lambda: listener.counts["rows"] == len(sent))
+    finally:
+        listener.stop()
+    kept = read_worklist(folder)
+    for suffix in ("", "-wal", "-shm"):  # as a listener of an earlier version left it
+        (folder / f"{WORKLIST_NAME}{suffix}").unlink(missing_ok=True)
+    Worklist(folder, create=True).close()
+    rebuilt = read_worklist(folder)
+
+    def facts(row):  # results.csv keeps probabilities to 6 decimals
+        p = None if row.probability is None else round(row.probability, 6)
+        return (row.study_uid, row.sop_uid, row.patient, row.images, row.reading, p)
+
+    assert [facts(r) for r in rebuilt] == [facts(r) for r in kept]
+    assert rebuilt[-1].reason.startswith("outside the model's age range")
