@@ -26,9 +26,20 @@ class FeedbackWorker(QObject):
         super().__init__()
         self.db_path = db_path
 
-    def _with_store(self, action: Callable[[FeedbackStore], None]) -> None:
+    def _with_store(
+        self,
+        action: Callable[[FeedbackStore], None],
+        missing: Callable[[Path], None] | None = None,
+    ) -> None:
+        """Run `action` on the database. With `missing`, a database that does not exist yet
+        is not made: `missing(path)` answers instead (a reader has nothing to read)."""
+
         def run() -> None:
-            store = FeedbackStore(self.db_path())
+            path = self.db_path()
+            if missing is not None and not path.is_file():
+                missing(path)
+                return
+            store = FeedbackStore(path)
             try:
                 action(store)
             finally:
@@ -42,11 +53,17 @@ class FeedbackWorker(QObject):
 
     @Slot(str)
     def lookup(self, subject: str) -> None:
-        self._with_store(lambda store: self.found.emit(subject, store.latest(subject)))
+        self._with_store(
+            lambda store: self.found.emit(subject, store.latest(subject)),
+            lambda _path: self.found.emit(subject, None),
+        )
 
     @Slot()
     def figures(self) -> None:
-        self._with_store(lambda store: self.stats.emit(model_stats(store.current()), store.path))
+        self._with_store(
+            lambda store: self.stats.emit(model_stats(store.current()), store.path),
+            lambda path: self.stats.emit([], path),
+        )
 
 
 class FeedbackService(QObject):
