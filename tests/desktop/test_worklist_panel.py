@@ -220,3 +220,21 @@ def test_two_windows_and_the_cli_at_once_lose_no_verdict(
         sample_images[1].name: "ungradable",
         sample_images[2].name: "abnormal",
     }
+
+
+def test_receive_dialog_takes_its_values_from_the_settings_and_checks_them(
+    qtbot, settings, tmp_path
+):
+    from cxr_desktop.dialogs.receive_dialog import ReceiveDialog
+
+    settings.set_receive_settings(11200, "SITEAPP", "PACS1,PACS2", str(tmp_path / "in"))
+    dialog = ReceiveDialog(settings.receive_settings(), tmp_path / "default")
+    qtbot.addWidget(dialog)
+    assert dialog.values() == (tmp_path / "in", 11200, "SITEAPP", ["PACS1", "PACS2"])
+    dialog.aet.setText("BAD\\AET")
+    dialog._accept()
+    assert "not an AE title" in dialog.problem.text() and dialog.result() == 0
+    dialog.aet.setText("GOOD")
+    dialog.allow.setText("")
+    dialog._accept()
+    assert dialog.result() == 1 and dialog.values()[2:] == ("GOOD", None)
