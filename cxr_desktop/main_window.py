@@ -25,7 +25,9 @@ from cxr_desktop.features.pacs import PacsFeature
 from cxr_desktop.features.report import ReportFeature
 from cxr_desktop.features.study import StudyFeature
 from cxr_desktop.features.tags import TagsFeature
+from cxr_desktop.features.verdict import VerdictFeature
 from cxr_desktop.features.view import ViewFeature
+from cxr_desktop.features.worklist import WorklistFeature
 from cxr_desktop.panels.message_bar import MessageBar
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
@@ -62,6 +64,9 @@ class MainWindow(QMainWindow):
         self.model.factory_changed.connect(self.study.set_factory)
         self.model.factory_changed.connect(self.batch.set_factory)
         self.pacs = PacsFeature(self.session, settings, self.files, self)
+        self.worklist = WorklistFeature(self.session, factory, settings, self.study, self)
+        self.model.factory_changed.connect(self.worklist.set_factory)
+        self.verdict = VerdictFeature(self.session, settings, self.report, self)
 
         self._build_layout()
         self._build_menus()
@@ -85,6 +90,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.inference.panel)
         column.addWidget(self.pacs.send_button)
+        column.addWidget(self.verdict.panel)
         column.addWidget(self.report.editor, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view.viewer)
@@ -100,6 +106,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.study.dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tags.dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.worklist.dock)
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -135,7 +142,21 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addActions([*self.measure.tool_actions, self.measure.clear_action])
         view.addSeparator()
-        view.addActions([self.study.action, self.tags.action])
+        view.addActions([self.study.action, self.tags.action, self.worklist.action])
+        worklist = self.menuBar().addMenu("&Worklist")
+        worklist.addActions(
+            [
+                self.worklist.receive_action,
+                self.worklist.stop_action,
+                self.worklist.follow_action,
+                self.worklist.action,
+            ]
+        )
+        worklist.addSeparator()
+        worklist.addActions([self.verdict.agree_action, self.verdict.disagree_action])
+        worklist.addActions(list(self.verdict.truth_actions.values()))
+        worklist.addSeparator()
+        worklist.addAction(self.verdict.stats_action)
         self.menuBar().addMenu("&Model").addActions(
             [self.model.open_action, self.model.fp32_action]
         )
@@ -188,6 +209,8 @@ class MainWindow(QMainWindow):
         self.batch.shutdown()
         self.study.shutdown()
         self.pacs.shutdown()
+        self.worklist.shutdown()
+        self.verdict.shutdown()
         self.inference.shutdown()
         self.files.shutdown()
         event.accept()

@@ -1,5 +1,6 @@
 """Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
-the model folder opened last and its precision, PACS nodes and our AE title."""
+the model folder opened last and its precision, PACS nodes and our AE title, the listener
+and worklist folder, the verdicts database."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
+from cxr_model.feedback.store import default_db_path
 from cxr_model.inference.overlay import DEFAULT_OPACITY
 from cxr_model.vocabulary import Precision, choices
 
 ORGANIZATION = "cxr-desktop"
 APPLICATION = "CXR Desktop"
 MAX_RECENT = 10
+DEFAULT_LISTEN_PORT = 11112
 
 
 class AppSettings:
@@ -106,6 +109,40 @@ class AppSettings:
 
     def set_our_aet(self, aet: str) -> None:
         self.store.setValue("pacs/aet", valid_aet(aet))
+
+    def receive_settings(self) -> dict:
+        """Worklist > Start receiving…: port, AE title, allow list (comma-separated), folder
+        ("" for the default)."""
+        try:
+            port = int(self.store.value("listener/port", DEFAULT_LISTEN_PORT))
+        except (TypeError, ValueError):
+            port = DEFAULT_LISTEN_PORT
+        return {
+            "port": port if 0 < port < 65536 else DEFAULT_LISTEN_PORT,
+            "aet": self._get("listener/aet") or self.our_aet(),
+            "allow": self._get("listener/allow"),
+            "folder": self._get("listener/folder"),
+        }
+
+    def set_receive_settings(self, port: int, aet: str, allow: str, folder: str) -> None:
+        self.store.setValue("listener/port", int(port))
+        self.store.setValue("listener/aet", valid_aet(aet))
+        self.store.setValue("listener/allow", allow)
+        self.store.setValue("listener/folder", folder)
+
+    def worklist_folder(self) -> Path | None:
+        """The listener folder the worklist followed last."""
+        value = self._get("worklist/folder")
+        return Path(value) if value else None
+
+    def set_worklist_folder(self, folder: Path) -> None:
+        self.store.setValue("worklist/folder", str(folder))
+
+    def feedback_db(self) -> Path:
+        """The verdicts database: the one chosen here, else $CXR_FEEDBACK_DB, else the
+        user's data folder."""
+        value = self._get("feedback/db")
+        return Path(value) if value else default_db_path()
 
     def model_dir(self) -> Path | None:
         """The model folder opened last with Model > Open model folder… (None: the default)."""

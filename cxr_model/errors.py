@@ -57,3 +57,7 @@ class SkippedError(CXRError):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.detail = detail
+
+
+class StoreError(CXRError):
+    """An SQLite store (the worklist, the verdicts) is corrupt, locked, or cannot be written."""

@@ -29,6 +29,14 @@ class Reading(StrEnum):
     NO_LABEL = "none"
 
 
+class Truth(StrEnum):
+    """The radiologist's ground truth for a study (a verdict on the AI's result)."""
+
+    NORMAL = "normal"
+    ABNORMAL = "abnormal"
+    UNGRADABLE = "ungradable"  # not gradable: left out of training and of the figures
+
+
 class OodReason(StrEnum):
     """Why a prediction is outside what the model was made for."""
 

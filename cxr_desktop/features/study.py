@@ -58,6 +58,7 @@ class StudyFeature(QObject):
         self.panel.open_requested.connect(self._open)
         session.study_changed.connect(self._on_study)
         self._open_first = False
+        self._open_image: Path | None = None
         self._reveal_if_several = False
 
     def choose_folder(self) -> None:
@@ -67,18 +68,26 @@ class StudyFeature(QObject):
         if folder:
             self.show_folder(Path(folder), open_first=True)
 
-    def show_folder(self, folder: Path, study_uid: str = "", open_first: bool = False) -> None:
-        """Show the studies of `folder` (only `study_uid` when given); `open_first` opens the
-        first scored image once they are listed."""
+    def show_folder(
+        self,
+        folder: Path,
+        study_uid: str = "",
+        open_first: bool = False,
+        image: Path | None = None,
+    ) -> None:
+        """Show the studies of `folder` (only `study_uid` when given); once they are listed,
+        open `image`, or with `open_first` the first scored image. With `image`, the files
+        in subfolders count too (a listener's STUDY/SERIES/SOP.dcm)."""
         self._open_first, self._reveal_if_several = open_first, False
+        self._open_image = image
         self.panel.show_loading(Path(folder))
-        self.service.load(Path(folder), study_uid)
+        self.service.load(Path(folder), study_uid, recursive=image is not None)
         self.dock.show()
 
     def _follow(self, folder: Path, study_uid: str) -> None:
         """The study of a DICOM file just opened: the dock shows itself only when that study
         has other images."""
-        self._open_first = False
+        self._open_first, self._open_image = False, None
         self._reveal_if_several = not self.dock.isVisible()
         self.panel.show_loading(Path(folder))
         self.service.load(Path(folder), study_uid)
@@ -102,9 +111,10 @@ class StudyFeature(QObject):
         if current is not None:
             self.panel.select(current.path)
         first = next((i.path for s in studies for i in s.images if i.view.scored), None)
-        if self._open_first and first is not None:
-            self.files.open_image(first)
-        self._open_first = False
+        wanted = self._open_image or (first if self._open_first else None)
+        if wanted is not None:
+            self.files.open_image(wanted)
+        self._open_first, self._open_image = False, None
 
     def _open(self, path: Path) -> None:
         current = self.session.study

@@ -57,13 +57,14 @@ class StudyWorker(QObject):
         """Score with another model from now on (made on first use)."""
         self.factory, self.model, self.model_error = factory, None, ""
 
-    @Slot(int, object, str)
-    def load(self, request_id: int, folder: Path, study_uid: str) -> None:
-        """List `folder`'s studies (only `study_uid` when given), then every image."""
+    @Slot(int, object, str, bool)
+    def load(self, request_id: int, folder: Path, study_uid: str, recursive: bool) -> None:
+        """List `folder`'s studies (only `study_uid` when given; its subfolders too with
+        `recursive`), then every image."""
         if request_id < self.latest:
             return
         try:
-            studies, unreadable = folder_studies(folder)
+            studies, unreadable = folder_studies(folder, recursive)
         except OSError as exc:
             self.failed.emit(request_id, f"cannot list {folder}: {exc.strerror or exc}")
             return
@@ -108,7 +109,7 @@ class StudyService(QObject):
     listed = Signal(object, object)  # list[StudyGroup], unreadable
     image_done = Signal(object, object, object, str)  # Path, thumbnail, Prediction, note
     failed = Signal(str)
-    _load = Signal(int, object, str)
+    _load = Signal(int, object, str, bool)
     _set_factory = Signal(object)
 
     def __init__(self, factory: ModelFactory, parent: QObject | None = None) -> None:
@@ -122,11 +123,12 @@ class StudyService(QObject):
         self.worker.failed.connect(self._on_failed)
         self.thread = start_in_thread(self.worker, "cxr-study")
 
-    def load(self, folder: Path, study_uid: str = "") -> int:
-        """Show `folder` (one study of it when `study_uid`); supersedes earlier loads."""
+    def load(self, folder: Path, study_uid: str = "", recursive: bool = False) -> int:
+        """Show `folder` (one study of it when `study_uid`, with its subfolders when
+        `recursive`); supersedes earlier loads."""
         request_id = self._requests.next()
         self.worker.latest = request_id
-        self._load.emit(request_id, Path(folder), study_uid)
+        self._load.emit(request_id, Path(folder), study_uid, recursive)
         return request_id
 
     def set_factory(self, factory: ModelFactory) -> None:

@@ -13,7 +13,13 @@ from pathlib import Path
 from cxr_model.cli.common import EXIT_NETWORK, fail
 from cxr_model.cli.pacs import writable_folder
 from cxr_model.dicom_net.client import Pacs
-from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, parse_node, valid_aet
+from cxr_model.dicom_net.node import (
+    DEFAULT_AET,
+    DEFAULT_TIMEOUT,
+    aet_list,
+    parse_node,
+    valid_aet,
+)
 from cxr_model.errors import CXRError
 from cxr_model.inference.predictor import Model
 
@@ -23,16 +29,11 @@ def log(line: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cxr listen: {line}", file=sys.stderr, flush=True)
 
 
-def allow_list(text: str | None) -> list[str] | None:
-    """`--allow A,B` -> ["A", "B"] (ValueError for a bad AE title)."""
-    return [valid_aet(v) for v in text.split(",") if v.strip()] if text else None
-
-
 def run(args: argparse.Namespace, model: Model) -> int:
     from cxr_model.dicom_net.listener import Listener
 
     try:
-        allow = allow_list(args.allow)
+        allow = aet_list(args.allow)
         forward = (
             Pacs(parse_node(args.forward), aet=args.aet, timeout=args.timeout)
             if args.forward

@@ -14,6 +14,7 @@ from cxr_model.assembly import use_backend
 from cxr_model.cli import (
     dataset,
     evaluate,
+    feedback,
     listen,
     pacs,
     predict,
@@ -22,6 +23,7 @@ from cxr_model.cli import (
     results,
     scan,
     train,
+    worklist,
 )
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
 from cxr_model.errors import ModelError
@@ -29,7 +31,20 @@ from cxr_model.inference.predictor import load_model
 from cxr_model.inference.selftest import run_selftest
 from cxr_model.vocabulary import BackendName, Precision, choices
 
-COMMANDS = (predict, scan, evaluate, train, refit, quantize, dataset, pacs, results, listen)
+COMMANDS = (
+    predict,
+    scan,
+    evaluate,
+    train,
+    refit,
+    quantize,
+    dataset,
+    pacs,
+    results,
+    listen,
+    worklist,
+    feedback,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

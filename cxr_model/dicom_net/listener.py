@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom import dcmread
@@ -28,11 +28,12 @@ from cxr_model.dicom_net.instances import (
 from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
 from cxr_model.dicom_net.storage import instance_path, instance_uids, save_dataset
 from cxr_model.errors import CXRError, InvalidInstanceError
+from cxr_model.imaging.dicom_meta import header_values
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prepared
 from cxr_model.inference.scan import CsvSink, read_rows
+from cxr_model.worklist.store import RESULTS_NAME, Worklist
 
-RESULTS_NAME = "results.csv"
 BATCH_SIZE = 8
 _OUT_OF_RESOURCES = 0xA700
 _CANNOT_UNDERSTAND = 0xC000
@@ -48,6 +49,7 @@ class _Arrival:
     image: XrayImage | None = None  # kept only to forward the Secondary Capture
     source: Dataset | None = None
     error: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)  # header values for the worklist
 
 
 class Listener:
@@ -82,6 +84,7 @@ class Listener:
             row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS) if is_final(row)
         }
         self.sink = CsvSink(self.csv_path, fields=PACS_FIELDS)
+        self.worklist = Worklist(self.out_dir, create=True)
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
         self._received_lock = threading.Lock()  # associations run on threads of their own
@@ -93,7 +96,7 @@ class Listener:
     # ------------------------------------------------------------------ receiving
     def _prepare(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> _Arrival:
         """Decode and preprocess a saved instance (runs on the association's thread)."""
-        arrival = _Arrival(path, uids)
+        arrival = _Arrival(path, uids, meta=header_values(ds))
         reason = not_scored_reason(ds)
         if reason:
             arrival.error = reason
@@ -144,6 +147,12 @@ class Listener:
         row = instance_row(name, arrival.uids, prediction, error)
         self.sink.add(row)
         self.counts["rows"] += 1
+        try:
+            self.worklist.record(
+                name, arrival.uids, arrival.meta, self.model.card.name, prediction, error
+            )
+        except CXRError as exc:
+            self.log(f"{name}: not in the worklist ({exc})")
         if is_final(row):
             self.final.add(arrival.uids[2])
         if error:
@@ -237,6 +246,7 @@ class Listener:
             self.queue.put(None)
             self._scorer.join()
             self.sink.close()
+            self.worklist.close()
             raise CXRError(
                 f"cannot listen on port {self.port} ({exc.strerror or exc}); choose another --port"
             ) from exc
@@ -249,3 +259,4 @@ class Listener:
         self.queue.put(None)
         self._scorer.join()
         self.sink.close()
+        self.worklist.close()

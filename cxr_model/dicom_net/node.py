@@ -22,6 +22,11 @@ def valid_aet(value: str) -> str:
     return text
 
 
+def aet_list(text: str | None) -> list[str] | None:
+    """`A,B` -> ["A", "B"] (ValueError for a bad AE title); None for none."""
+    return [valid_aet(v) for v in text.split(",") if v.strip()] if text else None
+
+
 @dataclass(frozen=True)
 class Node:
     """A remote DICOM node: DIMSE (`aet`, `host`, `port`) or DICOMweb (`url`)."""

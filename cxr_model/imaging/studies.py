@@ -93,12 +93,13 @@ def group_studies(items: Iterable[tuple[Path, Mapping[str, str]]]) -> list[Study
 
 
 def folder_studies(
-    folder: str | os.PathLike[str],
+    folder: str | os.PathLike[str], recursive: bool = False
 ) -> tuple[list[StudyGroup], list[tuple[Path, str]]]:
-    """The studies of a folder's DICOM files (by marker or .dcm/.dicom name, not recursive),
-    and the files whose header could not be read, with the reason."""
+    """The studies of a folder's DICOM files (by marker or .dcm/.dicom name; in subfolders
+    too with `recursive`), and the files whose header could not be read, with the reason."""
     items, unreadable = [], []
-    for path in sorted(Path(folder).iterdir()):
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
         if not path.is_file() or not (path.suffix.lower() in DICOM_SUFFIXES or is_dicom_file(path)):
             continue
         try:

@@ -49,6 +49,19 @@ class ModelCard:
     data: dict
 
     @property
+    def name(self) -> str:
+        """The model's name (its folder's name when the card has none)."""
+        return str(self.data.get("name") or self.directory.name)
+
+    @property
+    def version(self) -> str:
+        """Which weights these are: the first 12 hex digits of their SHA-256 in the card."""
+        digest = self.data.get("files", {}).get(WEIGHTS_NAME) or self.data.get("files", {}).get(
+            ONNX_NAME, ""
+        )
+        return str(digest)[:12]
+
+    @property
     def input_spec(self) -> InputSpec:
         return InputSpec(**self.data["input"])
 

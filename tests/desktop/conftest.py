@@ -12,12 +12,15 @@ from PySide6.QtCore import QSettings
 
 from cxr_desktop.main_window import MainWindow
 from cxr_desktop.settings import AppSettings
+from cxr_model.feedback.store import ENV_DB
 from cxr_model.inference.predictor import load_model
 
 
 @pytest.fixture(autouse=True)
-def isolated_qsettings(tmp_path, qapp):
-    """Even a default-constructed QSettings writes under tmp_path, never the user's."""
+def isolated_qsettings(tmp_path, qapp, monkeypatch):
+    """Even a default-constructed QSettings writes under tmp_path, never the user's; so do
+    the verdicts (the database the app would keep in the user's data folder)."""
+    monkeypatch.setenv(ENV_DB, str(tmp_path / "verdicts.sqlite"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
