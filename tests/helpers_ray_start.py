@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,7 +93,9 @@ def two_nodes(root: Path, cpus: tuple[int, int] = (1, 1)) -> Iterator[tuple[str,
     address = f"127.0.0.1:{port}"
     common = ["--node-ip-address", "127.0.0.1", "--block"]
     head = [str(RAY), "start", "--head", "--port", str(port), "--num-cpus", str(cpus[0])]
-    head += ["--temp-dir", str(root / "tmp"), "--include-dashboard", "false"]
+    # Ray's sockets live in its temp dir, and a socket path may not pass 107 bytes: a short one
+    temp = tempfile.mkdtemp(prefix="cxr-ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    head += ["--temp-dir", temp, "--include-dashboard", "false"]
     head += ["--dashboard-port", str(free_port()), *common, *_node_ports()]
     worker = [str(RAY), "start", "--address", address, "--num-cpus", str(cpus[1])]
     worker += [*common, *_node_ports()]
@@ -117,3 +121,4 @@ def two_nodes(root: Path, cpus: tuple[int, int] = (1, 1)) -> Iterator[tuple[str,
             except subprocess.TimeoutExpired:
                 node.kill()
                 node.wait()
+        shutil.rmtree(temp, ignore_errors=True)
