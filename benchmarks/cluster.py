@@ -257,16 +257,24 @@ def median(runs: list[dict], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
-def render(results: dict) -> str:
-    """The Markdown table of the figures."""
+def heading(title: str, results: dict) -> list[str]:
+    """A Markdown title, then what the figures were taken on and how busy it was."""
     m = results["machine"]
-    lines = [
-        "# Ray engine vs local engine, one machine (`python -m benchmarks.cluster`)",
+    return [
+        f"# {title}",
         "",
         f"{m['cpu_model']}, {m['usable_cores']} usable cores, {m['memory_gb']} GB; load "
-        f"average at start {m['load_average_at_start']}; {m['date']}. "
-        f"{results['note']}",
+        f"average at start {m['load_average_at_start']}; {m['date']}. {results['note']}",
         "",
+    ]
+
+
+def render(results: dict) -> str:
+    """The Markdown table of the figures."""
+    lines = [
+        *heading(
+            "Ray engine vs local engine, one machine (`python -m benchmarks.cluster`)", results
+        ),
         "Medians of the runs. End to end: `cxr scan --out F.csv` as a subprocess, each "
         f"engine at its default batch size (local {LOCAL_BATCH}, ray {RAY_BATCH}; model load "
         "and, for ray, starting and stopping a local Ray included). In-process: the scan "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import shutil
 import struct
 import subprocess
@@ -26,8 +27,11 @@ def folder(tmp_path_factory, sample_images) -> Path:
     return out
 
 
-def scan(folder: Path, model_dir: Path, terminal: bool, *extra: str) -> tuple[str, str]:
-    """(stdout, stderr) of `cxr scan FOLDER`, stderr on a pseudo-terminal when `terminal`."""
+def scan(
+    folder: Path, model_dir: Path, terminal: bool, *extra: str, columns: int = 100
+) -> tuple[str, str]:
+    """(stdout, stderr) of `cxr scan FOLDER`, stderr on a pseudo-terminal of `columns`
+    columns when `terminal`."""
     env = {**os.environ, "CXR_MODEL_DIR": str(model_dir), "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "cxr_model.cli", "scan", str(folder), *extra]
     if not terminal:
@@ -35,7 +39,7 @@ def scan(folder: Path, model_dir: Path, terminal: bool, *extra: str) -> tuple[st
         assert done.returncode == 0, done.stderr
         return done.stdout, done.stderr
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, text=True
     )
@@ -65,3 +69,9 @@ def test_bar_on_a_terminal_only_and_csv_unchanged(folder, model_dir):
         assert "scanned 3 image(s), 0 error(s)" in err
     assert on_tty_out == redirected_out == quiet_out
     assert on_tty_out.count("\n") == 4  # header + one row per image
+
+
+def test_bar_on_a_terminal_that_reports_no_size(folder, model_dir):
+    _, err = scan(folder, model_dir, True, columns=0)
+    # a bar of fixed width, not one cell with the rate cut off
+    assert re.search(r"scan: 100%\|█{20,}\| 3/3 \[[^]]*img/s\]", err), err

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib
 import sys
@@ -30,7 +31,7 @@ from cxr_model.inference.scan import (
 from cxr_model.progress import progress
 from cxr_model.vocabulary import Engine, choices
 
-_RAY_ONLY = ("address", "actors", "actor_cpus")
+_RAY_ONLY = ("address", "actors", "actor_cpus", "verbose")
 
 
 def _cluster(module: str, what: str) -> ModuleType:
@@ -72,7 +73,15 @@ def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Itera
         actors=args.actors,
         actor_cpus=1.0 if args.actor_cpus is None else args.actor_cpus,
         batch_size=args.batch_size or engine.BATCH_SIZE,
+        verbose=bool(args.verbose),
     )
+
+
+def ray_output(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """Ray's own log lines off stderr for the ray engine, unless --verbose."""
+    if args.engine != Engine.RAY or args.verbose:
+        return contextlib.nullcontext()
+    return _cluster("quiet", "--engine ray").ray_output_off()
 
 
 def run(args: argparse.Namespace, model: Model) -> int:
@@ -91,17 +100,17 @@ def run(args: argparse.Namespace, model: Model) -> int:
         if stdout:
             stdout.writerow(RESULT_FIELDS)
         plan = plan_scan(folder, args.recursive, skip)
-        rows = engine_rows(args, model, plan)
         total = len(plan.files) + len(plan.unreadable)
-        for row in progress(rows, total=total, desc="scan", quiet=args.quiet):
-            counts["errors" if row["error"] else "scored"] += 1
-            if sink:
-                sink.add(row)
-            else:
-                stdout.writerow(csv_values(row))
-                sys.stdout.flush()
-            if row["error"]:
-                print(f"cxr: {row['error']}", file=sys.stderr)
+        with ray_output(args), contextlib.closing(engine_rows(args, model, plan)) as rows:
+            for row in progress(rows, total=total, desc="scan", quiet=args.quiet):
+                counts["errors" if row["error"] else "scored"] += 1
+                if sink:
+                    sink.add(row)
+                else:
+                    stdout.writerow(csv_values(row))
+                    sys.stdout.flush()
+                if row["error"]:
+                    print(f"cxr: {row['error']}", file=sys.stderr)
     except ClusterError as exc:
         return fail(exc, EXIT_NETWORK)
     except CXRError as exc:
@@ -160,6 +169,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         metavar="C",
         help="CPUs (and inference threads) per actor (default: 1)",
+    )
+    ray.add_argument(
+        "--verbose",
+        action="store_true",
+        default=None,  # None: not given, so that --verbose alone asks for --engine ray
+        help="Ray's own log lines and the workers' output on stderr (default: off)",
     )
     add_quiet(s)
     s.set_defaults(handler=run, needs_model=True)

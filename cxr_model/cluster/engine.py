@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+from cxr_model.cluster.auth import refusal, use_token_if_found
 from cxr_model.cluster.worker import ScanActor, pack_model
 from cxr_model.errors import ClusterError, CXRError
 from cxr_model.inference.predictor import Model
@@ -57,11 +58,13 @@ def pool_size(cluster_cpus: float, actor_cpus: float, actors: int | None = None)
     return actors
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
+def connect(address: str | None = None, num_cpus: int | None = None, verbose: bool = False) -> bool:
     """Connect this process to Ray: the cluster at `address` ("auto": the one started on
-    this machine with `ray start`), else a new local Ray of `num_cpus` CPUs (default: those
-    this process may use, at least 2: Ray's CPUs are scheduling slots, and one actor plus
-    the reads need two). Returns False when already connected (nothing to shut down)."""
+    this machine with `ray start`; token authentication as `auth` finds it), else a new
+    local Ray of `num_cpus` CPUs (default: those this process may use, at least 2: Ray's
+    CPUs are scheduling slots, and one actor plus the reads need two). `verbose`: Ray's
+    INFO lines and the workers' output too. Returns False when already connected (nothing
+    to shut down)."""
     import ray
 
     if ray.is_initialized():
@@ -70,17 +73,19 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
         num_cpus = num_cpus or max(2, len(os.sched_getaffinity(0)))
     else:
         _probe(address)
+        use_token_if_found()
     try:
         ray.init(
             address=address or "local",
             num_cpus=num_cpus,
             include_dashboard=False,
-            logging_level=logging.ERROR,
-            log_to_driver=False,
+            logging_level=logging.INFO if verbose else logging.ERROR,
+            log_to_driver=verbose,
         )
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.AuthenticationError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
-        raise ClusterError(f"cannot start or reach {where} ({exc})") from exc
+        refused = refusal(address, exc) if address else None
+        raise ClusterError(refused or f"cannot start or reach {where} ({_reason(exc)})") from exc
     _quiet_ray_data()
     return True
 
@@ -124,6 +129,7 @@ def ray_scan(
     actors: int | None = None,
     actor_cpus: float = 1.0,
     batch_size: int = BATCH_SIZE,
+    verbose: bool = False,
 ) -> Iterator[dict]:
     """Yield one result row per planned image, as the actors finish their batches.
 
@@ -131,12 +137,13 @@ def ray_scan(
     errors). Files Ray could not open (gone, broken links, no permission) would fail the
     whole dataset, so the driver answers those itself with the local reader. Without
     `address` a local Ray starts and stops with the scan; a connected process is reused.
+    `verbose`: Ray's own INFO lines and the workers' output on this process's stderr.
     """
     import ray
 
     folder = plan.folder
     readable = [path for path in plan.files if _readable(path)]
-    started = connect(address) if readable else False
+    started = connect(address, verbose=verbose) if readable else False
     try:
         yield from folder_error_rows(plan)
         for path in sorted(set(plan.files) - set(readable)):
