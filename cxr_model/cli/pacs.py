@@ -11,6 +11,7 @@ from cxr_model.cli.common import EXIT_NETWORK, add_quiet, fail
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, parse_node, valid_aet
 from cxr_model.dicom_net.query import DEFAULT_LIMIT, StudyQuery, parse_modalities
+from cxr_model.dicom_net.tls import SYSTEM_CA, TlsOptions
 from cxr_model.errors import CXRError, DataError, NetworkError
 from cxr_model.inference.predictor import Model
 from cxr_model.progress import progress
@@ -19,9 +20,32 @@ from cxr_model.progress import progress
 SCAN_LIMIT = 1000
 
 
+def tls_from(args: argparse.Namespace) -> TlsOptions | None:
+    """`--tls-ca/--tls-cert/--tls-key` as TlsOptions (None when none is given)."""
+    if args.tls_ca is None and args.tls_cert is None and args.tls_key is None:
+        return None
+    return TlsOptions(
+        ca=args.tls_ca,
+        cert=Path(args.tls_cert) if args.tls_cert else None,
+        key=Path(args.tls_key) if args.tls_key else None,
+    )
+
+
+def pacs_at(node: str, args: argparse.Namespace) -> Pacs:
+    """A node with our AE, timeout and TLS from the command line; ValueError for a bad node,
+    AE title or TLS file."""
+    parsed = parse_node(node)
+    tls = tls_from(args)
+    if tls is not None and parsed.is_web:
+        raise ValueError(f"{parsed}: --tls-* are for DIMSE nodes (DICOM TLS)")
+    if tls is not None and tls.ca is None:
+        raise ValueError("TLS to a node needs --tls-ca (a CA file, or 'system')")
+    return Pacs(parsed, aet=args.aet, timeout=args.timeout, tls=tls)
+
+
 def pacs_from(args: argparse.Namespace) -> Pacs:
-    """The node and our AE from the command line; ValueError for a bad node or AE title."""
-    return Pacs(parse_node(args.node), aet=args.aet, timeout=args.timeout)
+    """The node of a `cxr pacs` verb (see `pacs_at`)."""
+    return pacs_at(args.node, args)
 
 
 def query_from(args: argparse.Namespace) -> StudyQuery:
@@ -37,9 +61,10 @@ def query_from(args: argparse.Namespace) -> StudyQuery:
 
 
 def writable_folder(path: Path) -> Path:
-    """Create the output folder if needed; DataError when it cannot be written."""
+    """Create the output folder if needed (mode 0700: it will hold patient data); DataError
+    when it cannot be written."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = path / ".cxr-write-test"
         probe.write_bytes(b"")
         probe.unlink()
@@ -192,6 +217,27 @@ def _scan(args: argparse.Namespace, model: Model) -> int:
     return EXIT_NETWORK if scanner.network_errors else 0
 
 
+def add_tls_options(parser: argparse.ArgumentParser, *, listener: bool = False) -> None:
+    """`--tls-ca`, `--tls-cert`, `--tls-key` (DICOM TLS, 1.2 or later)."""
+    tls = parser.add_argument_group("DICOM TLS")
+    if listener:
+        tls.add_argument("--tls-cert", metavar="CERT.pem", help="our certificate: listen over TLS")
+        tls.add_argument("--tls-key", metavar="KEY.pem", help="the key of --tls-cert")
+        tls.add_argument(
+            "--tls-ca",
+            metavar="CA.pem",
+            help="require client certificates signed by this CA",
+        )
+        return
+    tls.add_argument(
+        "--tls-ca",
+        metavar="CA.pem|system",
+        help=f"TLS to the node, verified against this CA ('{SYSTEM_CA}': the system store)",
+    )
+    tls.add_argument("--tls-cert", metavar="CERT.pem", help="our client certificate")
+    tls.add_argument("--tls-key", metavar="KEY.pem", help="the key of --tls-cert")
+
+
 def add_node_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "node", help="AET@HOST:PORT (DIMSE) or http(s)://HOST:PORT/PATH (DICOMweb root)"
@@ -205,6 +251,7 @@ def add_node_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the node at each step (default {DEFAULT_TIMEOUT:g})",
     )
+    add_tls_options(parser)
 
 
 def add_filters(parser: argparse.ArgumentParser, limit: int) -> None:

@@ -10,6 +10,7 @@ from pydicom.dataset import Dataset
 
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, Node
 from cxr_model.dicom_net.query import FindResult, StudyQuery
+from cxr_model.dicom_net.tls import TlsOptions
 
 
 def _protocols():
@@ -25,12 +26,13 @@ class Pacs:
     """A node seen from our AE: echo, find, retrieve and send, each with a timeout.
 
     Every failure to reach the node or have it do what was asked is a NetworkError whose
-    message names the node and what to check.
+    message names the node and what to check. `tls`: DICOM TLS to a DIMSE node.
     """
 
     node: Node
     aet: str = DEFAULT_AET
     timeout: float = DEFAULT_TIMEOUT
+    tls: TlsOptions | None = None
 
     def echo(self) -> None:
         """C-ECHO, or a one-study QIDO-RS query for a DICOMweb node."""
@@ -38,14 +40,14 @@ class Pacs:
         if self.node.is_web:
             web.echo(self.node, self.timeout)
         else:
-            dimse.echo(self.node, self.aet, self.timeout)
+            dimse.echo(self.node, self.aet, self.timeout, self.tls)
 
     def find(self, query: StudyQuery) -> FindResult:
         """Studies matching the query (C-FIND or QIDO-RS), at most `query.limit`."""
         dimse, web = _protocols()
         if self.node.is_web:
             return web.find(self.node, query, self.timeout)
-        return dimse.find(self.node, query, self.aet, self.timeout)
+        return dimse.find(self.node, query, self.aet, self.timeout, self.tls)
 
     def retrieve(
         self,
@@ -74,9 +76,10 @@ class Pacs:
                 bind,
                 on_file,
                 cancelled,
+                self.tls,
             )
         return dimse.get_study(
-            self.node, study_uid, out_dir, self.aet, self.timeout, on_file, cancelled
+            self.node, study_uid, out_dir, self.aet, self.timeout, on_file, cancelled, self.tls
         )
 
     def send(self, items: list[Path | Dataset]) -> int:
@@ -86,4 +89,4 @@ class Pacs:
         dimse, web = _protocols()
         if self.node.is_web:
             return web.store(self.node, items, self.timeout)
-        return dimse.store(self.node, items, self.aet, self.timeout)
+        return dimse.store(self.node, items, self.aet, self.timeout, self.tls)

@@ -2,7 +2,8 @@
 scores the chest X-rays as they arrive and appends a row per instance to OUT/results.csv.
 
 Instances are written atomically and rows flushed at once, so a kill loses nothing already
-written; on the next start, saved instances without a final row are scored first.
+written; on the next start, saved instances without a final row are scored first. With
+`TlsOptions` it listens over TLS; every association and instance goes to OUT/audit.log.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 
+from cxr_model.dicom_net.audit import AUDIT_NAME, AuditLog
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.dimse import storage_scp_ae
 from cxr_model.dicom_net.instances import (
@@ -26,16 +28,16 @@ from cxr_model.dicom_net.instances import (
     not_scored_reason,
 )
 from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
-from cxr_model.dicom_net.storage import instance_path, instance_uids, save_dataset
-from cxr_model.errors import CXRError, InvalidInstanceError
+from cxr_model.dicom_net.storage import instance_path, instance_uids, private_file
+from cxr_model.dicom_net.store_scp import StoreHandler
+from cxr_model.dicom_net.tls import TlsOptions
+from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prepared
 from cxr_model.inference.scan import CsvSink, read_rows
 
 RESULTS_NAME = "results.csv"
 BATCH_SIZE = 8
-_OUT_OF_RESOURCES = 0xA700
-_CANNOT_UNDERSTAND = 0xC000
 
 
 @dataclass
@@ -54,7 +56,8 @@ class Listener:
     """A C-STORE SCP on `port` that scores what arrives. Thread-safe start/stop.
 
     `allow`: calling AE titles accepted (None: anyone). `forward`: where the SR + SC of each
-    scored image go. `log` receives one human-readable line per event.
+    scored image go. `tls`: listen over TLS (its CA, when given, requires client
+    certificates). `log` receives one human-readable line per event.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class Listener:
         forward: Pacs | None = None,
         bind: str = "",
         timeout: float = DEFAULT_TIMEOUT,
+        tls: TlsOptions | None = None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.model = model
@@ -76,12 +80,16 @@ class Listener:
         self.allow = allow
         self.forward = forward
         self.timeout = timeout
+        self.tls = tls
         self.log = log
         self.csv_path = self.out_dir / RESULTS_NAME
         self.final = {
             row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS) if is_final(row)
         }
-        self.sink = CsvSink(self.csv_path, fields=PACS_FIELDS)
+        self.sink = CsvSink(private_file(self.csv_path), fields=PACS_FIELDS)
+        self.audit = AuditLog(self.out_dir / AUDIT_NAME)
+        self._store = StoreHandler(self.out_dir, self._stored, self._refused_instance)
+        self._context = tls.server_context(timeout, self._on_tls_refused) if tls else None
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
         self._received_lock = threading.Lock()  # associations run on threads of their own
@@ -108,28 +116,27 @@ class Listener:
             arrival.image, arrival.source = image, ds
         return arrival
 
-    def _on_store(self, event) -> int:
-        calling = event.assoc.requestor.ae_title
-        try:
-            ds = event.dataset
-            uids = instance_uids(ds)
-            path = save_dataset(self.out_dir, ds, event.encoded_dataset())
-        except InvalidInstanceError as exc:
-            self.log(f"refused an instance from {calling}: {exc}")
-            return _CANNOT_UNDERSTAND
-        except OSError as exc:
-            self.log(
-                f"cannot save an instance from {calling} in {self.out_dir} "
-                f"({exc.strerror or exc}); check the free space and permissions"
-            )
-            return _OUT_OF_RESOURCES
-        except Exception as exc:  # a dataset that does not decode
-            self.log(f"refused a malformed instance from {calling}: {exc}")
-            return _CANNOT_UNDERSTAND
+    def _stored(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> None:
         with self._received_lock:
             self.counts["received"] += 1
+        self.audit.write("stored", sop=uids[2], file=path.relative_to(self.out_dir).as_posix())
         self.queue.put(self._prepare(path, ds, uids))
-        return 0x0000
+
+    def _refused_instance(self, line: str) -> None:
+        self.log(line)
+        self.audit.write("instance-refused", reason=line)
+
+    def _peer(self, event) -> dict[str, object]:
+        requestor = event.assoc.requestor
+        return {
+            "peer": f"{requestor.address}:{requestor.port}",
+            "calling": requestor.ae_title,
+            "called": event.assoc.acceptor.ae_title,
+            "tls": "yes" if self.tls is not None else "no",
+        }
+
+    def _on_accepted(self, event) -> None:
+        self.audit.write("association-accepted", **self._peer(event))
 
     def _on_rejected(self, event) -> None:
         requestor = event.assoc.requestor
@@ -137,6 +144,13 @@ class Listener:
             f"rejected an association from {requestor.ae_title!r} at "
             f"{requestor.address}: not in the --allow list"
         )
+        self.audit.write(
+            "association-refused", **self._peer(event), reason="calling AE title not allowed"
+        )
+
+    def _on_tls_refused(self, peer: str, reason: str) -> None:
+        self.log(f"refused a connection from {peer}: {reason}")
+        self.audit.write("connection-refused", peer=peer, tls="yes", reason=reason)
 
     # ------------------------------------------------------------------ scoring
     def _row(self, arrival: _Arrival, prediction=None, error=None) -> None:
@@ -146,6 +160,8 @@ class Listener:
         self.counts["rows"] += 1
         if is_final(row):
             self.final.add(arrival.uids[2])
+        outcome = "scored" if prediction is not None else "not-scored" if is_final(row) else "error"
+        self.audit.write("result", sop=arrival.uids[2], written=outcome)
         if error:
             self.log(f"{name}: {error}")
 
@@ -228,15 +244,23 @@ class Listener:
         ae.maximum_associations = 16
         if self.allow:
             ae.require_calling_aet = list(self.allow)
-        handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_REJECTED, self._on_rejected)]
+        handlers = [
+            (evt.EVT_C_STORE, self._store),
+            (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_REJECTED, self._on_rejected),
+        ]
         try:
             self._server = ae.start_server(
-                (self.bind, self.port), block=False, evt_handlers=handlers
+                (self.bind, self.port),
+                block=False,
+                evt_handlers=handlers,
+                ssl_context=self._context,
             )
         except OSError as exc:
             self.queue.put(None)
             self._scorer.join()
             self.sink.close()
+            self.audit.close()
             raise CXRError(
                 f"cannot listen on port {self.port} ({exc.strerror or exc}); choose another --port"
             ) from exc
@@ -249,3 +273,4 @@ class Listener:
         self.queue.put(None)
         self._scorer.join()
         self.sink.close()
+        self.audit.close()
