@@ -12,10 +12,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from cxr_desktop.workers.prediction import ModelFactory
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
-from cxr_model.dicom_net.pacs_scan import PacsScan, finished_studies
 from cxr_model.dicom_net.query import StudyQuery
 from cxr_model.errors import CXRError
 from cxr_model.inference.scan import CsvSink, plan_scan, read_rows, scan, scored_files
+from cxr_model.pacs.scan import PacsScan, finished_studies
 
 
 class ScanWorker(QObject):

@@ -54,7 +54,7 @@ def forward_args(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, model: Model) -> int:
-    from cxr_model.dicom_net.listener import Listener
+    from cxr_model.pacs.listener import Listener
 
     try:
         allow = allow_list(args.allow)

@@ -171,8 +171,8 @@ def run_scan(args: argparse.Namespace, model: Model) -> int:
 
 def _scan(args: argparse.Namespace, model: Model) -> int:
     from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
-    from cxr_model.dicom_net.pacs_scan import PacsScan, finished_studies
     from cxr_model.inference.scan import CsvSink, read_rows
+    from cxr_model.pacs.scan import PacsScan, finished_studies
 
     out = Path(args.out)
     pacs, query = pacs_from(args), query_from(args)

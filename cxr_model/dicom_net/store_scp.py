@@ -9,7 +9,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pynetdicom.status import Status
 
-from cxr_model.dicom_net.storage import instance_uids, save_dataset
+from cxr_model.dicom_files import instance_uids, save_dataset
 from cxr_model.errors import InvalidInstanceError
 
 #: Storage service failure statuses we answer with (PS3.4 B.2.3).

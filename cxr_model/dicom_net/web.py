@@ -10,6 +10,7 @@ import requests
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
+from cxr_model.dicom_files import save_dataset
 from cxr_model.dicom_net.node import Node
 from cxr_model.dicom_net.query import (
     RETURN_KEYS,
@@ -19,7 +20,6 @@ from cxr_model.dicom_net.query import (
     dicom_json_filters,
     study_from_dataset,
 )
-from cxr_model.dicom_net.storage import save_dataset
 from cxr_model.errors import CancelledError, InvalidInstanceError, NetworkError
 
 #: Studies asked for per QIDO-RS request (`limit`/`offset` paging).

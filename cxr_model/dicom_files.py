@@ -1,4 +1,5 @@
-"""Saving received instances: file names from validated UIDs only, written atomically."""
+"""DICOM files below the network and the result writers: names from validated UIDs only,
+written atomically, private (folders 0700, files 0600)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 
-from cxr_model.dicom_net.audit import AUDIT_NAME, AuditLog
+from cxr_model.dicom_files import instance_path, instance_uids, private_file
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.dimse import storage_scp_ae
 from cxr_model.dicom_net.instances import (
@@ -28,13 +28,13 @@ from cxr_model.dicom_net.instances import (
     not_scored_reason,
 )
 from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
-from cxr_model.dicom_net.storage import instance_path, instance_uids, private_file
 from cxr_model.dicom_net.store_scp import StoreHandler
 from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prepared
 from cxr_model.inference.scan import CsvSink, read_rows
+from cxr_model.pacs.audit import AUDIT_NAME, AuditLog
 
 RESULTS_NAME = "results.csv"
 BATCH_SIZE = 8
