@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from cxr_model.cli.common import EXIT_NETWORK, fail
-from cxr_model.cli.pacs import add_tls_options, pacs_at, writable_folder
+from cxr_model.cli.pacs import add_credential_options, add_tls_options, pacs_at, writable_folder
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
 from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
@@ -43,13 +43,16 @@ def listener_tls(args: argparse.Namespace) -> TlsOptions | None:
 
 
 def forward_args(args: argparse.Namespace) -> argparse.Namespace:
-    """The `--forward-tls-*` options under the names `pacs_at` reads."""
+    """The `--forward-tls-*` options (and `--user`/`--token-env`) under the names `pacs_at`
+    reads."""
     return argparse.Namespace(
         aet=args.aet,
         timeout=args.timeout,
         tls_ca=args.forward_tls_ca,
         tls_cert=args.forward_tls_cert,
         tls_key=args.forward_tls_key,
+        user=args.user,
+        token_env=args.token_env,
     )
 
 
@@ -131,4 +134,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     forward.add_argument("--forward-tls-ca", metavar="CA.pem|system")
     forward.add_argument("--forward-tls-cert", metavar="CERT.pem")
     forward.add_argument("--forward-tls-key", metavar="KEY.pem")
+    add_credential_options(p)
     p.set_defaults(handler=run, needs_model=True)

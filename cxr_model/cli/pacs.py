@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, parse_node, valid_aet
 from cxr_model.dicom_net.query import DEFAULT_LIMIT, StudyQuery, parse_modalities
 from cxr_model.dicom_net.tls import SYSTEM_CA, TlsOptions
+from cxr_model.dicom_net.web_auth import PASSWORD_ENV, WebCredentials
 from cxr_model.errors import CXRError, DataError, NetworkError
 from cxr_model.inference.predictor import Model
 from cxr_model.progress import progress
@@ -31,16 +34,40 @@ def tls_from(args: argparse.Namespace) -> TlsOptions | None:
     )
 
 
+def credentials_from(args: argparse.Namespace) -> WebCredentials | None:
+    """`--user NAME` (password from CXR_PACS_PASSWORD, else typed on the terminal) or
+    `--token-env VAR`; ValueError when the secret cannot be had."""
+    if args.user and args.token_env:
+        raise ValueError("give --user or --token-env, not both")
+    if args.token_env:
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            raise ValueError(f"--token-env {args.token_env}: that environment variable is empty")
+        return WebCredentials(token=token, source=f"${args.token_env}")
+    if not args.user:
+        return None
+    password = os.environ.get(PASSWORD_ENV)
+    if password is not None:
+        return WebCredentials(user=args.user, password=password, source=f"${PASSWORD_ENV}")
+    if not sys.stdin.isatty():
+        raise ValueError(
+            f"--user {args.user}: set {PASSWORD_ENV} (there is no terminal to ask the password on)"
+        )
+    password = getpass.getpass(f"password for {args.user}: ")
+    return WebCredentials(user=args.user, password=password, source="as typed")
+
+
 def pacs_at(node: str, args: argparse.Namespace) -> Pacs:
-    """A node with our AE, timeout and TLS from the command line; ValueError for a bad node,
-    AE title or TLS file."""
+    """A node with our AE, timeout, TLS and credentials from the command line; ValueError for
+    a bad node, AE title, TLS file or missing secret."""
     parsed = parse_node(node)
+    if (args.user or args.token_env) and not parsed.is_web:
+        raise ValueError(f"{parsed}: --user and --token-env are for DICOMweb nodes")
     tls = tls_from(args)
-    if tls is not None and parsed.is_web:
-        raise ValueError(f"{parsed}: --tls-* are for DIMSE nodes (DICOM TLS)")
-    if tls is not None and tls.ca is None:
+    credentials = credentials_from(args)
+    if tls is not None and tls.ca is None and not parsed.is_web:
         raise ValueError("TLS to a node needs --tls-ca (a CA file, or 'system')")
-    return Pacs(parsed, aet=args.aet, timeout=args.timeout, tls=tls)
+    return Pacs(parsed, aet=args.aet, timeout=args.timeout, tls=tls, credentials=credentials)
 
 
 def pacs_from(args: argparse.Namespace) -> Pacs:
@@ -232,10 +259,22 @@ def add_tls_options(parser: argparse.ArgumentParser, *, listener: bool = False) 
     tls.add_argument(
         "--tls-ca",
         metavar="CA.pem|system",
-        help=f"TLS to the node, verified against this CA ('{SYSTEM_CA}': the system store)",
+        help=f"DIMSE: TLS to the node, verified against this CA ('{SYSTEM_CA}': the system "
+        "store); HTTPS: the private CA that signed the server's certificate",
     )
     tls.add_argument("--tls-cert", metavar="CERT.pem", help="our client certificate")
     tls.add_argument("--tls-key", metavar="KEY.pem", help="the key of --tls-cert")
+
+
+def add_credential_options(parser: argparse.ArgumentParser) -> None:
+    """`--user` and `--token-env` (DICOMweb); secrets never on the command line."""
+    auth = parser.add_argument_group("DICOMweb credentials")
+    auth.add_argument(
+        "--user", metavar="NAME", help=f"HTTP basic user; password from {PASSWORD_ENV} or typed"
+    )
+    auth.add_argument(
+        "--token-env", metavar="VAR", help="bearer token read from this environment variable"
+    )
 
 
 def add_node_options(parser: argparse.ArgumentParser) -> None:
@@ -252,6 +291,7 @@ def add_node_options(parser: argparse.ArgumentParser) -> None:
         help=f"seconds to wait for the node at each step (default {DEFAULT_TIMEOUT:g})",
     )
     add_tls_options(parser)
+    add_credential_options(parser)
 
 
 def add_filters(parser: argparse.ArgumentParser, limit: int) -> None:
