@@ -104,9 +104,11 @@ def start_orthanc(
     overrides: dict | None = None,
     user: tuple[str, str] | None = None,
     ca: Path | None = None,
+    move_over_tls: bool = False,
 ) -> Orthanc:
     """Start Orthanc with its own config and storage under `folder` (`overrides` on top: a
-    registered `user`, HTTPS whose certificate `ca` signed); wait until it answers."""
+    registered `user`, HTTPS whose certificate `ca` signed, C-MOVE to us over TLS); wait until
+    it answers."""
     http_port, dicom_port, move_port = free_port(), free_port(), free_port()
     storage = folder / "storage"
     storage.mkdir(parents=True)
@@ -120,7 +122,10 @@ def start_orthanc(
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": False,
         "DicomCheckCalledAet": True,  # a wrong called AE title is an association rejection
-        "DicomModalities": {"cxr": [OUR_AET, "127.0.0.1", move_port]},
+        "DicomModalities": {
+            "cxr": {"AET": OUR_AET, "Host": "127.0.0.1", "Port": move_port}
+            | ({"UseDicomTls": True} if move_over_tls else {})
+        },
         "DicomScuTimeout": 5,
         "StableAge": 1,
         "HttpThreadsCount": 4,

@@ -117,6 +117,8 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
         str(pki.server.key),
         "--tls-ca",
         str(pki.ca),
+        "--allow",
+        "LOADER",
     )
     try:
         assert "over TLS" in listener.text()
@@ -133,6 +135,9 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
                 listener.port, refused, pki.expired_client, pki.ca, LISTEN_AET
             ),
         }
+        intruder = storescu_tls(
+            listener.port, refused, pki.client, pki.ca, LISTEN_AET, aet="INTRUDER"
+        )
         [image] = write_study(
             tmp_path / "g",
             xrays[1],
@@ -154,6 +159,8 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
         assert "refused a connection from 127.0.0.1:" in log and reason in log, reason
         assert reason in audit, reason
     assert audit.count("connection-refused") == len(attempts)
+    assert intruder.returncode != 0
+    assert "association-refused" in audit and "calling=INTRUDER" in audit
     assert audit.count("association-accepted") == 1 and "tls=yes" in audit
     assert f"stored sop={ds.SOPInstanceUID}" in audit
     assert f"result sop={ds.SOPInstanceUID} written=scored" in audit

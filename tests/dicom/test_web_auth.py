@@ -44,6 +44,7 @@ def secured(tmp_path_factory):
             "DicomTlsRemoteCertificateRequired": True,
         },
         user=(USER, PASSWORD),
+        move_over_tls=True,
     )
     bundle = folder / "https.pem"
     bundle.write_text(pki.server.cert.read_text() + pki.server.key.read_text())
@@ -87,7 +88,7 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
     return code, out + err
 
 
-def test_dimse_over_tls_to_orthanc_send_find_get(secured, xray, tmp_path, capsys):
+def test_dimse_over_tls_to_orthanc_send_find_get_move(secured, xray, tmp_path, capsys):
     server, web, pki = secured
     tls = ["--tls-ca", str(pki.ca), "--tls-cert", str(pki.client.cert)]
     tls += ["--tls-key", str(pki.client.key)]
@@ -98,6 +99,11 @@ def test_dimse_over_tls_to_orthanc_send_find_get(secured, xray, tmp_path, capsys
     assert code == 0 and uid in out
     code, out = _run(capsys, "pacs", "get", server.dimse, uid, "--out", str(tmp_path / "g"), *tls)
     assert code == 0 and "retrieved 1 instance(s)" in out
+    move = ["--move", "--port", str(server.move_port), "--bind", "127.0.0.1"]
+    code, out = _run(
+        capsys, "pacs", "get", server.dimse, uid, "--out", str(tmp_path / "m"), *move, *tls
+    )
+    assert code == 0 and "retrieved 1 instance(s)" in out, out  # Orthanc moved it to us by TLS
     code, out = _run(capsys, "pacs", "echo", server.dimse, "--timeout", "5")  # plain: refused
     assert code == EXIT_NETWORK and "give --tls-ca" in out
 
