@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from cxr_desktop.pacs_security import NodeSecurity
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
 from cxr_model.inference.overlay import DEFAULT_OPACITY
 from cxr_model.vocabulary import Precision, choices
@@ -86,6 +87,25 @@ class AppSettings:
 
     def set_pacs_nodes(self, nodes: list[dict[str, str]]) -> None:
         self.store.setValue("pacs/nodes", json.dumps(nodes))
+
+    def _security(self) -> dict:
+        try:
+            value = json.loads(self._get("pacs/security", "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def node_security(self, address: str) -> NodeSecurity:
+        """A node's TLS files and user name (never its password: that is in the keyring)."""
+        return NodeSecurity.from_dict(self._security().get(address))
+
+    def set_node_security(self, address: str, security: NodeSecurity) -> None:
+        value = self._security()
+        if security == NodeSecurity():
+            value.pop(address, None)
+        else:
+            value[address] = security.to_dict()
+        self.store.setValue("pacs/security", json.dumps(value))
 
     def our_aet(self) -> str:
         """Our AE title on the network (CXRDESKTOP unless changed)."""
