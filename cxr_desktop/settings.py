@@ -1,5 +1,6 @@
 """Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
-the model folder opened last and its precision, PACS nodes and our AE title."""
+the model folder opened last and its precision, PACS nodes (and their TLS files), our AE
+title, and the limits of the cache of retrieved studies."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from cxr_desktop.pacs_security import NodeSecurity
+from cxr_desktop.study_cache import DEFAULT_LIMIT_BYTES, DEFAULT_MAX_AGE_DAYS
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
 from cxr_model.inference.overlay import DEFAULT_OPACITY
 from cxr_model.vocabulary import Precision, choices
@@ -126,6 +128,26 @@ class AppSettings:
 
     def set_our_aet(self, aet: str) -> None:
         self.store.setValue("pacs/aet", valid_aet(aet))
+
+    def cache_limit_bytes(self) -> int:
+        """The most the cache of retrieved studies may hold (oldest removed first)."""
+        try:
+            return max(0, int(float(self.store.value("cache/limit", DEFAULT_LIMIT_BYTES))))
+        except (TypeError, ValueError):
+            return DEFAULT_LIMIT_BYTES
+
+    def set_cache_limit_bytes(self, size: int) -> None:
+        self.store.setValue("cache/limit", int(size))
+
+    def cache_max_age_days(self) -> int:
+        """Studies retrieved longer ago than this are removed at start."""
+        try:
+            return max(1, int(self.store.value("cache/max_age_days", DEFAULT_MAX_AGE_DAYS)))
+        except (TypeError, ValueError):
+            return DEFAULT_MAX_AGE_DAYS
+
+    def set_cache_max_age_days(self, days: int) -> None:
+        self.store.setValue("cache/max_age_days", max(1, int(days)))
 
     def model_dir(self) -> Path | None:
         """The model folder opened last with Model > Open model folder… (None: the default)."""

@@ -92,6 +92,7 @@ class Listener:
         self._context = tls.server_context(timeout, self._on_tls_refused) if tls else None
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
+        self._pending: set[str] = set()  # SOP instances queued, not yet in a row
         self._received_lock = threading.Lock()  # associations run on threads of their own
         self._server = None
         self._scorer = threading.Thread(
@@ -117,9 +118,17 @@ class Listener:
         return arrival
 
     def _stored(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> None:
+        """A saved instance: scored unless the same SOP instance has its final row already or
+        waits to be scored (a sender that resends what it did not see acknowledged)."""
+        name = path.relative_to(self.out_dir).as_posix()
         with self._received_lock:
             self.counts["received"] += 1
-        self.audit.write("stored", sop=uids[2], file=path.relative_to(self.out_dir).as_posix())
+            again = uids[2] in self.final or uids[2] in self._pending
+            self._pending.add(uids[2])
+        if again:
+            self.audit.write("stored", sop=uids[2], file=name, again="yes")
+            return
+        self.audit.write("stored", sop=uids[2], file=name)
         self.queue.put(self._prepare(path, ds, uids))
 
     def _refused_instance(self, line: str) -> None:
@@ -160,6 +169,8 @@ class Listener:
         self.counts["rows"] += 1
         if is_final(row):
             self.final.add(arrival.uids[2])
+        with self._received_lock:
+            self._pending.discard(arrival.uids[2])
         outcome = "scored" if prediction is not None else "not-scored" if is_final(row) else "error"
         self.audit.write("result", sop=arrival.uids[2], written=outcome)
         if error:
@@ -223,6 +234,8 @@ class Listener:
             uids = (path.parent.parent.name, path.parent.name, path.stem)
             if uids[2] in self.final or instance_path(self.out_dir, uids) != path:
                 continue
+            with self._received_lock:
+                self._pending.add(uids[2])
             try:
                 ds = dcmread(path)
                 self.queue.put(self._prepare(path, ds, instance_uids(ds)))

@@ -146,8 +146,11 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
         )
         good = storescu_tls(listener.port, [image], pki.client, pki.ca, LISTEN_AET)
         assert good.returncode == 0, good.stderr
-        [row] = listener.wait_rows(1)
+        listener.wait_rows(1)
+        again = storescu_tls(listener.port, [image], pki.client, pki.ca, LISTEN_AET)
+        assert again.returncode == 0, again.stderr  # a resend: stored, not scored twice
         assert listener.stop() == 0
+        [row] = listener.rows()
     finally:
         listener.stop()
     ds = pydicom.dcmread(image)
@@ -161,9 +164,11 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
     assert audit.count("connection-refused") == len(attempts)
     assert intruder.returncode != 0
     assert "association-refused" in audit and "calling=INTRUDER" in audit
-    assert audit.count("association-accepted") == 1 and "tls=yes" in audit
+    assert audit.count("association-accepted") == 2 and "tls=yes" in audit
     assert f"stored sop={ds.SOPInstanceUID}" in audit
     assert f"result sop={ds.SOPInstanceUID} written=scored" in audit
+    assert audit.count(f"stored sop={ds.SOPInstanceUID}") == 2 and "again=yes" in audit
+    assert audit.count("result sop=") == 1
     assert [p.name for p in out.rglob("*.dcm")] == [f"{ds.SOPInstanceUID}.dcm"]
     # patient data kept in its place: private folders and files, no name or ID in any log
     assert _mode(out) == 0o700
