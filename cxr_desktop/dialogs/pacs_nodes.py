@@ -6,13 +6,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
     QWidget,
 )
 
+from cxr_desktop.dialogs.forms import ok_cancel, problem_label
 from cxr_desktop.pacs_security import SECRETS, NodeSecurity
 from cxr_model.dicom_net.node import parse_node
 
@@ -50,14 +50,8 @@ class NodeEditor(QDialog):
         )
         self.keyring_note = QLabel(SECRETS.where())
         self.keyring_note.setWordWrap(True)
-        self.problem = QLabel()
-        self.problem.setStyleSheet("color: #b00020")
-        self.problem.setWordWrap(True)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.problem = problem_label()
+        buttons = ok_cancel(self)
         form = QFormLayout(self)
         form.addRow("Name", self.name_edit)
         form.addRow("Address", self.address_edit)

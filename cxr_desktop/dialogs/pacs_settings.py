@@ -6,7 +6,6 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cxr_desktop.dialogs.forms import ok_cancel, problem_label
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.study_cache import human_size
 from cxr_model.dicom_net.node import valid_aet
@@ -52,13 +52,8 @@ class PacsSettingsDialog(QDialog):
         self.age_spin.setValue(settings.cache_max_age_days())
         self.clear_button = QPushButton("Clear cached studies")
         self.clear_button.clicked.connect(self._clear)
-        self.problem = QLabel()
-        self.problem.setStyleSheet("color: #b00020")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.problem = problem_label()
+        buttons = ok_cancel(self)
         form = QFormLayout(self)
         form.addRow("Our AE title", self.aet_edit)
         form.addRow("Timeout", self.timeout_spin)

@@ -8,6 +8,7 @@ written; on the next start, saved instances without a final row are scored first
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -38,6 +39,10 @@ from cxr_model.pacs.audit import AUDIT_NAME, AuditLog
 
 RESULTS_NAME = "results.csv"
 BATCH_SIZE = 8
+#: Instances decoded at once (on the associations' threads): one per core, so a burst of
+#: senders neither thrashes the interpreter lock (a C-ECHO still gets its turn) nor holds
+#: more decoded images in memory than the scorer can take.
+DECODERS = max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -93,6 +98,7 @@ class Listener:
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
         self._pending: set[str] = set()  # SOP instances queued, not yet in a row
+        self._decoding = threading.BoundedSemaphore(DECODERS)
         self._received_lock = threading.Lock()  # associations run on threads of their own
         self._server = None
         self._scorer = threading.Thread(
@@ -129,7 +135,9 @@ class Listener:
             self.audit.write("stored", sop=uids[2], file=name, again="yes")
             return
         self.audit.write("stored", sop=uids[2], file=name)
-        self.queue.put(self._prepare(path, ds, uids))
+        with self._decoding:
+            arrival = self._prepare(path, ds, uids)
+        self.queue.put(arrival)
 
     def _refused_instance(self, line: str) -> None:
         self.log(line)
