@@ -4,12 +4,14 @@ certificate of its own. Plus DCMTK storescp as a TLS peer."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from helpers_orthanc import free_port
 
 _CA_CONFIG = """[ca]
@@ -108,6 +110,9 @@ class Pki:
 
 
 def make_pki(folder: Path) -> Pki:
+    """The test PKI (skips the test when the openssl command is missing)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (apt-get install openssl)")
     ca, other = TestCA(folder, "cxr-test-ca"), TestCA(folder, "other-ca")
     return Pki(
         ca=ca.cert,

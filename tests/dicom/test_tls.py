@@ -5,6 +5,7 @@ wrong host name) said in words, logged by the listener and never scored."""
 from __future__ import annotations
 
 import stat
+import subprocess
 from pathlib import Path
 
 import pydicom
@@ -100,6 +101,15 @@ def test_bad_tls_options_are_bad_input(pki, tmp_path, capsys):
         assert expected in capsys.readouterr().err
 
 
+def tls_1_1_client(port: int, pki: Pki) -> subprocess.CompletedProcess:
+    """openssl s_client limited to TLS 1.1 (its security level lowered so that it offers it)."""
+    return subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_1", "-cipher",
+         "DEFAULT@SECLEVEL=0", "-cert", str(pki.client.cert), "-key", str(pki.client.key)],
+        input="", capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -134,6 +144,7 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
             "client certificate has expired": storescu_tls(
                 listener.port, refused, pki.expired_client, pki.ca, LISTEN_AET
             ),
+            "a TLS version below 1.2": tls_1_1_client(listener.port, pki),
         }
         intruder = storescu_tls(
             listener.port, refused, pki.client, pki.ca, LISTEN_AET, aet="INTRUDER"
