@@ -134,5 +134,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     forward.add_argument("--forward-tls-ca", metavar="CA.pem|system")
     forward.add_argument("--forward-tls-cert", metavar="CERT.pem")
     forward.add_argument("--forward-tls-key", metavar="KEY.pem")
-    add_credential_options(p)
+    add_credential_options(p, "DICOMweb credentials of the --forward node")
     p.set_defaults(handler=run, needs_model=True)

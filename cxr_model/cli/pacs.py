@@ -266,9 +266,11 @@ def add_tls_options(parser: argparse.ArgumentParser, *, listener: bool = False) 
     tls.add_argument("--tls-key", metavar="KEY.pem", help="the key of --tls-cert")
 
 
-def add_credential_options(parser: argparse.ArgumentParser) -> None:
+def add_credential_options(
+    parser: argparse.ArgumentParser, title: str = "DICOMweb credentials"
+) -> None:
     """`--user` and `--token-env` (DICOMweb); secrets never on the command line."""
-    auth = parser.add_argument_group("DICOMweb credentials")
+    auth = parser.add_argument_group(title)
     auth.add_argument(
         "--user", metavar="NAME", help=f"HTTP basic user; password from {PASSWORD_ENV} or typed"
     )

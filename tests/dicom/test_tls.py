@@ -188,3 +188,25 @@ def test_tls_listener_scores_storescu_tls_and_refuses_the_rest(
     for text in (log, audit):
         for secret in ("Zyxwvut", "Qqqsecretname", "CXRT-TLS", str(ds.PatientBirthDate)):
             assert secret not in text
+
+
+def test_listener_forwards_results_over_tls(model_dir, storescp, pki, dcmtk, xray, tmp_path):
+    scp = storescp()
+    forward = ["--forward", scp.node, "--forward-tls-ca", str(pki.ca)]
+    forward += [
+        "--forward-tls-cert",
+        str(pki.client.cert),
+        "--forward-tls-key",
+        str(pki.client.key),
+    ]
+    listener = Listening(model_dir, tmp_path / "out", *forward)
+    try:
+        [image] = write_study(tmp_path / "f", xray, "CXRT-TLS-FORWARD")
+        assert storescu(listener.port, [image], called=LISTEN_AET).returncode == 0
+        [row] = listener.wait_rows(1)
+        assert listener.stop() == 0
+    finally:
+        listener.stop()
+    assert row["error"] == "" and row["probability"]
+    modalities = sorted(str(pydicom.dcmread(p).Modality) for p in scp.out.iterdir())
+    assert modalities == ["OT", "SR"]  # the SR + Secondary Capture, received over TLS

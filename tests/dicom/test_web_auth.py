@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -99,6 +100,8 @@ def test_dimse_over_tls_to_orthanc_send_find_get_move(secured, xray, tmp_path, c
     assert code == 0 and uid in out
     code, out = _run(capsys, "pacs", "get", server.dimse, uid, "--out", str(tmp_path / "g"), *tls)
     assert code == 0 and "retrieved 1 instance(s)" in out
+    for path in [tmp_path / "g", *(tmp_path / "g").rglob("*")]:  # patient data: private
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
     move = ["--move", "--port", str(server.move_port), "--bind", "127.0.0.1"]
     code, out = _run(
         capsys, "pacs", "get", server.dimse, uid, "--out", str(tmp_path / "m"), *move, *tls
