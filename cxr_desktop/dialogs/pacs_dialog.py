@@ -325,9 +325,7 @@ class PacsDialog(QDialog):
         self.progress.setRange(0, max(study.instances or 0, 1))
         self.progress.setValue(0)
         self.progress.show()
-        self._start(
-            f"Retrieving the study of {study.patient_id or 'unknown patient'} from {pacs.node}…"
-        )
+        self._start(f"Retrieving study {study.study_uid} from {pacs.node}…")  # no patient data
         self.service.retrieve(pacs, study.study_uid, self.cache_dir)
 
     def _on_retrieved(self, files: list[Path]) -> None:
