@@ -125,6 +125,14 @@ def write_json(path: str | Path, data: Any) -> None:
     Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def publish(doc: dict, json_path: Path, md_path: Path, render: Callable[[dict], str]) -> int:
+    """Write a benchmark's JSON and its Markdown page, print the page; exit status 0."""
+    write_json(json_path, doc)
+    md_path.write_text(render(doc), encoding="utf-8")
+    print(render(doc))
+    return 0
+
+
 def run_worker(
     module: str, args: list[str], timeout: float, env: dict[str, str] | None = None
 ) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import FULLRES_DIR, ROOT, THREADS, machine_facts, summarize, write_json
+from benchmarks.common import FULLRES_DIR, ROOT, THREADS, machine_facts, publish, summarize
 
 sys.path.insert(0, str(ROOT / "tests"))  # the Orthanc and DICOM helpers of the test suite
 
@@ -230,10 +230,7 @@ def main() -> int:
         "end_to_end": e2e,
         "listener_vs_scan": rate,
     }
-    write_json(OUT_JSON, doc)
-    OUT_MD.write_text(render(doc), encoding="utf-8")
-    print(render(doc))
-    return 0
+    return publish(doc, OUT_JSON, OUT_MD, render)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
             ]
         )
         menu.addMenu(self.files.recent_menu)
+        menu.addAction(self.pacs.settings_action)
         menu.addSeparator()
         menu.addActions([self.report.save_action, self.report.save_as_action])
         menu.addSeparator()

@@ -1,6 +1,7 @@
 """Settings kept between runs (QSettings): geometry, recent files, last folders, opacity,
-the model folder opened last and its precision, PACS nodes and our AE title, the listener
-and worklist folder, the verdicts database."""
+the model folder opened last and its precision, PACS nodes (and their TLS files), our AE
+title, the limits of the cache of retrieved studies, the listener and worklist folder, the
+verdicts database."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from cxr_desktop.pacs_security import NodeSecurity
+from cxr_desktop.study_cache import DEFAULT_LIMIT_BYTES, DEFAULT_MAX_AGE_DAYS
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, valid_aet
 from cxr_model.feedback.store import default_db_path
 from cxr_model.inference.overlay import DEFAULT_OPACITY
@@ -90,6 +93,25 @@ class AppSettings:
     def set_pacs_nodes(self, nodes: list[dict[str, str]]) -> None:
         self.store.setValue("pacs/nodes", json.dumps(nodes))
 
+    def _security(self) -> dict:
+        try:
+            value = json.loads(self._get("pacs/security", "{}"))
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def node_security(self, address: str) -> NodeSecurity:
+        """A node's TLS files and user name (never its password: that is in the keyring)."""
+        return NodeSecurity.from_dict(self._security().get(address))
+
+    def set_node_security(self, address: str, security: NodeSecurity) -> None:
+        value = self._security()
+        if security == NodeSecurity():
+            value.pop(address, None)
+        else:
+            value[address] = security.to_dict()
+        self.store.setValue("pacs/security", json.dumps(value))
+
     def our_aet(self) -> str:
         """Our AE title on the network (CXRDESKTOP unless changed)."""
         try:
@@ -143,6 +165,26 @@ class AppSettings:
         user's data folder."""
         value = self._get("feedback/db")
         return Path(value) if value else default_db_path()
+
+    def cache_limit_bytes(self) -> int:
+        """The most the cache of retrieved studies may hold (oldest removed first)."""
+        try:
+            return max(0, int(float(self.store.value("cache/limit", DEFAULT_LIMIT_BYTES))))
+        except (TypeError, ValueError):
+            return DEFAULT_LIMIT_BYTES
+
+    def set_cache_limit_bytes(self, size: int) -> None:
+        self.store.setValue("cache/limit", int(size))
+
+    def cache_max_age_days(self) -> int:
+        """Studies retrieved longer ago than this are removed at start."""
+        try:
+            return max(1, int(self.store.value("cache/max_age_days", DEFAULT_MAX_AGE_DAYS)))
+        except (TypeError, ValueError):
+            return DEFAULT_MAX_AGE_DAYS
+
+    def set_cache_max_age_days(self, days: int) -> None:
+        self.store.setValue("cache/max_age_days", max(1, int(days)))
 
     def model_dir(self) -> Path | None:
         """The model folder opened last with Model > Open model folder… (None: the default)."""

@@ -5,11 +5,13 @@ X-rays, real-looking headers), DCMTK's storescu and dicom3tools' dciodvfy."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -48,6 +50,9 @@ class Orthanc:
     dicom_port: int
     move_port: int
     log: Path
+    scheme: str = "http"
+    user: tuple[str, str] | None = None  # a registered user (AuthenticationEnabled)
+    ca: Path | None = None  # the CA of its HTTPS certificate
 
     @property
     def dimse(self) -> str:
@@ -55,13 +60,17 @@ class Orthanc:
 
     @property
     def web(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/dicom-web"
+        return f"{self.scheme}://127.0.0.1:{self.http_port}/dicom-web"
 
     def rest(self, path: str, method: str = "GET", body: bytes | None = None):
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.http_port}{path}", data=body, method=method
+            f"{self.scheme}://127.0.0.1:{self.http_port}{path}", data=body, method=method
         )
-        with urllib.request.urlopen(request, timeout=30) as answer:
+        if self.user:
+            token = base64.b64encode(":".join(self.user).encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        context = ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
+        with urllib.request.urlopen(request, timeout=30, context=context) as answer:
             data = answer.read()
         return json.loads(data) if data else None
 
@@ -90,8 +99,16 @@ class Orthanc:
                 self.process.wait(timeout=5)
 
 
-def start_orthanc(folder: Path) -> Orthanc:
-    """Start Orthanc with its own config and storage under `folder`; wait until it answers."""
+def start_orthanc(
+    folder: Path,
+    overrides: dict | None = None,
+    user: tuple[str, str] | None = None,
+    ca: Path | None = None,
+    move_over_tls: bool = False,
+) -> Orthanc:
+    """Start Orthanc with its own config and storage under `folder` (`overrides` on top: a
+    registered `user`, HTTPS whose certificate `ca` signed, C-MOVE to us over TLS); wait until
+    it answers."""
     http_port, dicom_port, move_port = free_port(), free_port(), free_port()
     storage = folder / "storage"
     storage.mkdir(parents=True)
@@ -105,19 +122,24 @@ def start_orthanc(folder: Path) -> Orthanc:
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": False,
         "DicomCheckCalledAet": True,  # a wrong called AE title is an association rejection
-        "DicomModalities": {"cxr": [OUR_AET, "127.0.0.1", move_port]},
+        "DicomModalities": {
+            "cxr": {"AET": OUR_AET, "Host": "127.0.0.1", "Port": move_port}
+            | ({"UseDicomTls": True} if move_over_tls else {})
+        },
         "DicomScuTimeout": 5,
         "StableAge": 1,
         "HttpThreadsCount": 4,
         "Plugins": [str(DICOMWEB_PLUGIN)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "MainDicomTags"},
+        **(overrides or {}),
     }
     path = folder / "orthanc.json"
     path.write_text(json.dumps(config, indent=1))
     log = folder / "orthanc.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([ORTHANC, str(path)], stdout=out, stderr=subprocess.STDOUT)
-    server = Orthanc(process, http_port, dicom_port, move_port, log)
+    scheme = "https" if config.get("SslEnabled") else "http"
+    server = Orthanc(process, http_port, dicom_port, move_port, log, scheme, user, ca)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

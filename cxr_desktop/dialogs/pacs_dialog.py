@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cxr_desktop.dialogs.pacs_nodes import NodeEditor
+from cxr_desktop.pacs_security import SECRETS, NodeSecurity
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.pacs import PacsService, pacs_for
 from cxr_model.dicom_net.client import Pacs
@@ -180,10 +181,27 @@ class PacsDialog(QDialog):
         )
         self._update_buttons()
 
+    def _keep_security(self, editor: NodeEditor, old_address: str | None = None) -> None:
+        """The editor's TLS files and user in the settings, its secret in the keyring."""
+        address = editor.node()["address"]
+        if old_address is not None and old_address != address:
+            self._forget_security(old_address)
+        security = editor.security()
+        self.settings.set_node_security(address, security)
+        if not security.needs_secret:
+            SECRETS.forget(address)
+        elif editor.secret() is not None:
+            SECRETS.save(address, editor.secret())
+
+    def _forget_security(self, address: str) -> None:
+        self.settings.set_node_security(address, NodeSecurity())
+        SECRETS.forget(address)
+
     def add_node(self) -> None:
         editor = NodeEditor(self)
         if editor.exec() == QDialog.DialogCode.Accepted:
             node = editor.node()
+            self._keep_security(editor)
             self.node_combo.addItem(node["name"], node["address"])
             self.node_combo.setCurrentIndex(self.node_combo.count() - 1)
             self._save_nodes()
@@ -192,15 +210,20 @@ class PacsDialog(QDialog):
         index = self.node_combo.currentIndex()
         if index < 0:
             return
-        editor = NodeEditor(self, self.node_combo.itemText(index), self.node_combo.itemData(index))
+        address = self.node_combo.itemData(index)
+        editor = NodeEditor(
+            self, self.node_combo.itemText(index), address, self.settings.node_security(address)
+        )
         if editor.exec() == QDialog.DialogCode.Accepted:
             node = editor.node()
+            self._keep_security(editor, address)
             self.node_combo.setItemText(index, node["name"])
             self.node_combo.setItemData(index, node["address"])
             self._save_nodes()
 
     def remove_node(self) -> None:
         if self.node_combo.currentIndex() >= 0:
+            self._forget_security(self.node_combo.currentData())
             self.node_combo.removeItem(self.node_combo.currentIndex())
             self._save_nodes()
 
@@ -302,9 +325,7 @@ class PacsDialog(QDialog):
         self.progress.setRange(0, max(study.instances or 0, 1))
         self.progress.setValue(0)
         self.progress.show()
-        self._start(
-            f"Retrieving the study of {study.patient_id or 'unknown patient'} from {pacs.node}…"
-        )
+        self._start(f"Retrieving study {study.study_uid} from {pacs.node}…")  # no patient data
         self.service.retrieve(pacs, study.study_uid, self.cache_dir)
 
     def _on_retrieved(self, files: list[Path]) -> None:

@@ -1,30 +1,39 @@
-"""The PACS in the app: File > Open from PACS, and "Send result to PACS" under the result
-panel. All network work runs on the PACS worker thread."""
+"""The PACS in the app: File > Open from PACS, File > PACS settings (and the cache of retrieved
+studies), and "Send result to PACS" under the result panel. All network work runs on the PACS
+worker thread, cache housekeeping on a thread of its own."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths
+from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtWidgets import QInputDialog, QPushButton, QWidget
 
 from cxr_desktop.actions import make_action
 from cxr_desktop.dialogs.pacs_dialog import PacsDialog
+from cxr_desktop.dialogs.pacs_settings import PacsSettingsDialog
 from cxr_desktop.features.files import FilesFeature
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
+from cxr_desktop.study_cache import StudyCache
 from cxr_desktop.workers.pacs import PacsService, pacs_for
 from cxr_model.imaging.reader import is_dicom_file
 
 
 def default_cache_dir() -> Path:
-    """Where retrieved studies are kept: the user's cache folder, `pacs/`."""
+    """Where retrieved studies are kept: the user's cache folder (the platform's convention,
+    e.g. ~/.cache/… on Linux), `pacs/`."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
     return Path(base) / "pacs"
 
 
 class PacsFeature(QObject):
-    """Owns the PACS worker, the Open-from-PACS dialog and the send-result button."""
+    """Owns the PACS worker, the Open-from-PACS dialog, the send-result button and the cache
+    of retrieved studies (aged and trimmed at start and after each retrieve)."""
+
+    cache_measured = Signal(int)  # bytes in the cache, after housekeeping
 
     def __init__(
         self,
@@ -58,6 +67,67 @@ class PacsFeature(QObject):
         session.study_changed.connect(self._update_send)
         self.service.worker.sent.connect(self._on_sent)
         self.service.worker.failed.connect(self._on_failed)
+        self.service.worker.retrieved.connect(self._on_retrieved)
+        self.settings_action = make_action(
+            self,
+            "PACS se&ttings…",
+            self.open_settings,
+            tip="Our AE title, the timeout and the cache of retrieved studies",
+        )
+        self._housekeeper: threading.Thread | None = None
+        self._housekeeping_lock = threading.Lock()
+        self.tidy()
+
+    @property
+    def cache(self) -> StudyCache:
+        return StudyCache(self.cache_dir)
+
+    def housekeep(self, job: Callable[[StudyCache], object]) -> threading.Thread:
+        """Run `job(cache)` off the GUI thread (one at a time), then emit the cache size."""
+
+        def run() -> None:
+            with self._housekeeping_lock:
+                cache = self.cache
+                try:
+                    job(cache)
+                    size = cache.size()
+                except OSError:
+                    size = -1
+            self.cache_measured.emit(size)
+
+        self._housekeeper = threading.Thread(target=run, name="cxr-cache", daemon=True)
+        self._housekeeper.start()
+        return self._housekeeper
+
+    def tidy(self) -> threading.Thread:
+        """At start: the cache made private, its studies older than the settings' age
+        removed, then the oldest until it is under the limit."""
+        return self.housekeep(self._tidy)
+
+    def _tidy(self, cache: StudyCache) -> None:
+        if cache.root.is_dir():
+            cache.make_private()
+            cache.remove_older_than(self.settings.cache_max_age_days())
+            cache.trim(self.settings.cache_limit_bytes())
+
+    def _on_retrieved(self, files: list[Path]) -> None:
+        keep = None
+        if files:
+            try:
+                keep = Path(files[0]).relative_to(self.cache_dir).parts[0]
+            except ValueError:  # retrieved elsewhere (a batch scan's folder)
+                return
+        limit = self.settings.cache_limit_bytes()
+        self.housekeep(lambda cache: cache.trim(limit, keep))
+
+    def open_settings(self) -> PacsSettingsDialog:
+        dialog = PacsSettingsDialog(self.settings, str(self.cache_dir), self.window)
+        self.cache_measured.connect(dialog.show_size)
+        dialog.clear_requested.connect(lambda: self.housekeep(StudyCache.clear))
+        dialog.finished.connect(lambda _result: self.cache_measured.disconnect(dialog.show_size))
+        dialog.open()
+        self.housekeep(lambda cache: None)  # measure
+        return dialog
 
     def open_dialog(self) -> PacsDialog:
         if self.dialog is None:
@@ -125,3 +195,5 @@ class PacsFeature(QObject):
 
     def shutdown(self) -> None:
         self.service.shutdown()
+        if self._housekeeper is not None:
+            self._housekeeper.join(timeout=30)

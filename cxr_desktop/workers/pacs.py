@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from cxr_desktop.pacs_security import SECRETS
 from cxr_desktop.workers.boundary import run_guarded
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.dicom_net.client import Pacs
@@ -17,9 +18,17 @@ from cxr_model.dicom_net.query import StudyQuery
 
 
 def pacs_for(settings, address: str) -> Pacs:
-    """A node address as seen from our AE title, with the timeout of the app's settings;
-    ValueError for an address that is not a node."""
-    return Pacs(parse_node(address), aet=settings.our_aet(), timeout=settings.pacs_timeout())
+    """A node address as seen from our AE title, with the timeout, TLS and credentials of the
+    app's settings (the secret from the keyring); ValueError for an address that is not a
+    node, a TLS file that is missing or a secret that is not known."""
+    security = settings.node_security(address)
+    return Pacs(
+        parse_node(address),
+        aet=settings.our_aet(),
+        timeout=settings.pacs_timeout(),
+        tls=security.tls(),
+        credentials=SECRETS.credentials(address, security),
+    )
 
 
 class PacsWorker(QObject):

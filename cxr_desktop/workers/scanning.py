@@ -13,10 +13,10 @@ from cxr_desktop.workers.boundary import run_guarded
 from cxr_desktop.workers.prediction import ModelFactory
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
-from cxr_model.dicom_net.pacs_scan import PacsScan, finished_studies
 from cxr_model.dicom_net.query import StudyQuery
 from cxr_model.inference.predictor import Model
 from cxr_model.inference.scan import CsvSink, plan_scan, read_rows, scan, scored_files
+from cxr_model.pacs.scan import PacsScan, finished_studies
 
 
 class ScanWorker(QObject):

@@ -75,7 +75,7 @@ class WorklistPoller(QObject):
 
 
 class ListenerWorker(QObject):
-    """Runs a `cxr_model.dicom_net.listener.Listener` (its own threads) made on this thread
+    """Runs a `cxr_model.pacs.listener.Listener` (its own threads) made on this thread
     with a model from `factory`; `stop` scores what was received and closes its files."""
 
     started = Signal(object, str)  # folder, a line for the user
@@ -94,7 +94,7 @@ class ListenerWorker(QObject):
 
     @Slot(object, int, str, object)
     def start(self, folder: Path, port: int, aet: str, allow: list[str] | None) -> None:
-        from cxr_model.dicom_net.listener import Listener
+        from cxr_model.pacs.listener import Listener
 
         self.stop()
 

@@ -11,15 +11,9 @@ import time
 from pathlib import Path
 
 from cxr_model.cli.common import EXIT_NETWORK, fail
-from cxr_model.cli.pacs import writable_folder
-from cxr_model.dicom_net.client import Pacs
-from cxr_model.dicom_net.node import (
-    DEFAULT_AET,
-    DEFAULT_TIMEOUT,
-    aet_list,
-    parse_node,
-    valid_aet,
-)
+from cxr_model.cli.pacs import add_credential_options, add_tls_options, pacs_at, writable_folder
+from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, aet_list, valid_aet
+from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
 from cxr_model.inference.predictor import Model
 
@@ -29,16 +23,41 @@ def log(line: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cxr listen: {line}", file=sys.stderr, flush=True)
 
 
+def listener_tls(args: argparse.Namespace) -> TlsOptions | None:
+    """The listener's TLS: `--tls-cert/--tls-key` turn it on, `--tls-ca` requires client
+    certificates; ValueError for a CA alone or a missing file."""
+    if args.tls_cert is None and args.tls_key is None:
+        if args.tls_ca is not None:
+            raise ValueError("--tls-ca on the listener needs --tls-cert and --tls-key")
+        return None
+    return TlsOptions(
+        ca=args.tls_ca,
+        cert=Path(args.tls_cert) if args.tls_cert else None,
+        key=Path(args.tls_key) if args.tls_key else None,
+    )
+
+
+def forward_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The `--forward-tls-*` options (and `--user`/`--token-env`) under the names `pacs_at`
+    reads."""
+    return argparse.Namespace(
+        aet=args.aet,
+        timeout=args.timeout,
+        tls_ca=args.forward_tls_ca,
+        tls_cert=args.forward_tls_cert,
+        tls_key=args.forward_tls_key,
+        user=args.user,
+        token_env=args.token_env,
+    )
+
+
 def run(args: argparse.Namespace, model: Model) -> int:
-    from cxr_model.dicom_net.listener import Listener
+    from cxr_model.pacs.listener import Listener
 
     try:
         allow = aet_list(args.allow)
-        forward = (
-            Pacs(parse_node(args.forward), aet=args.aet, timeout=args.timeout)
-            if args.forward
-            else None
-        )
+        tls = listener_tls(args)
+        forward = pacs_at(args.forward, forward_args(args)) if args.forward else None
         listener = Listener(
             model,
             writable_folder(Path(args.out)),
@@ -48,6 +67,7 @@ def run(args: argparse.Namespace, model: Model) -> int:
             forward=forward,
             bind=args.bind,
             timeout=args.timeout,
+            tls=tls,
             log=log,
         )
     except ValueError as exc:
@@ -63,9 +83,13 @@ def run(args: argparse.Namespace, model: Model) -> int:
         return fail(exc, EXIT_NETWORK)
     if not allow:
         log("WARNING: no --allow list: any DICOM node that reaches this port may send here")
+    if tls is not None and tls.ca is None:
+        log("WARNING: TLS without --tls-ca: any client may connect (no client certificate)")
     log(
-        f"listening as {args.aet} on port {args.port}, saving to {listener.out_dir}, rows in "
-        f"{listener.csv_path}" + (f", forwarding results to {forward.node}" if forward else "")
+        f"listening as {args.aet} on port {args.port}"
+        + (" over TLS" if tls else "")
+        + f", saving to {listener.out_dir}, rows in {listener.csv_path}, audit in "
+        f"{listener.audit.path}" + (f", forwarding results to {forward.node}" if forward else "")
     )
     while not stop.wait(0.5):
         pass
@@ -100,4 +124,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_TIMEOUT,
         help="seconds to wait for a peer at each step",
     )
+    add_tls_options(p, listener=True)
+    forward = p.add_argument_group("DICOM TLS to the --forward node")
+    forward.add_argument("--forward-tls-ca", metavar="CA.pem|system")
+    forward.add_argument("--forward-tls-cert", metavar="CERT.pem")
+    forward.add_argument("--forward-tls-key", metavar="KEY.pem")
+    add_credential_options(p, "DICOMweb credentials of the --forward node")
     p.set_defaults(handler=run, needs_model=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from cxr_model.cli.common import EXIT_NETWORK, add_quiet, fail
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, parse_node, valid_aet
 from cxr_model.dicom_net.query import DEFAULT_LIMIT, StudyQuery, parse_modalities
+from cxr_model.dicom_net.tls import SYSTEM_CA, TlsOptions
+from cxr_model.dicom_net.web_auth import PASSWORD_ENV, WebCredentials
 from cxr_model.errors import CXRError, DataError, NetworkError
 from cxr_model.inference.predictor import Model
 from cxr_model.progress import progress
@@ -19,9 +23,56 @@ from cxr_model.progress import progress
 SCAN_LIMIT = 1000
 
 
+def tls_from(args: argparse.Namespace) -> TlsOptions | None:
+    """`--tls-ca/--tls-cert/--tls-key` as TlsOptions (None when none is given)."""
+    if args.tls_ca is None and args.tls_cert is None and args.tls_key is None:
+        return None
+    return TlsOptions(
+        ca=args.tls_ca,
+        cert=Path(args.tls_cert) if args.tls_cert else None,
+        key=Path(args.tls_key) if args.tls_key else None,
+    )
+
+
+def credentials_from(args: argparse.Namespace) -> WebCredentials | None:
+    """`--user NAME` (password from CXR_PACS_PASSWORD, else typed on the terminal) or
+    `--token-env VAR`; ValueError when the secret cannot be had."""
+    if args.user and args.token_env:
+        raise ValueError("give --user or --token-env, not both")
+    if args.token_env:
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            raise ValueError(f"--token-env {args.token_env}: that environment variable is empty")
+        return WebCredentials(token=token, source=f"${args.token_env}")
+    if not args.user:
+        return None
+    password = os.environ.get(PASSWORD_ENV)
+    if password is not None:
+        return WebCredentials(user=args.user, password=password, source=f"${PASSWORD_ENV}")
+    if not sys.stdin.isatty():
+        raise ValueError(
+            f"--user {args.user}: set {PASSWORD_ENV} (there is no terminal to ask the password on)"
+        )
+    password = getpass.getpass(f"password for {args.user}: ")
+    return WebCredentials(user=args.user, password=password, source="as typed")
+
+
+def pacs_at(node: str, args: argparse.Namespace) -> Pacs:
+    """A node with our AE, timeout, TLS and credentials from the command line; ValueError for
+    a bad node, AE title, TLS file or missing secret."""
+    parsed = parse_node(node)
+    if (args.user or args.token_env) and not parsed.is_web:
+        raise ValueError(f"{parsed}: --user and --token-env are for DICOMweb nodes")
+    tls = tls_from(args)
+    credentials = credentials_from(args)
+    if tls is not None and tls.ca is None and not parsed.is_web:
+        raise ValueError("TLS to a node needs --tls-ca (a CA file, or 'system')")
+    return Pacs(parsed, aet=args.aet, timeout=args.timeout, tls=tls, credentials=credentials)
+
+
 def pacs_from(args: argparse.Namespace) -> Pacs:
-    """The node and our AE from the command line; ValueError for a bad node or AE title."""
-    return Pacs(parse_node(args.node), aet=args.aet, timeout=args.timeout)
+    """The node of a `cxr pacs` verb (see `pacs_at`)."""
+    return pacs_at(args.node, args)
 
 
 def query_from(args: argparse.Namespace) -> StudyQuery:
@@ -37,9 +88,10 @@ def query_from(args: argparse.Namespace) -> StudyQuery:
 
 
 def writable_folder(path: Path) -> Path:
-    """Create the output folder if needed; DataError when it cannot be written."""
+    """Create the output folder if needed (mode 0700: it will hold patient data); DataError
+    when it cannot be written."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = path / ".cxr-write-test"
         probe.write_bytes(b"")
         probe.unlink()
@@ -146,8 +198,8 @@ def run_scan(args: argparse.Namespace, model: Model) -> int:
 
 def _scan(args: argparse.Namespace, model: Model) -> int:
     from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
-    from cxr_model.dicom_net.pacs_scan import PacsScan, finished_studies
     from cxr_model.inference.scan import CsvSink, read_rows
+    from cxr_model.pacs.scan import PacsScan, finished_studies
 
     out = Path(args.out)
     pacs, query = pacs_from(args), query_from(args)
@@ -192,6 +244,41 @@ def _scan(args: argparse.Namespace, model: Model) -> int:
     return EXIT_NETWORK if scanner.network_errors else 0
 
 
+def add_tls_options(parser: argparse.ArgumentParser, *, listener: bool = False) -> None:
+    """`--tls-ca`, `--tls-cert`, `--tls-key` (DICOM TLS, 1.2 or later)."""
+    tls = parser.add_argument_group("DICOM TLS")
+    if listener:
+        tls.add_argument("--tls-cert", metavar="CERT.pem", help="our certificate: listen over TLS")
+        tls.add_argument("--tls-key", metavar="KEY.pem", help="the key of --tls-cert")
+        tls.add_argument(
+            "--tls-ca",
+            metavar="CA.pem",
+            help="require client certificates signed by this CA",
+        )
+        return
+    tls.add_argument(
+        "--tls-ca",
+        metavar="CA.pem|system",
+        help=f"DIMSE: TLS to the node, verified against this CA ('{SYSTEM_CA}': the system "
+        "store); HTTPS: the private CA that signed the server's certificate",
+    )
+    tls.add_argument("--tls-cert", metavar="CERT.pem", help="our client certificate")
+    tls.add_argument("--tls-key", metavar="KEY.pem", help="the key of --tls-cert")
+
+
+def add_credential_options(
+    parser: argparse.ArgumentParser, title: str = "DICOMweb credentials"
+) -> None:
+    """`--user` and `--token-env` (DICOMweb); secrets never on the command line."""
+    auth = parser.add_argument_group(title)
+    auth.add_argument(
+        "--user", metavar="NAME", help=f"HTTP basic user; password from {PASSWORD_ENV} or typed"
+    )
+    auth.add_argument(
+        "--token-env", metavar="VAR", help="bearer token read from this environment variable"
+    )
+
+
 def add_node_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "node", help="AET@HOST:PORT (DIMSE) or http(s)://HOST:PORT/PATH (DICOMweb root)"
@@ -205,6 +292,8 @@ def add_node_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT,
         help=f"seconds to wait for the node at each step (default {DEFAULT_TIMEOUT:g})",
     )
+    add_tls_options(parser)
+    add_credential_options(parser)
 
 
 def add_filters(parser: argparse.ArgumentParser, limit: int) -> None:

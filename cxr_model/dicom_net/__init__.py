@@ -1,2 +1,3 @@
-"""DICOM networking: nodes, query/retrieve/store by DIMSE (pynetdicom) or DICOMweb
-(dicomweb-client), the `cxr listen` receiver and the PACS scan. No Qt here."""
+"""DICOM networking: nodes, query/retrieve/store by DIMSE (pynetdicom, DICOM TLS) or DICOMweb
+(dicomweb-client), and the C-STORE handler they share. No Qt here; the workflows that also
+write result objects (listener, PACS scan) are in `cxr_model.pacs`."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom.dataset import Dataset
 
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, Node
 from cxr_model.dicom_net.query import FindResult, StudyQuery
+from cxr_model.dicom_net.tls import TlsOptions
+from cxr_model.dicom_net.web_auth import WebCredentials
 
 
 def _protocols():
@@ -25,27 +27,30 @@ class Pacs:
     """A node seen from our AE: echo, find, retrieve and send, each with a timeout.
 
     Every failure to reach the node or have it do what was asked is a NetworkError whose
-    message names the node and what to check.
+    message names the node and what to check. `tls`: DICOM TLS to a DIMSE node, the HTTPS
+    CA (and client certificate) of a DICOMweb one; `credentials`: DICOMweb's user or token.
     """
 
     node: Node
     aet: str = DEFAULT_AET
     timeout: float = DEFAULT_TIMEOUT
+    tls: TlsOptions | None = None
+    credentials: WebCredentials | None = field(default=None, repr=False)
 
     def echo(self) -> None:
         """C-ECHO, or a one-study QIDO-RS query for a DICOMweb node."""
         dimse, web = _protocols()
         if self.node.is_web:
-            web.echo(self.node, self.timeout)
+            web.echo(self.node, self.timeout, self.tls, self.credentials)
         else:
-            dimse.echo(self.node, self.aet, self.timeout)
+            dimse.echo(self.node, self.aet, self.timeout, self.tls)
 
     def find(self, query: StudyQuery) -> FindResult:
         """Studies matching the query (C-FIND or QIDO-RS), at most `query.limit`."""
         dimse, web = _protocols()
         if self.node.is_web:
-            return web.find(self.node, query, self.timeout)
-        return dimse.find(self.node, query, self.aet, self.timeout)
+            return web.find(self.node, query, self.timeout, self.tls, self.credentials)
+        return dimse.find(self.node, query, self.aet, self.timeout, self.tls)
 
     def retrieve(
         self,
@@ -62,7 +67,16 @@ class Pacs:
         `on_file` hears of each as it lands. CancelledError (files kept) once `cancelled()`."""
         dimse, web = _protocols()
         if self.node.is_web:
-            return web.retrieve(self.node, study_uid, out_dir, self.timeout, on_file, cancelled)
+            return web.retrieve(
+                self.node,
+                study_uid,
+                out_dir,
+                self.timeout,
+                on_file,
+                cancelled,
+                self.tls,
+                self.credentials,
+            )
         if move_port is not None:
             return dimse.move_study(
                 self.node,
@@ -74,9 +88,10 @@ class Pacs:
                 bind,
                 on_file,
                 cancelled,
+                self.tls,
             )
         return dimse.get_study(
-            self.node, study_uid, out_dir, self.aet, self.timeout, on_file, cancelled
+            self.node, study_uid, out_dir, self.aet, self.timeout, on_file, cancelled, self.tls
         )
 
     def send(self, items: list[Path | Dataset]) -> int:
@@ -85,5 +100,5 @@ class Pacs:
             return 0
         dimse, web = _protocols()
         if self.node.is_web:
-            return web.store(self.node, items, self.timeout)
-        return dimse.store(self.node, items, self.aet, self.timeout)
+            return web.store(self.node, items, self.timeout, self.tls, self.credentials)
+        return dimse.store(self.node, items, self.aet, self.timeout, self.tls)

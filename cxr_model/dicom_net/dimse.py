@@ -1,23 +1,49 @@
-"""DIMSE (pynetdicom): C-ECHO, C-FIND, C-GET, C-MOVE with our own C-STORE receiver, C-STORE."""
+"""DIMSE (pynetdicom): C-ECHO, C-FIND, C-GET, C-MOVE with our own C-STORE receiver, C-STORE;
+over TLS when given `TlsOptions`."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    JPEG2000,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    RLELossless,
+)
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, build_role, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (
+    BasicTextSRStorage,
+    Comprehensive3DSRStorage,
+    ComprehensiveSRStorage,
+    ComputedRadiographyImageStorage,
+    DigitalXRayImageStorageForPresentation,
+    DigitalXRayImageStorageForProcessing,
+    EncapsulatedPDFStorage,
+    EnhancedSRStorage,
+    GrayscaleSoftcopyPresentationStateStorage,
+    KeyObjectSelectionDocumentStorage,
+    SecondaryCaptureImageStorage,
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
+)
+from pynetdicom.status import (
+    STATUS_PENDING,
+    STATUS_SUCCESS,
+    STATUS_WARNING,
+    code_to_category,
 )
 
 from cxr_model.dicom_net.node import Node
@@ -28,42 +54,39 @@ from cxr_model.dicom_net.query import (
     query_dataset,
     study_from_dataset,
 )
-from cxr_model.dicom_net.storage import save_dataset
-from cxr_model.errors import CancelledError, InvalidInstanceError, NetworkError
-
-log = logging.getLogger(__name__)
+from cxr_model.dicom_net.store_scp import StoreHandler
+from cxr_model.dicom_net.tls import ClientContext, TlsOptions, client_reason
+from cxr_model.errors import CancelledError, NetworkError
 
 #: Storage SOP classes asked for in a C-GET (at most 128 contexts fit one association).
 GET_STORAGE_CLASSES = (
-    "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image
-    "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image - For Presentation
-    "1.2.840.10008.5.1.4.1.1.1.1.1",  # Digital X-Ray Image - For Processing
-    "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture Image
-    "1.2.840.10008.5.1.4.1.1.88.11",  # Basic Text SR
-    "1.2.840.10008.5.1.4.1.1.88.22",  # Enhanced SR
-    "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
-    "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
-    "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
-    "1.2.840.10008.5.1.4.1.1.11.1",  # Grayscale Softcopy Presentation State
-    "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection
+    ComputedRadiographyImageStorage,
+    DigitalXRayImageStorageForPresentation,
+    DigitalXRayImageStorageForProcessing,
+    SecondaryCaptureImageStorage,
+    BasicTextSRStorage,
+    EnhancedSRStorage,
+    ComprehensiveSRStorage,
+    Comprehensive3DSRStorage,
+    EncapsulatedPDFStorage,
+    GrayscaleSoftcopyPresentationStateStorage,
+    KeyObjectSelectionDocumentStorage,
 )
 #: Transfer syntaxes offered for those: uncompressed first, then what our reader decodes.
 GET_TRANSFER_SYNTAXES = (
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    "1.2.840.10008.1.2.4.50",
-    "1.2.840.10008.1.2.4.70",
-    "1.2.840.10008.1.2.4.57",
-    "1.2.840.10008.1.2.4.90",
-    "1.2.840.10008.1.2.4.91",
-    "1.2.840.10008.1.2.5",
+    JPEGBaseline8Bit,
+    JPEGLosslessSV1,
+    JPEGLossless,
+    JPEG2000Lossless,
+    JPEG2000,
+    RLELossless,
 )
-_PENDING = (0xFF00, 0xFF01)
-_STORE_OUT_OF_RESOURCES = 0xA700
-_STORE_CANNOT_UNDERSTAND = 0xC000
 
-for _name in ("pynetdicom", "pynetdicom.assoc", "pynetdicom.acse", "pynetdicom.events"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)  # we report failures ourselves
+
+def _category(status: Dataset) -> str:
+    return code_to_category(status.Status)
 
 
 def make_ae(aet: str, timeout: float) -> AE:
@@ -75,12 +98,24 @@ def make_ae(aet: str, timeout: float) -> AE:
     return ae
 
 
-def _associate(ae: AE, node: Node, timeout: float, evt_handlers=(), **kwargs) -> Association:
+def _associate(
+    ae: AE, node: Node, timeout: float, tls: TlsOptions | None, evt_handlers=(), **kwargs
+) -> Association:
     connected = threading.Event()  # TCP connection made: tells "refused" from "silent"
     handlers = [*evt_handlers, (evt.EVT_CONN_OPEN, lambda _event: connected.set())]
-    assoc = ae.associate(node.host, node.port, ae_title=node.aet, evt_handlers=handlers, **kwargs)
+    context: ClientContext | None = tls.client_context() if tls is not None else None
+    assoc = ae.associate(
+        node.host,
+        node.port,
+        ae_title=node.aet,
+        evt_handlers=handlers,
+        tls_args=(context, node.host) if context is not None else None,
+        **kwargs,
+    )
     if assoc.is_established:
         return assoc
+    if context is not None and context.failure is not None:
+        raise NetworkError(f"TLS to {node} failed: {client_reason(context.failure, node.host)}")
     if assoc.is_rejected:
         raise NetworkError(
             f"{node} rejected the association: our AE title "
@@ -90,7 +125,13 @@ def _associate(ae: AE, node: Node, timeout: float, evt_handlers=(), **kwargs) ->
     if connected.is_set():
         raise NetworkError(
             f"{node} accepted the connection but gave no answer within "
-            f"{timeout:g} s (or aborted); {node.what_to_check()}"
+            f"{timeout:g} s (or aborted"
+            + (
+                "; a plain DICOM port does not answer TLS"
+                if tls is not None
+                else "; a TLS port does not answer plain DICOM: give --tls-ca"
+            )
+            + f"); {node.what_to_check()}"
         )
     raise NetworkError(
         f"cannot connect to {node} (refused, unreachable or no answer within "
@@ -99,9 +140,12 @@ def _associate(ae: AE, node: Node, timeout: float, evt_handlers=(), **kwargs) ->
 
 
 @contextlib.contextmanager
-def association(ae: AE, node: Node, timeout: float, **kwargs) -> Iterator[Association]:
-    """An established association, released (or aborted on error) afterwards."""
-    assoc = _associate(ae, node, timeout, **kwargs)
+def association(
+    ae: AE, node: Node, timeout: float, tls: TlsOptions | None = None, **kwargs
+) -> Iterator[Association]:
+    """An established association (TLS when `tls` is given), released (or aborted on error)
+    afterwards."""
+    assoc = _associate(ae, node, timeout, tls, **kwargs)
     try:
         yield assoc
     except BaseException:
@@ -128,31 +172,33 @@ def _failed(node: Node, what: str, status: Dataset) -> NetworkError:
     )
 
 
-def echo(node: Node, aet: str, timeout: float) -> None:
+def echo(node: Node, aet: str, timeout: float, tls: TlsOptions | None = None) -> None:
     """C-ECHO; NetworkError unless the node answers with success."""
     ae = make_ae(aet, timeout)
     ae.add_requested_context(Verification)
-    with association(ae, node, timeout) as assoc:
+    with association(ae, node, timeout, tls) as assoc:
         status = assoc.send_c_echo()
         if not status:
             raise _no_answer(node, "C-ECHO", timeout)
-        if status.Status != 0x0000:
+        if _category(status) != STATUS_SUCCESS:
             raise _failed(node, "C-ECHO", status)
 
 
-def find(node: Node, query: StudyQuery, aet: str, timeout: float) -> FindResult:
+def find(
+    node: Node, query: StudyQuery, aet: str, timeout: float, tls: TlsOptions | None = None
+) -> FindResult:
     """C-FIND at study level; stops (aborting the query) once more than `limit` studies came."""
     ae = make_ae(aet, timeout)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
     studies: list[StudyMatch] = []
-    with association(ae, node, timeout) as assoc:
+    with association(ae, node, timeout, tls) as assoc:
         for status, identifier in assoc.send_c_find(
             query_dataset(query), StudyRootQueryRetrieveInformationModelFind
         ):
             if not status:
                 raise _no_answer(node, "C-FIND", timeout)
-            if status.Status not in _PENDING:
-                if status.Status != 0x0000:
+            if _category(status) != STATUS_PENDING:
+                if _category(status) != STATUS_SUCCESS:
                     raise _failed(node, "C-FIND", status)
                 break
             study = study_from_dataset(identifier) if identifier is not None else None
@@ -165,38 +211,24 @@ def find(node: Node, query: StudyQuery, aet: str, timeout: float) -> FindResult:
 
 
 class _Receiver:
-    """The C-STORE handler of a retrieve: saves each instance under OUT by its UIDs."""
+    """What a retrieve received: the files saved (by the shared StoreHandler) and the
+    refusals."""
 
     def __init__(
         self, out_dir: Path, on_file: Callable[[Path], None] | None, cancelled: Callable[[], bool]
     ) -> None:
-        self.out_dir = Path(out_dir)
         self.on_file = on_file
         self.cancelled = cancelled
         self.files: list[Path] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
+        self.handler = StoreHandler(out_dir, self._stored, self.errors.append, cancelled)
 
-    def __call__(self, event) -> int:
-        if self.cancelled():  # refuse the rest: the node ends the retrieve quickly
-            return _STORE_OUT_OF_RESOURCES
-        try:
-            ds = event.dataset
-            path = save_dataset(self.out_dir, ds, event.encoded_dataset())
-        except InvalidInstanceError as exc:
-            self.errors.append(f"instance refused: {exc}")
-            return _STORE_CANNOT_UNDERSTAND
-        except OSError as exc:
-            self.errors.append(f"cannot write to {self.out_dir} ({exc.strerror or exc})")
-            return _STORE_OUT_OF_RESOURCES
-        except Exception as exc:  # a dataset that does not decode
-            self.errors.append(f"instance refused: cannot decode it ({exc})")
-            return _STORE_CANNOT_UNDERSTAND
+    def _stored(self, path: Path, _ds: Dataset, _uids: tuple[str, str, str]) -> None:
         with self.lock:
             self.files.append(path)
         if self.on_file:
             self.on_file(path)
-        return 0x0000
 
 
 def _retrieve_identifier(study_uid: str) -> Dataset:
@@ -220,7 +252,11 @@ def _check_retrieve(
         )
     if receiver.errors:
         raise NetworkError(f"{what} from {node}: {receiver.errors[0]}")
-    if final is not None and final.Status not in (0x0000, 0xB000, *_PENDING):
+    if final is not None and _category(final) not in (
+        STATUS_SUCCESS,
+        STATUS_WARNING,
+        STATUS_PENDING,
+    ):
         raise _failed(node, what, final)
 
 
@@ -232,6 +268,7 @@ def get_study(
     timeout: float,
     on_file: Callable[[Path], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    tls: TlsOptions | None = None,
 ) -> list[Path]:
     """C-GET a study into OUT/STUDY/SERIES/SOP.dcm; the files written."""
     ae = make_ae(aet, timeout)
@@ -241,7 +278,7 @@ def get_study(
     roles = [build_role(sop_class, scp_role=True) for sop_class in GET_STORAGE_CLASSES]
     receiver = _Receiver(out_dir, on_file, cancelled)
     with association(
-        ae, node, timeout, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, receiver)]
+        ae, node, timeout, tls, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, receiver.handler)]
     ) as assoc:
         responses = assoc.send_c_get(
             _retrieve_identifier(study_uid), StudyRootQueryRetrieveInformationModelGet
@@ -269,14 +306,29 @@ def move_study(
     bind: str = "",
     on_file: Callable[[Path], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    tls: TlsOptions | None = None,
 ) -> list[Path]:
     """C-MOVE a study to our own temporary C-STORE receiver on `port` (the node must know our
-    AE title at this address); the files written."""
+    AE title at this address); the files written. With `tls` the receiver speaks TLS too, with
+    our certificate (--tls-cert/--tls-key, which it then needs) and the same CA for the node's."""
     receiver = _Receiver(out_dir, on_file, cancelled)
     scp = storage_scp_ae(aet, timeout)
+    server_context = None
+    if tls is not None:
+        if tls.cert is None:
+            raise ValueError("a C-MOVE over TLS needs --tls-cert and --tls-key for our receiver")
+        server_context = tls.server_context(
+            timeout,
+            lambda peer, why: receiver.errors.append(
+                f"our receiver refused a TLS connection from {peer}: {why}"
+            ),
+        )
     try:
         server = scp.start_server(
-            (bind, port), block=False, evt_handlers=[(evt.EVT_C_STORE, receiver)]
+            (bind, port),
+            block=False,
+            evt_handlers=[(evt.EVT_C_STORE, receiver.handler)],
+            ssl_context=server_context,
         )
     except OSError as exc:
         raise NetworkError(
@@ -286,7 +338,7 @@ def move_study(
     try:
         ae = make_ae(aet, timeout)
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
-        with association(ae, node, timeout) as assoc:
+        with association(ae, node, timeout, tls) as assoc:
             responses = assoc.send_c_move(
                 _retrieve_identifier(study_uid), aet, StudyRootQueryRetrieveInformationModelMove
             )
@@ -296,7 +348,9 @@ def move_study(
     return receiver.files
 
 
-def store(node: Node, items: list[Path | Dataset], aet: str, timeout: float) -> int:
+def store(
+    node: Node, items: list[Path | Dataset], aet: str, timeout: float, tls: TlsOptions | None = None
+) -> int:
     """C-STORE files or datasets; the number stored. NetworkError on the first refusal."""
     datasets = [dcmread(item) if isinstance(item, Path | str) else item for item in items]
     ae = make_ae(aet, timeout)
@@ -312,11 +366,11 @@ def store(node: Node, items: list[Path | Dataset], aet: str, timeout: float) -> 
             s for s in (ExplicitVRLittleEndian, ImplicitVRLittleEndian) if s != syntax
         ]
         ae.add_requested_context(sop_class, syntaxes)
-    with association(ae, node, timeout) as assoc:
+    with association(ae, node, timeout, tls) as assoc:
         for ds in datasets:
             status = assoc.send_c_store(ds)
             if not status:
                 raise _no_answer(node, "C-STORE", timeout)
-            if status.Status not in (0x0000, 0xB000, 0xB007, 0xB006):
+            if _category(status) not in (STATUS_SUCCESS, STATUS_WARNING):
                 raise _failed(node, f"C-STORE of {ds.SOPInstanceUID}", status)
     return len(datasets)

@@ -1,4 +1,5 @@
-"""DICOMweb (dicomweb-client): QIDO-RS find, WADO-RS retrieve, STOW-RS store."""
+"""DICOMweb (dicomweb-client): QIDO-RS find, WADO-RS retrieve, STOW-RS store; HTTPS verified
+(a private CA by `TlsOptions`), HTTP basic or bearer credentials."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import requests
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
+from cxr_model.dicom_files import save_dataset
 from cxr_model.dicom_net.node import Node
 from cxr_model.dicom_net.query import (
     RETURN_KEYS,
@@ -19,29 +21,46 @@ from cxr_model.dicom_net.query import (
     dicom_json_filters,
     study_from_dataset,
 )
-from cxr_model.dicom_net.storage import save_dataset
+from cxr_model.dicom_net.tls import TlsOptions
+from cxr_model.dicom_net.web_auth import WebCredentials, web_session
 from cxr_model.errors import CancelledError, InvalidInstanceError, NetworkError
 
 #: Studies asked for per QIDO-RS request (`limit`/`offset` paging).
 PAGE_SIZE = 100
 
 
-def client(node: Node, timeout: float):
-    """A DICOMweb client for a node, with our timeout and no silent retries."""
+def client(
+    node: Node,
+    timeout: float,
+    tls: TlsOptions | None = None,
+    credentials: WebCredentials | None = None,
+):
+    """A DICOMweb client for a node, with our timeout, TLS, credentials, no silent retries."""
     from dicomweb_client.api import DICOMwebClient
 
-    web = DICOMwebClient(url=node.url, timeout=timeout)
+    web = DICOMwebClient(url=node.url, timeout=timeout, session=web_session(tls, credentials))
     web.set_http_retry_params(retry=False)
     return web
 
 
 @contextlib.contextmanager
-def _errors(node: Node, what: str, timeout: float) -> Iterator[None]:
+def _errors(
+    node: Node, what: str, timeout: float, credentials: WebCredentials | None = None
+) -> Iterator[None]:
     """Turn requests' failures into NetworkError naming the node and what to check."""
     try:
         yield
     except requests.exceptions.HTTPError as exc:
         code = exc.response.status_code if exc.response is not None else "?"
+        if code in (401, 403):
+            advice = (
+                credentials.what_to_check()
+                if credentials is not None
+                else "it needs credentials: give --user NAME (password in "
+                "CXR_PACS_PASSWORD or typed) or --token-env VAR"
+            )
+            verdict = "did not accept our credentials" if code == 401 else "refused us access"
+            raise NetworkError(f"{node} {verdict} (HTTP {code}) for the {what}; {advice}") from exc
         raise NetworkError(
             f"{node} answered the {what} with HTTP {code}; {node.what_to_check()}"
         ) from exc
@@ -50,7 +69,16 @@ def _errors(node: Node, what: str, timeout: float) -> Iterator[None]:
             f"{node} did not answer the {what} within {timeout:g} s; {node.what_to_check()}"
         ) from exc
     except requests.exceptions.SSLError as exc:
-        raise NetworkError(f"TLS failed with {node} ({exc}); check its certificate") from exc
+        reason = _ssl_reason(exc)
+        if reason is None:
+            raise NetworkError(
+                f"TLS failed with {node} ({exc}); check that it speaks HTTPS on this port"
+            ) from exc
+        raise NetworkError(
+            f"TLS failed with {node}: its certificate could not be verified ({reason}); check "
+            "--tls-ca (give the private CA that signed it) and that the URL's host name is the "
+            "one in its certificate"
+        ) from exc
     except requests.exceptions.RequestException as exc:
         raise NetworkError(
             f"cannot connect to {node} ({type(exc).__name__}); {node.what_to_check()}"
@@ -62,18 +90,47 @@ def _errors(node: Node, what: str, timeout: float) -> Iterator[None]:
         ) from exc
 
 
-def echo(node: Node, timeout: float) -> None:
+def _ssl_reason(exc: BaseException) -> str | None:
+    """Why certificate verification failed inside a requests SSLError (e.g. 'certificate has
+    expired'); None when the failure was not a verification."""
+    todo, seen = [exc], set()
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if getattr(item, "verify_message", None):
+            return item.verify_message
+        inner = [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+        todo.extend(e for e in inner if isinstance(e, BaseException))
+    return None
+
+
+def echo(
+    node: Node,
+    timeout: float,
+    tls: TlsOptions | None = None,
+    credentials: WebCredentials | None = None,
+) -> None:
     """A QIDO-RS query for one study: the DICOMweb way to see that the node answers."""
-    with _errors(node, "QIDO-RS query", timeout):
-        client(node, timeout).search_for_studies(limit=1, fields=["StudyInstanceUID"])
+    with _errors(node, "QIDO-RS query", timeout, credentials):
+        client(node, timeout, tls, credentials).search_for_studies(
+            limit=1, fields=["StudyInstanceUID"]
+        )
 
 
-def find(node: Node, query: StudyQuery, timeout: float) -> FindResult:
+def find(
+    node: Node,
+    query: StudyQuery,
+    timeout: float,
+    tls: TlsOptions | None = None,
+    credentials: WebCredentials | None = None,
+) -> FindResult:
     """QIDO-RS study search, paged with limit/offset, up to `limit` (+1 to see if more match)."""
-    web = client(node, timeout)
+    web = client(node, timeout, tls, credentials)
     studies: list[StudyMatch] = []
     offset = 0
-    with _errors(node, "QIDO-RS query", timeout):
+    with _errors(node, "QIDO-RS query", timeout, credentials):
         while len(studies) <= query.limit:
             size = min(PAGE_SIZE, query.limit + 1 - len(studies))
             page = web.search_for_studies(
@@ -99,11 +156,13 @@ def retrieve(
     timeout: float,
     on_file: Callable[[Path], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    tls: TlsOptions | None = None,
+    credentials: WebCredentials | None = None,
 ) -> list[Path]:
     """WADO-RS a study, instance by instance as they stream in; the files written."""
     files = []
-    with _errors(node, "WADO-RS retrieve", timeout):
-        for ds in client(node, timeout).iter_study(study_uid):
+    with _errors(node, "WADO-RS retrieve", timeout, credentials):
+        for ds in client(node, timeout, tls, credentials).iter_study(study_uid):
             if cancelled():
                 raise CancelledError(
                     f"WADO-RS from {node} cancelled after {len(files)} instance(s)"
@@ -120,11 +179,17 @@ def retrieve(
     return files
 
 
-def store(node: Node, items: list[Path | Dataset], timeout: float) -> int:
+def store(
+    node: Node,
+    items: list[Path | Dataset],
+    timeout: float,
+    tls: TlsOptions | None = None,
+    credentials: WebCredentials | None = None,
+) -> int:
     """STOW-RS files or datasets; the number stored."""
     datasets = [dcmread(item) if isinstance(item, Path | str) else item for item in items]
-    with _errors(node, "STOW-RS store", timeout):
-        answer = client(node, timeout).store_instances(datasets)
+    with _errors(node, "STOW-RS store", timeout, credentials):
+        answer = client(node, timeout, tls, credentials).store_instances(datasets)
     failed = answer.get("FailedSOPSequence") if answer is not None else None
     if failed:
         raise NetworkError(

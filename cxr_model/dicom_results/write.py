@@ -8,7 +8,7 @@ import highdicom as hd
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from cxr_model.dicom_net.storage import instance_path, write_atomically
+from cxr_model.dicom_files import instance_path, write_atomically
 from cxr_model.dicom_results.identity import ModelIdentity
 from cxr_model.dicom_results.sc import build_sc
 from cxr_model.dicom_results.sr import build_sr

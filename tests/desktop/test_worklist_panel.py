@@ -16,8 +16,8 @@ from helpers_orthanc import free_port, missing_tools, storescu, write_study, xra
 from PySide6.QtCore import Qt
 
 from cxr_desktop.settings import AppSettings
-from cxr_model.dicom_net.listener import Listener
 from cxr_model.feedback.store import ENV_DB, FeedbackStore
+from cxr_model.pacs.listener import Listener
 from cxr_model.vocabulary import Truth
 from cxr_model.worklist.store import read_worklist
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydicom.dataset import Dataset
 
+from cxr_model.dicom_files import instance_path, instance_uids, valid_uid, write_atomically
 from cxr_model.dicom_net.instances import NOT_SCORED, is_final, not_scored_reason
 from cxr_model.dicom_net.node import parse_node
 from cxr_model.dicom_net.query import StudyQuery, parse_modalities, study_from_dataset
-from cxr_model.dicom_net.storage import instance_path, instance_uids, valid_uid, write_atomically
 from cxr_model.errors import InvalidInstanceError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Invalid value for VR UI")

@@ -13,9 +13,9 @@ import pytest
 from helpers_orthanc import free_port, storescu, write_study
 
 from cxr_model.cli import main
-from cxr_model.dicom_net.listener import RESULTS_NAME, Listener
 from cxr_model.errors import StoreError
 from cxr_model.feedback.store import FeedbackStore, make_verdict
+from cxr_model.pacs.listener import RESULTS_NAME, Listener
 from cxr_model.worklist.store import WORKLIST_NAME, Worklist, read_worklist
 
 AET = "CXRWORKLIST"

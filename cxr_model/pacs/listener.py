@@ -2,11 +2,13 @@
 scores the chest X-rays as they arrive and appends a row per instance to OUT/results.csv.
 
 Instances are written atomically and rows flushed at once, so a kill loses nothing already
-written; on the next start, saved instances without a final row are scored first.
+written; on the next start, saved instances without a final row are scored first. With
+`TlsOptions` it listens over TLS; every association and instance goes to OUT/audit.log.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 
+from cxr_model.dicom_files import instance_path, instance_uids, private_file
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.dimse import storage_scp_ae
 from cxr_model.dicom_net.instances import (
@@ -26,17 +29,21 @@ from cxr_model.dicom_net.instances import (
     not_scored_reason,
 )
 from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
-from cxr_model.dicom_net.storage import instance_path, instance_uids, save_dataset
-from cxr_model.errors import CXRError, InvalidInstanceError
+from cxr_model.dicom_net.store_scp import StoreHandler
+from cxr_model.dicom_net.tls import TlsOptions
+from cxr_model.errors import CXRError
 from cxr_model.imaging.dicom_meta import header_values
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prepared
 from cxr_model.inference.scan import CsvSink, read_rows
+from cxr_model.pacs.audit import AUDIT_NAME, AuditLog
 from cxr_model.worklist.store import RESULTS_NAME, Worklist
 
 BATCH_SIZE = 8
-_OUT_OF_RESOURCES = 0xA700
-_CANNOT_UNDERSTAND = 0xC000
+#: Instances decoded at once (on the associations' threads): one per core, so a burst of
+#: senders neither thrashes the interpreter lock (a C-ECHO still gets its turn) nor holds
+#: more decoded images in memory than the scorer can take.
+DECODERS = max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -56,7 +63,8 @@ class Listener:
     """A C-STORE SCP on `port` that scores what arrives. Thread-safe start/stop.
 
     `allow`: calling AE titles accepted (None: anyone). `forward`: where the SR + SC of each
-    scored image go. `log` receives one human-readable line per event.
+    scored image go. `tls`: listen over TLS (its CA, when given, requires client
+    certificates). `log` receives one human-readable line per event.
     """
 
     def __init__(
@@ -70,6 +78,7 @@ class Listener:
         forward: Pacs | None = None,
         bind: str = "",
         timeout: float = DEFAULT_TIMEOUT,
+        tls: TlsOptions | None = None,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.model = model
@@ -78,15 +87,21 @@ class Listener:
         self.allow = allow
         self.forward = forward
         self.timeout = timeout
+        self.tls = tls
         self.log = log
         self.csv_path = self.out_dir / RESULTS_NAME
         self.final = {
             row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS) if is_final(row)
         }
-        self.sink = CsvSink(self.csv_path, fields=PACS_FIELDS)
+        self.sink = CsvSink(private_file(self.csv_path), fields=PACS_FIELDS)
+        self.audit = AuditLog(self.out_dir / AUDIT_NAME)
+        self._store = StoreHandler(self.out_dir, self._stored, self._refused_instance)
+        self._context = tls.server_context(timeout, self._on_tls_refused) if tls else None
         self.worklist = Worklist(self.out_dir, create=True)
         self.queue: queue.Queue[_Arrival | None] = queue.Queue(maxsize=64)
         self.counts = {"received": 0, "scored": 0, "rows": 0}
+        self._pending: set[str] = set()  # SOP instances queued, not yet in a row
+        self._decoding = threading.BoundedSemaphore(DECODERS)
         self._received_lock = threading.Lock()  # associations run on threads of their own
         self._server = None
         self._scorer = threading.Thread(
@@ -111,28 +126,37 @@ class Listener:
             arrival.image, arrival.source = image, ds
         return arrival
 
-    def _on_store(self, event) -> int:
-        calling = event.assoc.requestor.ae_title
-        try:
-            ds = event.dataset
-            uids = instance_uids(ds)
-            path = save_dataset(self.out_dir, ds, event.encoded_dataset())
-        except InvalidInstanceError as exc:
-            self.log(f"refused an instance from {calling}: {exc}")
-            return _CANNOT_UNDERSTAND
-        except OSError as exc:
-            self.log(
-                f"cannot save an instance from {calling} in {self.out_dir} "
-                f"({exc.strerror or exc}); check the free space and permissions"
-            )
-            return _OUT_OF_RESOURCES
-        except Exception as exc:  # a dataset that does not decode
-            self.log(f"refused a malformed instance from {calling}: {exc}")
-            return _CANNOT_UNDERSTAND
+    def _stored(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> None:
+        """A saved instance: scored unless the same SOP instance has its final row already or
+        waits to be scored (a sender that resends what it did not see acknowledged)."""
+        name = path.relative_to(self.out_dir).as_posix()
         with self._received_lock:
             self.counts["received"] += 1
-        self.queue.put(self._prepare(path, ds, uids))
-        return 0x0000
+            again = uids[2] in self.final or uids[2] in self._pending
+            self._pending.add(uids[2])
+        if again:
+            self.audit.write("stored", sop=uids[2], file=name, again="yes")
+            return
+        self.audit.write("stored", sop=uids[2], file=name)
+        with self._decoding:
+            arrival = self._prepare(path, ds, uids)
+        self.queue.put(arrival)
+
+    def _refused_instance(self, line: str) -> None:
+        self.log(line)
+        self.audit.write("instance-refused", reason=line)
+
+    def _peer(self, event) -> dict[str, object]:
+        requestor = event.assoc.requestor
+        return {
+            "peer": f"{requestor.address}:{requestor.port}",
+            "calling": requestor.ae_title,
+            "called": event.assoc.acceptor.ae_title,
+            "tls": "yes" if self.tls is not None else "no",
+        }
+
+    def _on_accepted(self, event) -> None:
+        self.audit.write("association-accepted", **self._peer(event))
 
     def _on_rejected(self, event) -> None:
         requestor = event.assoc.requestor
@@ -140,6 +164,13 @@ class Listener:
             f"rejected an association from {requestor.ae_title!r} at "
             f"{requestor.address}: not in the --allow list"
         )
+        self.audit.write(
+            "association-refused", **self._peer(event), reason="calling AE title not allowed"
+        )
+
+    def _on_tls_refused(self, peer: str, reason: str) -> None:
+        self.log(f"refused a connection from {peer}: {reason}")
+        self.audit.write("connection-refused", peer=peer, tls="yes", reason=reason)
 
     # ------------------------------------------------------------------ scoring
     def _row(self, arrival: _Arrival, prediction=None, error=None) -> None:
@@ -155,6 +186,10 @@ class Listener:
             self.log(f"{name}: not in the worklist ({exc})")
         if is_final(row):
             self.final.add(arrival.uids[2])
+        with self._received_lock:
+            self._pending.discard(arrival.uids[2])
+        outcome = "scored" if prediction is not None else "not-scored" if is_final(row) else "error"
+        self.audit.write("result", sop=arrival.uids[2], written=outcome)
         if error:
             self.log(f"{name}: {error}")
 
@@ -216,6 +251,8 @@ class Listener:
             uids = (path.parent.parent.name, path.parent.name, path.stem)
             if uids[2] in self.final or instance_path(self.out_dir, uids) != path:
                 continue
+            with self._received_lock:
+                self._pending.add(uids[2])
             try:
                 ds = dcmread(path)
                 self.queue.put(self._prepare(path, ds, instance_uids(ds)))
@@ -237,16 +274,24 @@ class Listener:
         ae.maximum_associations = 16
         if self.allow:
             ae.require_calling_aet = list(self.allow)
-        handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_REJECTED, self._on_rejected)]
+        handlers = [
+            (evt.EVT_C_STORE, self._store),
+            (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_REJECTED, self._on_rejected),
+        ]
         try:
             self._server = ae.start_server(
-                (self.bind, self.port), block=False, evt_handlers=handlers
+                (self.bind, self.port),
+                block=False,
+                evt_handlers=handlers,
+                ssl_context=self._context,
             )
         except OSError as exc:
             self.queue.put(None)
             self._scorer.join()
             self.sink.close()
             self.worklist.close()
+            self.audit.close()
             raise CXRError(
                 f"cannot listen on port {self.port} ({exc.strerror or exc}); choose another --port"
             ) from exc
@@ -260,3 +305,4 @@ class Listener:
         self._scorer.join()
         self.sink.close()
         self.worklist.close()
+        self.audit.close()

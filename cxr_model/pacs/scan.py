@@ -38,7 +38,7 @@ def finished_studies(rows: list[dict], studies: list[StudyMatch]) -> set[str]:
 
 
 def _uids(path: Path) -> tuple[str, str, str]:
-    """(study, series, SOP) from a path written by `storage.instance_path`."""
+    """(study, series, SOP) from a path written by `dicom_files.instance_path`."""
     return path.parent.parent.name, path.parent.name, path.stem
 
 

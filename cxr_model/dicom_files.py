@@ -1,4 +1,5 @@
-"""Saving received instances: file names from validated UIDs only, written atomically."""
+"""DICOM files below the network and the result writers: names from validated UIDs only,
+written atomically, private (folders 0700, files 0600)."""
 
 from __future__ import annotations
 
@@ -43,12 +44,31 @@ def instance_path(out_dir: Path, uids: tuple[str, str, str]) -> Path:
     return Path(out_dir) / study / series / f"{sop}.dcm"
 
 
+def private_folder(path: Path) -> Path:
+    """Create `path` and its missing parents with mode 0700 (they hold patient data)."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty with mode 0600 unless it exists."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return path
+
+
 def write_atomically(
     path: Path, data: bytes | Dataset, file_meta: FileMetaDataset | None = None
 ) -> Path:
-    """Write bytes (a Part 10 file) or a dataset to `path` via a temporary file and rename, so
-    a killed process never leaves a half-written instance under its final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write bytes (a Part 10 file) or a dataset to `path` (mode 0600, new folders 0700) via a
+    temporary file and rename, so a killed process never leaves a half-written instance under
+    its final name."""
+    private_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
