@@ -101,10 +101,11 @@ def test_listener_keeps_a_triage_worklist(listener, dcmtk, xrays, tmp_path, caps
     assert lateral.reading == "none" and lateral.reason.startswith("not scored: ")
     assert lateral.probability is None and rows[-1] == lateral
 
-    # the same study again: still one row, its image count unchanged
+    # the same study again: stored, not scored twice, still one row, its image count unchanged
     result = storescu(listener.port, studies["two views"], called=AET)
     assert result.returncode == 0, result.stderr
-    wait_for(lambda: listener.counts["rows"] == len(files) + 2)
+    wait_for(lambda: listener.counts["received"] == len(files) + 2)
+    assert listener.counts["rows"] == len(files)
     again = read_worklist(listener.out_dir)
     assert len(again) == len(studies)
     assert next(r for r in again if r.study_uid == two.study_uid).images == 2
