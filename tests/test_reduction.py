@@ -11,22 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cxr_model.imaging.preprocess import block_mean, preprocess, reduction_factor, resize_float
-from cxr_model.imaging.reader import XrayImage, read_image
-from cxr_model.inference.predictor import Model, Prepared
+from benchmarks.reduction_gates import DETECTOR, full_precision_input
+from cxr_model.imaging.preprocess import block_mean, preprocess, reduction_factor
+from cxr_model.imaging.reader import read_image
+from cxr_model.inference.predictor import Prepared
 from tests.helpers_dicom import make_dicom
 
-DETECTOR = (2500, 2048)  # a DX/CR detector's image (width, height)
 MAX_INPUT_DIFF = 0.12  # largest |difference| of one input pixel, in [0, 1] window units
 MEAN_INPUT_DIFF = 0.005
 MAX_PROBABILITY_DIFF = 0.03
-
-
-def full_precision_input(image: XrayImage, model: Model) -> np.ndarray:
-    """The model input as it was before the reduction: every pixel windowed, then resized."""
-    spec = model.spec
-    unit = resize_float(image.to_unit(), spec.size, spec.size)
-    return ((unit - spec.mean) / spec.std)[None].astype(np.float32)
 
 
 def naive_block_mean(pixels: np.ndarray, k: int) -> np.ndarray:
