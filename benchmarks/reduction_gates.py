@@ -4,8 +4,8 @@
 
 The paediatric val and test X-rays are 224 px, so the reduction leaves them untouched (bit for
 bit, see tests/test_reduction.py). To gate the changed input, every one of them is written as
-the 16-bit DICOM a detector would send (enlarged to 2500x2048, `tests.helpers_dicom.
-make_dicom`), read back with `Model.read`, and fed to the model twice: with the full-precision
+the 16-bit DICOM a detector would send (enlarged to 2500x2048, `benchmarks.data.
+detector_dicom`), read back with `Model.read`, and fed to the model twice: with the full-precision
 input (every pixel windowed, then resized: the pipeline before the reduction) and with
 `Model.prepare` (block mean first). The int8 gates then compare the two as they compare fp32
 and int8: AUC delta per head on val and test, label agreement and heatmap correlation on test.
@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from benchmarks.common import PAIRS_CSV, ROOT
+from benchmarks.data import DETECTOR, detector_dicom
 from cxr_model.imaging.preprocess import resize_float
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Model, Prediction, Prepared, load_model
@@ -30,7 +30,6 @@ from cxr_model.training.dataset import read_examples
 from cxr_model.training.evaluate import head_scores
 from cxr_model.training.int8_gates import agreement_checks, auc_checks, runtime_facts
 
-DETECTOR = (2500, 2048)  # width, height of a DX/CR detector image
 SAME_LABEL = 0.995  # the issue's limit (stricter than the int8 gate's 0.99)
 
 
@@ -39,15 +38,6 @@ def full_precision_input(image: XrayImage, model: Model) -> np.ndarray:
     spec = model.spec
     unit = resize_float(image.to_unit(), spec.size, spec.size)
     return ((unit - spec.mean) / spec.std)[None].astype(np.float32)
-
-
-def detector_dicom(src: Path, dst: Path) -> Path:
-    """`src` enlarged to detector size and written as a 16-bit DICOM."""
-    from tests.helpers_dicom import make_dicom
-
-    with Image.open(src) as im:
-        big = im.convert("F").resize(DETECTOR, Image.Resampling.BICUBIC)
-    return make_dicom(np.asarray(big), dst)
 
 
 def predict_both(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from benchmarks.reduction_gates import DETECTOR, full_precision_input
+from benchmarks.data import detector_dicom
+from benchmarks.reduction_gates import full_precision_input
 from cxr_model.imaging.preprocess import block_mean, preprocess, reduction_factor
 from cxr_model.imaging.reader import read_image
 from cxr_model.inference.predictor import Prepared
@@ -77,9 +77,7 @@ def big_studies(fullres_images, tmp_path_factory) -> list[Path]:
         files.append(src)
         files.append(make_dicom(src, out / f"{src.stem}-16.dcm"))
         files.append(make_dicom(src, out / f"{src.stem}-win.dcm", window=(30000.0, 40000.0)))
-        with Image.open(src) as im:
-            big = im.convert("F").resize(DETECTOR, Image.Resampling.BICUBIC)
-        files.append(make_dicom(np.asarray(big), out / f"{src.stem}-detector.dcm"))
+        files.append(detector_dicom(src, out / f"{src.stem}-detector.dcm"))
     return files
 
 
