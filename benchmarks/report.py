@@ -197,8 +197,13 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"- Date: {m['date']}; suite wall time {_num(doc.get('suite_wall_s'), 0)} s",
         f"- CPU: {m['cpu_model']}; {m['logical_cores']} logical cores "
         f"({m['usable_cores']} usable); {m['memory_gb']} GB RAM",
-        f"- Instruction sets ONNX Runtime can use for int8 here: {flags} (without VNNI or AMX "
-        "x86 int8 kernels multiply-add in 16 bit, which limits the int8 speed-up)",
+        f"- Instruction sets ONNX Runtime can use for int8 here: {flags}"
+        + (
+            ""
+            if "vnni" in flags or "amx" in flags
+            else " (without VNNI or AMX x86 int8 kernels multiply-add in 16 bit, which limits "
+            "the int8 speed-up)"
+        ),
         f"- Load average at start / end: {m.get('load_average_at_start')} / "
         f"{m.get('load_average_at_end')}",
         f"- Python {m['python']}, onnxruntime {m['onnxruntime']}, torch {m['torch']}, "

@@ -105,3 +105,15 @@ def test_reduced_input_keeps_the_answers(model, big_studies):
     assert mean <= MEAN_INPUT_DIFF, mean
     assert max(probabilities) <= MAX_PROBABILITY_DIFF, max(probabilities)
     assert sum(labels) >= 0.9 * len(labels), sum(labels)
+
+
+@pytest.mark.parametrize("bits", [16, 12, 8])
+def test_dicom_pixels_are_pydicoms_without_a_copy(fullres_images, tmp_path, bits):
+    """Uncompressed DICOM pixels are read as a view on the file's bytes (16 of 16 bits) or
+    corrected copies (12 of 16), equal to pydicom's own decoded array either way."""
+    import pydicom
+
+    path = make_dicom(fullres_images[0], tmp_path / f"x{bits}.dcm", bits=bits)
+    image = read_image(path)
+    np.testing.assert_array_equal(image.pixels, pydicom.dcmread(path).pixel_array)
+    assert image.pixels.flags.writeable == (bits == 12)  # a view unless bits were corrected
