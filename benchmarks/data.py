@@ -14,7 +14,7 @@ from benchmarks.common import FULLRES_DIR, PAIRS_CSV
 
 FULLRES_REPEAT = 4  # the 16 full-resolution images, 4 times each (distinct names) per scan
 DETECTOR = (2500, 2048)  # a DX/CR detector's image (width, height), written as 16-bit DICOM
-DETECTOR_REPEAT = 2  # the 16 X-rays as detector DICOMs, twice each (linked) per scan
+DETECTOR_REPEAT = 8  # the 16 X-rays as detector DICOMs, 8 links each: 128 files per scan
 
 
 @dataclass(frozen=True)

@@ -60,13 +60,13 @@ def block_mean(pixels: np.ndarray, factor: int) -> np.ndarray:
     else:
         acc = np.int64
     block = pixels[:height, :width]
-    rows = block[0::factor].astype(acc)
-    for i in range(1, factor):
+    rows = np.add(block[0::factor], block[1::factor], dtype=acc)
+    for i in range(2, factor):
         rows += block[i::factor]
-    sums = rows[:, 0::factor].copy()
-    for j in range(1, factor):
+    sums = np.add(rows[:, 0::factor], rows[:, 1::factor])
+    for j in range(2, factor):
         sums += rows[:, j::factor]
-    return (sums * (1.0 / (factor * factor))).astype(np.float32)
+    return sums.astype(np.float32) * np.float32(1.0 / (factor * factor))
 
 
 def preprocess(image: XrayImage, spec: InputSpec) -> np.ndarray:
