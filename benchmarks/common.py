@@ -39,6 +39,34 @@ def time_op(fn: Callable[[], Any], warmup: int, repeats: int) -> dict[str, Any]:
     return summarize(samples) | {"warmup": warmup}
 
 
+class NetworkClock:
+    """Replaces a model backend's `run` (the forward pass) with a timed call of it: `seconds`
+    adds up the time spent in the network, so a caller can tell what lies outside it."""
+
+    def __init__(self, backend: Any) -> None:
+        self.forward = backend.run
+        self.seconds = 0.0
+        backend.run = self
+
+    def __call__(self, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.forward(*args)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def outside_network_share(fn: Callable[[], Any], clock: NetworkClock, repeats: int) -> dict:
+    """Per run of `fn`, the share of its time spent outside the network; summarised."""
+    shares = []
+    for _ in range(repeats):
+        clock.seconds = 0.0
+        start = time.perf_counter()
+        fn()
+        shares.append(1.0 - clock.seconds / (time.perf_counter() - start))
+    return summarize(shares)
+
+
 def summarize(samples: list[float]) -> dict[str, Any]:
     """Median, min, max, mean and count of a list of samples (kept too, for the JSON)."""
     return {

@@ -7,24 +7,30 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from benchmarks.common import FULLRES_DIR, PAIRS_CSV
 
 FULLRES_REPEAT = 4  # the 16 full-resolution images, 4 times each (distinct names) per scan
+DETECTOR = (2500, 2048)  # a DX/CR detector's image (width, height), written as 16-bit DICOM
+DETECTOR_REPEAT = 8  # the 16 X-rays as detector DICOMs, 8 links each: 128 files per scan
 
 
 @dataclass(frozen=True)
 class Inputs:
     """Files of one benchmark run."""
 
-    single: dict[str, Path]  # kind ("jpeg224", "jpeg_fullres", "dicom16") -> image file
+    single: dict[str, Path]  # kind ("jpeg224", "jpeg_fullres", "dicom16", ...) -> image file
     test_folder: Path
     test_count: int
     test_reports: int
     fullres_folder: Path
     fullres_count: int
     fullres_reports: int
+    detector_folder: Path
+    detector_count: int
+    detector_reports: int
 
     def describe(self) -> dict:
         """JSON facts about the inputs (sizes, counts)."""
@@ -46,6 +52,12 @@ class Inputs:
             "single": sizes,
             "scan_test": {"images": self.test_count, "with_report": self.test_reports},
             "scan_fullres": {"images": self.fullres_count, "with_report": self.fullres_reports},
+            "scan_detector": {
+                "images": self.detector_count,
+                "with_report": self.detector_reports,
+                "size": list(DETECTOR),
+                "bits": 16,
+            },
         }
 
 
@@ -77,8 +89,38 @@ def _link(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def detector_dicom(src: Path, dst: Path) -> Path:
+    """`src` enlarged to detector size (bicubic) and written as a 16-bit DICOM."""
+    from tests.helpers_dicom import make_dicom
+
+    with Image.open(src) as im:
+        big = im.convert("F").resize(DETECTOR, Image.Resampling.BICUBIC)
+    return make_dicom(np.asarray(big), dst)
+
+
+def _linked_copies(
+    sources: list[Path], folder: Path, repeat: int, reports: list[str]
+) -> tuple[int, int]:
+    """`repeat` symlinks of every source in `folder` (distinct names), every other one with a
+    report; (files, files with a report)."""
+    folder.mkdir()
+    count = with_report = 0
+    for copy in range(repeat):
+        for src in sources:
+            dst = folder / f"{src.stem}-r{copy}{src.suffix}"
+            _link(src, dst)
+            if count % 2 == 0:
+                dst.with_suffix(".txt").write_text(
+                    reports[count % len(reports)] + "\n", encoding="utf-8"
+                )
+                with_report += 1
+            count += 1
+    return count, with_report
+
+
 def build_inputs(work: Path, quick: bool) -> Inputs:
-    """Lay out the single-image files, the test-split scan folder and the full-res folder.
+    """Lay out the single-image files, the test-split scan folder, the full-res folder and
+    the folder of detector-size 16-bit DICOMs.
 
     Single images are copies with a same-stem .txt report. Scan folders hold symlinks;
     every other image gets its report from pairs.csv (full-res images borrow test reports).
@@ -101,10 +143,12 @@ def build_inputs(work: Path, quick: bool) -> Inputs:
         "jpeg224": single_dir / "image224.jpeg",
         "jpeg_fullres": single_dir / f"fullres{big.suffix}",
         "dicom16": single_dir / "fullres16.dcm",
+        "dicom_detector": single_dir / "detector16.dcm",
     }
     shutil.copyfile(base / rows[0]["image"], single["jpeg224"])
     shutil.copyfile(big, single["jpeg_fullres"])
     make_dicom(big, single["dicom16"])  # 16-bit uncompressed, from the same X-ray
+    detector_dicom(big, single["dicom_detector"])
     for path in single.values():
         path.with_suffix(".txt").write_text(reports[0] + "\n", encoding="utf-8")
 
@@ -120,18 +164,23 @@ def build_inputs(work: Path, quick: bool) -> Inputs:
             dst.with_suffix(".txt").write_text(row["report"] + "\n", encoding="utf-8")
             with_report += 1
 
-    fullres_dir = work / "scan_fullres"
-    fullres_dir.mkdir()
     repeat = 1 if quick else FULLRES_REPEAT
-    count = full_reports = 0
-    for copy in range(repeat):
-        for src in fullres:
-            dst = fullres_dir / f"{src.stem}-r{copy}{src.suffix}"
-            _link(src, dst)
-            if count % 2 == 0:
-                dst.with_suffix(".txt").write_text(
-                    reports[count % len(reports)] + "\n", encoding="utf-8"
-                )
-                full_reports += 1
-            count += 1
-    return Inputs(single, test_dir, len(chosen), with_report, fullres_dir, count, full_reports)
+    fullres_dir = work / "scan_fullres"
+    count, full_reports = _linked_copies(fullres, fullres_dir, repeat, reports)
+    dicoms = work / "detector_dicoms"
+    dicoms.mkdir()
+    chosen_big = fullres[:4] if quick else fullres
+    made = [detector_dicom(src, dicoms / f"{src.stem}.dcm") for src in chosen_big]
+    detector_dir = work / "scan_detector"
+    detector = _linked_copies(made, detector_dir, 1 if quick else DETECTOR_REPEAT, reports)
+    return Inputs(
+        single,
+        test_dir,
+        len(chosen),
+        with_report,
+        fullres_dir,
+        count,
+        full_reports,
+        detector_dir,
+        *detector,
+    )

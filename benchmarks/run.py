@@ -204,7 +204,7 @@ def run_suite(model_dir: Path, quick: bool, work: Path, parts: set[str]) -> dict
         "inputs": inputs.describe(),
     }
     reps = ["--warmup", str(conf["warmup"]), "--repeats", str(conf["repeats"])]
-    plain = {k: v for k, v in inputs.single.items() if k != "dicom16"}  # what PIL opens
+    plain = {k: v for k, v in inputs.single.items() if v.suffix != ".dcm"}  # what PIL opens
     precisions = doc["model"]["precisions"]
     if "single" in parts:
         doc["single"] = {}
@@ -249,7 +249,11 @@ def run_suite(model_dir: Path, quick: bool, work: Path, parts: set[str]) -> dict
     if "scan" in parts:
         doc["scan"] = {precision: {} for precision in precisions}
         for precision in precisions:
-            for name, folder in (("test", inputs.test_folder), ("fullres", inputs.fullres_folder)):
+            for name, folder in (
+                ("test", inputs.test_folder),
+                ("fullres", inputs.fullres_folder),
+                ("detector", inputs.detector_folder),
+            ):
                 log(f"scan {name}, {precision}: cxr_model.inference.scan x{conf['scan_runs']}")
                 doc["scan"][precision][name] = scan_series(
                     "benchmarks.scan_worker",

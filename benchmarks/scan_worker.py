@@ -3,7 +3,8 @@
 `python -m benchmarks.scan_worker --model DIR [--precision int8|fp32] --folder F --csv OUT
 --json-out F`. Rows go to
 a `CsvSink` (flushed and fsynced per row, as the CLI does). The model load is timed apart
-from the scan; peak RSS is read at the end (VmHWM; ru_maxrss is kept for reference).
+from the scan, and the forward passes apart from the rest of it (`NetworkClock`); peak RSS is
+read at the end (VmHWM; ru_maxrss is kept for reference).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import THREADS, peak_rss_mb, status_mb, write_json
+from benchmarks.common import THREADS, NetworkClock, peak_rss_mb, status_mb, write_json
 
 
 def run_scan(
@@ -27,6 +28,7 @@ def run_scan(
     start = time.perf_counter()
     model = load_model(model_dir, backend="onnx", threads=THREADS, precision=precision)
     load_s = time.perf_counter() - start
+    clock = NetworkClock(model.backend)
     csv_path.unlink(missing_ok=True)
     sink = CsvSink(csv_path)
     images = errors = 0
@@ -48,6 +50,7 @@ def run_scan(
         "scan_s": scan_s,
         "first_row_s": first_row_s,
         "images_per_s": images / scan_s if scan_s > 0 else None,
+        "outside_network_share": 1.0 - clock.seconds / scan_s if scan_s > 0 else None,
         "peak_rss_mb": peak_rss_mb(),
         "vmhwm_mb": status_mb("VmHWM"),
         "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6,

@@ -5,10 +5,15 @@
 
 - read_preprocess: `Model.read(path)` + `Model.prepare` (or `preprocess` on an older core),
   a fresh read each run
+- network: the forward pass alone (`backend.run`) on the prepared image and its report
 - predict_no_report / predict_report: `Model.predict` on an image read once (what the app
   does when only the report changes)
-- heatmap: `Model.heatmap` of an existing prediction, at the image's full resolution
-- end_to_end: read the image and its report file, predict with the report, heatmap
+- heatmap: `Model.heatmap` of an existing prediction as the viewer draws it (model input
+  size; Qt scales it when painting)
+- heatmap_full: the same at the image's full resolution (`--heatmap`, Secondary Capture)
+- end_to_end: read the image and its report file, predict with the report, the viewer's
+  heatmap; end_to_end_full: the same with the full-resolution heatmap
+- outside_network: per end-to-end run, the share of its time outside the forward pass
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import THREADS, peak_rss_mb, status_mb, time_op, write_json
+from benchmarks.common import (
+    THREADS,
+    NetworkClock,
+    outside_network_share,
+    peak_rss_mb,
+    status_mb,
+    time_op,
+    write_json,
+)
 
 
 def measure(
@@ -32,6 +45,7 @@ def measure(
     start = time.perf_counter()
     model = load_model(model_dir, backend="onnx", threads=THREADS, precision=precision)
     load_s = time.perf_counter() - start
+    clock = NetworkClock(model.backend)
     results: dict[str, Any] = {}
     for kind, path in images.items():
         report_file = path.with_suffix(".txt")
@@ -39,9 +53,13 @@ def measure(
         image = model.read(path)
         prediction = model.predict(image, report)
 
-        def end_to_end(path: Path = path, report_file: Path = report_file) -> None:
+        def end_to_end(
+            path: Path = path, report_file: Path = report_file, full_size: bool = False
+        ) -> None:
             pred = model.predict(model.read(path), read_report(report_file))
-            model.heatmap(pred, "abnormal")
+            model.heatmap(pred, "abnormal", full_size=full_size)
+
+        inputs = model.network_inputs([model.prepare(image)], [report])
 
         def read_preprocess(path: Path = path) -> None:
             image = model.read(path)
@@ -52,12 +70,16 @@ def measure(
 
         ops = {
             "read_preprocess": read_preprocess,
+            "network": lambda inputs=inputs: model.backend.run(*inputs),
             "predict_no_report": lambda image=image: model.predict(image, None),
             "predict_report": lambda image=image, report=report: model.predict(image, report),
-            "heatmap": lambda prediction=prediction: model.heatmap(prediction, "abnormal"),
+            "heatmap": lambda p=prediction: model.heatmap(p, "abnormal", full_size=False),
+            "heatmap_full": lambda p=prediction: model.heatmap(p, "abnormal"),
             "end_to_end": end_to_end,
+            "end_to_end_full": lambda e=end_to_end: e(full_size=True),
         }
         results[kind] = {name: time_op(fn, warmup, repeats) for name, fn in ops.items()}
+        results[kind]["outside_network"] = outside_network_share(end_to_end, clock, repeats)
         results[kind]["info"] = {
             "decoded_size": list(image.pixels.shape[::-1]),
             "original_size": list(image.original_size),

@@ -124,7 +124,7 @@ class HeatmapFeature(QObject):
         self._update_note()
 
     def _on_heatmap(self, target: str, heat: np.ndarray) -> None:
-        if self.viewer.image is None or heat.shape != self.viewer.image.pixels.shape:
+        if self.viewer.image is None:
             return
         self.heat[target] = heat
         if target == self.target_combo.currentText():

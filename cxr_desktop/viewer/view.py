@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPixmap,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
@@ -63,6 +64,7 @@ class XrayViewer(QGraphicsView):
         self.image_item = QGraphicsPixmapItem()
         self.image_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.overlay_item = QGraphicsPixmapItem()
+        self.overlay_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.overlay_item.setZValue(1)
         self.overlay_item.setVisible(False)
         self.scene().addItem(self.image_item)
@@ -138,9 +140,10 @@ class XrayViewer(QGraphicsView):
 
     # ------------------------------------------------------------------ overlay
     def set_heatmap(self, heat: np.ndarray | None) -> None:
-        """Heatmap (H, W) in [0, 1] at the image's resolution, or None to clear it."""
-        if heat is not None and self.image is not None and heat.shape != self.image.pixels.shape:
-            raise ValueError(f"heatmap {heat.shape} and image {self.image.pixels.shape} differ")
+        """Heatmap (h, w) in [0, 1] of any size (usually the model input's), or None to clear
+        it: coloured once at its own size, scaled onto the whole image when painted."""
+        if heat is not None and (heat.ndim != 2 or heat.size == 0):
+            raise ValueError(f"a heatmap is a 2-D array, not {heat.shape}")
         self.heat = heat
         self._render_overlay()
 
@@ -158,6 +161,10 @@ class XrayViewer(QGraphicsView):
         else:
             rgba = overlay_rgba(self.heat, self.opacity)
             self.overlay_item.setPixmap(QPixmap.fromImage(rgba_qimage(rgba)))
+            rect = self.image_item.boundingRect()
+            height, width = self.heat.shape
+            scale = QTransform.fromScale(rect.width() / width, rect.height() / height)
+            self.overlay_item.setTransform(scale)
         self.overlay_item.setVisible(self.overlay_wanted and self.heat is not None)
 
     def render_image(self, corners: bool = False) -> QImage:

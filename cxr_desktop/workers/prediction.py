@@ -88,7 +88,8 @@ class PredictWorker(QObject):
     def heatmap(self, request_id: int, prediction: Prediction, target: str) -> None:
         if self.model is None:
             return
-        self.heatmap_ready.emit(request_id, target, self.model.heatmap(prediction, target))
+        heat = self.model.heatmap(prediction, target, full_size=False)  # Qt scales it
+        self.heatmap_ready.emit(request_id, target, heat)
 
 
 class PredictService(QObject):

@@ -117,8 +117,10 @@ def read_dicom(
     fh.seek(0)
     ds = pydicom.dcmread(fh, force=force)
     ensure_transfer_syntax(ds)
+    # view_only: uncompressed pixels stay a read-only view on the file's bytes where pydicom
+    # can (no copy of a 10 MB frame); every later step makes new arrays
+    ds.pixel_array_options(index=0 if frames > 1 else None, view_only=True)
     if frames > 1:
-        ds.pixel_array_options(index=0)
         notes.append(f"multi-frame DICOM ({frames} frames): showing frame 1")
     try:
         arr = ds.pixel_array

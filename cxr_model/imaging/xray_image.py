@@ -28,14 +28,18 @@ class XrayImage:
 
         Returns a float32 2-D array; ``window`` defaults to :attr:`window`.
         """
-        center, width = self.window if window is None else window
-        center, width = float(center), float(width)
-        if not math.isfinite(width) or width <= 0:
-            width = 1e-6
-        low = center - width / 2.0
-        out = (self.pixels.astype(np.float32) - np.float32(low)) / np.float32(width)
-        np.clip(out, 0.0, 1.0, out=out)
-        return out.astype(np.float32, copy=False)
+        return window_unit(self.pixels, self.window if window is None else window)
+
+
+def window_unit(pixels: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """`pixels` through the window (center, width) onto ``[0, 1]`` (clipped), float32."""
+    center, width = float(window[0]), float(window[1])
+    if not math.isfinite(width) or width <= 0:
+        width = 1e-6
+    low = center - width / 2.0
+    out = (pixels.astype(np.float32) - np.float32(low)) / np.float32(width)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out.astype(np.float32, copy=False)
 
 
 def data_window(pixels: np.ndarray) -> tuple[float, float]:

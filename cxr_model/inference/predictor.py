@@ -80,12 +80,13 @@ class Prediction:
 
 
 def heatmap(
-    cam_raw: np.ndarray, target: str, input_size: int, out_size: tuple[int, int]
+    cam_raw: np.ndarray, target: str, input_size: int, out_size: tuple[int, int] | None = None
 ) -> np.ndarray:
     """Class-specific Grad-CAM (closed form) at out_size (width, height), in [0, 1].
 
     ReLU of the class-weighted layer4 maps (negated for 'normal'), upsampled bilinearly to
-    the model input, min-max scaled like pytorch-grad-cam, then resized to the image.
+    the model input, min-max scaled like pytorch-grad-cam, then resized to the image
+    (`out_size`; None keeps the model input's square, which a viewer scales when painting).
     """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
@@ -94,7 +95,9 @@ def heatmap(
     cam = cam - cam.min()
     peak = cam.max()
     cam = cam / (peak + 1e-7) if peak > 0 else cam
-    return np.clip(resize_float(cam, *out_size), 0.0, 1.0)
+    if out_size is not None:
+        cam = resize_float(cam, *out_size)
+    return np.clip(cam, 0.0, 1.0)
 
 
 def evidence(prediction: Prediction, target: str) -> float:
@@ -114,10 +117,14 @@ def evidence(prediction: Prediction, target: str) -> float:
     return max(p / t, 0.0)
 
 
-def scaled_heatmap(prediction: Prediction, target: str, input_size: int) -> np.ndarray:
-    """The heatmap of a prediction at its image's resolution, scaled by the evidence for
-    `target` (what the viewer, `--heatmap` and the Secondary Capture show)."""
-    raw = heatmap(prediction.cam_raw, target, input_size, prediction.image_size)
+def scaled_heatmap(
+    prediction: Prediction, target: str, input_size: int, full_size: bool = True
+) -> np.ndarray:
+    """The heatmap of a prediction scaled by the evidence for `target`: at its image's
+    resolution (`--heatmap`, the Secondary Capture) or, without `full_size`, at the model
+    input's (the viewer scales it onto the image when painting)."""
+    out_size = prediction.image_size if full_size else None
+    raw = heatmap(prediction.cam_raw, target, input_size, out_size)
     return raw * np.float32(evidence(prediction, target))
 
 
@@ -255,11 +262,13 @@ class Model:
         """Class-specific heatmap (H, W) in [0, 1] at the image's original resolution."""
         return self.heatmap(self.predict(image, report), target)
 
-    def heatmap(self, prediction: Prediction, target: str = Label.ABNORMAL) -> np.ndarray:
-        """Heatmap of an existing prediction at its image's original resolution, scaled by
-        the evidence for `target` (see `evidence`): full strength only at or past the
-        threshold."""
-        return scaled_heatmap(prediction, target, self.spec.size)
+    def heatmap(
+        self, prediction: Prediction, target: str = Label.ABNORMAL, full_size: bool = True
+    ) -> np.ndarray:
+        """Heatmap of an existing prediction at its image's original resolution (or the
+        model input's, without `full_size`), scaled by the evidence for `target` (see
+        `evidence`): full strength only at or past the threshold."""
+        return scaled_heatmap(prediction, target, self.spec.size, full_size)
 
 
 def load_model(

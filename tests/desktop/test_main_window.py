@@ -84,10 +84,12 @@ def test_heatmap_overlay(qtbot, window, fullres, model):
     assert not overlay.isVisible()
     window.heatmap.action.trigger()
     qtbot.waitUntil(overlay.isVisible, timeout=WAIT_MS)
-    size = read_image(fullres).original_size
-    assert (overlay.pixmap().width(), overlay.pixmap().height()) == size
+    side = model.spec.size  # the small map, scaled onto the image when painted
+    assert (overlay.pixmap().width(), overlay.pixmap().height()) == (side, side)
+    assert overlay.sceneBoundingRect() == window.view.viewer.image_item.sceneBoundingRect()
     heat = window.heatmap.heat["abnormal"]
-    assert np.allclose(heat, model.heatmap(window.session.prediction, "abnormal"), atol=1e-5)
+    expected = model.heatmap(window.session.prediction, "abnormal", full_size=False)
+    assert np.allclose(heat, expected, atol=1e-5)
 
     window.heatmap.opacity_slider.setValue(100)
     rgba = qimage_array(overlay.pixmap().toImage())
@@ -305,9 +307,11 @@ def test_export_png_and_json(qtbot, window, fullres, tmp_path, model):
     image = read_image(fullres)
     assert exported.shape[:2] == image.pixels.shape
     gray = (image.to_unit() * 255.0 + 0.5).astype(np.uint8)
-    expected = blend(gray, window.heatmap.heat["abnormal"], window.view.viewer.opacity)
+    full = model.heatmap(window.session.prediction, "abnormal")  # --heatmap's full-size map
+    expected = blend(gray, full, window.view.viewer.opacity)
     difference = np.abs(exported.astype(int) - expected.astype(int))
-    assert difference.mean() < 1.0 and difference.max() <= 4
+    # the small map is coloured, then scaled by Qt: a few levels apart where colours turn
+    assert difference.mean() < 1.0 and difference.max() <= 6
 
     out = tmp_path / "result.json"
     assert window.export.export_result(out)
