@@ -6,6 +6,7 @@ import argparse
 
 from cxr_model.cli.common import EXIT_NO_MODEL, add_quiet, fail
 from cxr_model.errors import CXRError, ModelError
+from cxr_model.imaging.preprocess import INTENSITIES
 
 #: Peak learning rate when fine-tuning an existing model (`--init`) unless --lr says otherwise.
 FINE_TUNE_LR = 3e-4
@@ -44,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         outside=args.outside,
         age_range=args.age_range,
         quiet=args.quiet,
+        site_shift=not args.no_site_shift,
+        balance=args.balance,
+        intensity=args.intensity,
     )
     try:
         model_dir = train(cfg, resume=args.resume)
@@ -87,6 +91,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=age_range,
         metavar="A-B",
         help="ages in years of the training patients (the age guard)",
+    )
+    t.add_argument(
+        "--no-site-shift",
+        action="store_true",
+        help="train without the site-shift augmentation (gamma, contrast, equalisation, "
+        "resolution, blur, noise, JPEG, borders)",
+    )
+    t.add_argument(
+        "--balance",
+        metavar="COLUMN",
+        help="draw training examples so that every value of this CSV column (e.g. view) "
+        "and label is seen equally often",
+    )
+    t.add_argument(
+        "--intensity",
+        choices=INTENSITIES,
+        help="per-image grey-level mapping of the input, recorded in the card and applied at "
+        "inference (default: the --init model's, else window)",
     )
     add_quiet(t)
     t.set_defaults(handler=run, needs_model=False)

@@ -195,6 +195,8 @@ class _Row:
     patient_id: str = ""
     report_uid: str = ""
     report_mesh: str = ""
+    #: values of the labels file's kept columns (`build_from_folder(keep_columns=...)`)
+    kept: tuple[str, ...] = ()
 
 
 class _Skip(Exception):
@@ -542,7 +544,9 @@ def _relative(image: Path, folder: Path) -> str:
         return image.absolute().as_posix()
 
 
-def _write(rows: list[_Row], out_csv: Path, summary: BuildSummary) -> BuildSummary:
+def _write(
+    rows: list[_Row], out_csv: Path, summary: BuildSummary, kept: Sequence[str] = ()
+) -> BuildSummary:
     if not rows:
         reasons = ", ".join(
             f"{reason} ({len(items)})"
@@ -558,7 +562,7 @@ def _write(rows: list[_Row], out_csv: Path, summary: BuildSummary) -> BuildSumma
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(OUTPUT_COLUMNS)
+            writer.writerow([*OUTPUT_COLUMNS, *kept])
             for row in rows:
                 writer.writerow(
                     [
@@ -569,6 +573,7 @@ def _write(rows: list[_Row], out_csv: Path, summary: BuildSummary) -> BuildSumma
                         row.patient_id,
                         row.report_uid,
                         row.report_mesh,
+                        *row.kept,
                     ]
                 )
         os.replace(tmp, out_csv)
@@ -720,6 +725,7 @@ def build_from_folder(
     *,
     seed: int = 0,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    keep_columns: Sequence[str] = (),
 ) -> BuildSummary:
     """Build a pairs CSV from a folder of images with same-stem ``.txt`` reports.
 
@@ -727,11 +733,24 @@ def build_from_folder(
     label (0/1 or normal/abnormal) and optionally its ``split`` and ``patient_id``. Images
     without a report get an empty one; unlabelled images and labels of missing images are
     skipped. Missing splits are assigned by patient (by image without ``patient_id``).
+    ``keep_columns`` (e.g. view, age) are copied from the labels file into the output.
     """
     images_dir, labels_csv, out_csv = Path(images_dir), Path(labels_csv), Path(out_csv)
     check_fractions(fractions)
     _require_folder(images_dir, "image folder")
     labels, has_split, has_patient = _read_labels(labels_csv)
+    kept = [c.strip().lower() for c in keep_columns]
+    clashes = [c for c in kept if c in OUTPUT_COLUMNS]
+    absent = [c for c in kept if labels and c not in labels[0]]
+    if clashes or absent:
+        raise DataError(
+            "cannot keep column(s) "
+            + ", ".join(
+                [f"{c} (an output column already)" for c in clashes]
+                + [f"{c} (not in the labels file)" for c in absent]
+            ),
+            labels_csv,
+        )
     _check_output(out_csv, [labels_csv])
     summary = BuildSummary(out_csv=out_csv, source=f"folder {images_dir}")
     images = _image_files(images_dir, SUPPORTED_SUFFIXES)
@@ -785,6 +804,7 @@ def build_from_folder(
                 split=split,
                 group=("patient:" + patient) if patient else ("image:" + rel),
                 patient_id=patient,
+                kept=tuple(entry.get(c, "") for c in kept),
             )
         )
     for image in images:
@@ -795,4 +815,4 @@ def build_from_folder(
     elif any(not row.patient_id for row in rows):
         summary.notes.append("rows without patient_id were split per image")
     _split_rows(rows, seed, fractions, summary)
-    return _write(rows, out_csv, summary)
+    return _write(rows, out_csv, summary, kept)
