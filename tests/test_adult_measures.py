@@ -180,3 +180,38 @@ def test_evaluate_by_view_and_shifts_records_into_the_card(
         assert 0.0 <= row["specificity"] <= 1.0
     assert main([*args, "--by", "sex", "--quiet"]) == 2
     assert "no column 'sex'" in capsys.readouterr().err
+
+
+def test_train_options_of_the_adult_model_reach_its_card(shared_data, tmp_path, fixture_model_dir):
+    """--balance view, --intensity equalise, --population and --name, end to end: the card
+    asks for the intensity mapping and the model applies it at inference."""
+    from cxr_model.inference.card import load_card
+    from cxr_model.inference.predictor import load_model
+
+    adult = shared_data / "adult-nih-64"
+    site = tmp_path / "site.csv"
+    build_from_folder(adult / "images", adult / "labels.csv", site, seed=0, keep_columns=["view"])
+    population = tmp_path / "population.json"
+    population.write_text(json.dumps({"sites": ["NIH"], "trained_at_one_site": True}))
+    args = ["train", "--init", str(fixture_model_dir), "--data", str(site)]
+    args += ["--out", str(tmp_path / "run"), "--epochs", "1", "--limit", "32"]
+    args += ["--batch-size", "16", "--age-range", "18-100", "--balance", "view"]
+    args += ["--intensity", "equalise", "--population", str(population)]
+    assert main([*args, "--name", "adult test model", "--quiet"]) == 0
+    card = load_card(tmp_path / "run" / "model")
+    assert card.data["name"] == "adult test model"
+    assert card.input_spec.intensity == "equalise"
+    assert card.data["population"]["sites"] == ["NIH"]
+    assert card.data["population"]["age_years"] == [18.0, 101.0]
+    assert card.data["training"]["config"]["balance"] == "view"
+    model = load_model(tmp_path / "run" / "model")
+    image = read_image(adult / "images" / "00000002_000.png")
+    assert np.allclose(
+        model.prepare(image).array, preprocess(image, card.input_spec)
+    ) and not np.allclose(
+        model.prepare(image).array, preprocess(image, InputSpec(size=card.input_spec.size))
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(SystemExit):
+        main([*args, "--population", str(bad)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cxr_model.cli.common import EXIT_NO_MODEL, add_quiet, fail
+from cxr_model.cli.common import EXIT_NO_MODEL, add_population, add_quiet, fail
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.imaging.preprocess import INTENSITIES
 
@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         site_shift=not args.no_site_shift,
         balance=args.balance,
         intensity=args.intensity,
+        population=args.population,
+        name=args.name,
     )
     try:
         model_dir = train(cfg, resume=args.resume)
@@ -65,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run folder (checkpoints, model/)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--text-epochs", type=int, default=40)
-    t.add_argument("--size", type=int, default=224)
+    t.add_argument(
+        "--size", type=int, help="input side in pixels (default: the --init model's, else 224)"
+    )
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="first N examples per split (smoke test)")
@@ -110,5 +114,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="per-image grey-level mapping of the input, recorded in the card and applied at "
         "inference (default: the --init model's, else window)",
     )
+    add_population(t)
     add_quiet(t)
     t.set_defaults(handler=run, needs_model=False)

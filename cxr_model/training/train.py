@@ -50,7 +50,7 @@ class TrainConfig:
 
     data: str
     out: str
-    size: int = 224
+    size: int | None = None  # input side (default: the parent's, else 224)
     epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
@@ -69,6 +69,8 @@ class TrainConfig:
     site_shift: bool = True  # site-shift augmentation (`site_shift.site_shift`)
     balance: str | None = None  # CSV column (e.g. view) whose values x label are drawn equally
     intensity: str | None = None  # input intensity mapping (default: the parent's, or window)
+    population: dict | None = None  # merged into the card's population section
+    name: str | None = None  # the card's model name
 
 
 def seed_everything(seed: int) -> None:
@@ -322,6 +324,7 @@ def population_section(cfg: TrainConfig, parent: dict | None) -> dict:
         }
     else:
         section = {"summary": f"the patients of {site}" + (f" (ages {ages})" if ages else "")}
+    section.update(cfg.population or {})
     if cfg.age_range is not None:
         section["age_years"] = list(cfg.age_range)
     elif parent is not None:
@@ -361,7 +364,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     device_note = "CUDA" if torch.cuda.is_available() else f"CPU ({cfg.threads} threads)"
     parent = load_card(cfg.init) if cfg.init else None
-    spec = parent.input_spec if parent else InputSpec(size=cfg.size)
+    spec = parent.input_spec if parent else InputSpec(size=cfg.size or InputSpec.size)
+    if cfg.size and cfg.size != spec.size:  # a fine-tune at another size (it is convolutional)
+        spec = replace(spec, size=cfg.size)
     if cfg.intensity is not None:
         spec = replace(spec, intensity=cfg.intensity)
     train_ex = subset(read_examples(cfg.data, "train"), cfg.limit, cfg.seed)
@@ -467,7 +472,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             "config": {
                 k: v
                 for k, v in vars(cfg).items()
-                if k not in ("data", "out", "quiet", "init", "outside")
+                if k not in ("data", "out", "quiet", "init", "outside", "population", "name")
             },
             "stage1_history": stage1["history"],
         },
@@ -489,6 +494,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             "int8",
         ):
             card.pop(key, None)
+    if cfg.name:
+        card["name"] = cfg.name
     log(f"refitting calibration and guards on val ({chosen} text mode)")
     return refit(
         net,
