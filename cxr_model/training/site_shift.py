@@ -152,9 +152,9 @@ TRANSFORMS: tuple[tuple[str, Transform, float], ...] = (
     ("resolution", resolution, 0.4),
     ("blur", blur, 0.2),
     ("noise", noise, 0.3),
-    ("gamma", gamma, 0.5),
+    ("gamma", gamma, 0.7),
     ("contrast", contrast, 0.5),
-    ("equalise", equalise, 0.2),
+    ("equalise", equalise, 0.5),
     ("jpeg", jpeg, 0.3),
     ("borders", borders, 0.2),
 )
