@@ -22,13 +22,13 @@ from cxr_model.cli import main  # noqa: E402
 from cxr_model.errors import DataError  # noqa: E402
 from cxr_model.training.dataset import read_column  # noqa: E402
 from cxr_model.training.dataset_build import build_from_folder  # noqa: E402
+from cxr_model.training.sampling import balance_weights, epoch_order  # noqa: E402
 from cxr_model.training.shift_eval import SHIFTS, render  # noqa: E402
 from cxr_model.training.subgroups import (  # noqa: E402
     bootstrap_auc,
     group_only_auc,
     subgroup_figures,
 )
-from cxr_model.training.train import balance_weights, epoch_order  # noqa: E402
 
 ADULT = "adult-nih-512"
 

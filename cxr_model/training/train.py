@@ -38,6 +38,7 @@ from cxr_model.training.markers import add_markers
 from cxr_model.training.metrics import roc_auc
 from cxr_model.training.network import TEXT_MODES, FusionNet
 from cxr_model.training.refit import MIN_REPORTED, refit
+from cxr_model.training.sampling import balance_weights, epoch_order
 from cxr_model.training.site_shift import site_shift
 from cxr_model.training.torch_backend import load_network
 
@@ -133,22 +134,6 @@ def positive_weight(labels: torch.Tensor) -> torch.Tensor:
     """BCE pos_weight that balances the classes."""
     positives = labels.sum().clamp(min=1)
     return (len(labels) - positives).clamp(min=1) / positives
-
-
-def balance_weights(groups: list[str], labels: torch.Tensor) -> torch.Tensor:
-    """Sampling weights that draw every (group, label) cell equally often."""
-    cells = [f"{g}|{int(y)}" for g, y in zip(groups, labels.tolist(), strict=True)]
-    counts = {cell: cells.count(cell) for cell in set(cells)}
-    return torch.tensor([1.0 / counts[cell] for cell in cells], dtype=torch.float64)
-
-
-def epoch_order(
-    n: int, generator: torch.Generator, weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """One epoch's example order: a permutation, or n weighted draws with replacement."""
-    if weights is None:
-        return torch.randperm(n, generator=generator)
-    return torch.multinomial(weights, n, replacement=True, generator=generator)
 
 
 def image_logits(net: FusionNet, images: torch.Tensor, batch_size: int = 128):
