@@ -56,6 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="CSV with image, label (0/1 or normal/abnormal), optional split, patient_id",
     )
+    folder.add_argument(
+        "--keep-columns",
+        type=_terms_arg,
+        default=(),
+        metavar="COLUMNS",
+        help="comma-separated columns of the labels file to copy into the CSV (e.g. view,age: "
+        "for `cxr train --balance` and `cxr evaluate --by`)",
+    )
     common(folder)
     openi = sources.add_parser("from-openi", help="Open-i XML reports plus an image folder")
     openi.add_argument(
@@ -89,7 +97,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.dataset_source == "from-folder":
             summary = build_from_folder(
-                args.images, args.labels, args.out, seed=args.seed, fractions=args.fractions
+                args.images,
+                args.labels,
+                args.out,
+                seed=args.seed,
+                fractions=args.fractions,
+                keep_columns=args.keep_columns,
             )
         else:
             summary = build_from_openi(

@@ -17,7 +17,14 @@ def run(args: argparse.Namespace, model: Model) -> int:
         return fail(f"evaluation needs the 'train' extra ({exc})", EXIT_NO_MODEL)
     try:
         text, metrics, sections = evaluate(
-            model, args.data, args.split, args.out, quiet=args.quiet, outside=args.outside
+            model,
+            args.data,
+            args.split,
+            args.out,
+            quiet=args.quiet,
+            outside=args.outside,
+            by=args.by,
+            shifts=args.shifts,
         )
     except CXRError as exc:
         return fail(exc)
@@ -43,6 +50,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CSV",
         help="pairs CSV of another population: also report how often the image "
         "guard flags its split, and the split shrunk to 64 px",
+    )
+    e.add_argument(
+        "--by",
+        metavar="COLUMN",
+        help="CSV column (e.g. view): AUC with 95%% bootstrap intervals within each of its "
+        "values, and the AUC of a predictor that knows only the column",
+    )
+    e.add_argument(
+        "--shifts",
+        action="store_true",
+        help="also score the split re-rendered under each site shift (gamma 0.7/1.4, "
+        "contrast -30%%/+30%%, histogram-equalised, 500 px JPEG q75)",
     )
     add_quiet(e)
     e.set_defaults(handler=run, needs_model=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxr_model.cli.common import EXIT_NO_MODEL, fail
+from cxr_model.cli.common import EXIT_NO_MODEL, add_population, fail
 from cxr_model.errors import CXRError, ModelError
 from cxr_model.inference.card import default_model_dir, load_card
 from cxr_model.text.tokenizer import tokenizer_from_json
@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         }
         if args.name:
             base["name"] = args.name
+        if args.population:
+            base["population"] = {**base.get("population", {}), **args.population}
         model_dir = refit(
             net,
             tokenizer_from_json(card.data["tokenizer"]),
@@ -78,6 +80,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the population detector, its val split is reported)",
     )
     r.add_argument("--out", required=True, help="new model folder to write")
-    r.add_argument("--name", help="model name for the card")
+    add_population(r)
     r.add_argument("--seed", type=int, default=0)
     r.set_defaults(handler=run, needs_model=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from cxr_model.cli.common import EXIT_NO_MODEL, add_quiet, fail
+from cxr_model.cli.common import EXIT_NO_MODEL, add_population, add_quiet, fail
 from cxr_model.errors import CXRError, ModelError
+from cxr_model.imaging.preprocess import INTENSITIES
 
 #: Peak learning rate when fine-tuning an existing model (`--init`) unless --lr says otherwise.
 FINE_TUNE_LR = 3e-4
@@ -44,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
         outside=args.outside,
         age_range=args.age_range,
         quiet=args.quiet,
+        site_shift=not args.no_site_shift,
+        balance=args.balance,
+        intensity=args.intensity,
+        population=args.population,
+        name=args.name,
     )
     try:
         model_dir = train(cfg, resume=args.resume)
@@ -61,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run folder (checkpoints, model/)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--text-epochs", type=int, default=40)
-    t.add_argument("--size", type=int, default=224)
+    t.add_argument(
+        "--size", type=int, help="input side in pixels (default: the --init model's, else 224)"
+    )
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=int, help="first N examples per split (smoke test)")
@@ -88,5 +96,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="A-B",
         help="ages in years of the training patients (the age guard)",
     )
+    t.add_argument(
+        "--no-site-shift",
+        action="store_true",
+        help="train without the site-shift augmentation (gamma, contrast, equalisation, "
+        "resolution, blur, noise, JPEG, borders)",
+    )
+    t.add_argument(
+        "--balance",
+        metavar="COLUMN",
+        help="draw training examples so that every value of this CSV column (e.g. view) "
+        "and label is seen equally often",
+    )
+    t.add_argument(
+        "--intensity",
+        choices=INTENSITIES,
+        help="per-image grey-level mapping of the input, recorded in the card and applied at "
+        "inference (default: the --init model's, else window)",
+    )
+    add_population(t)
     add_quiet(t)
     t.set_defaults(handler=run, needs_model=False)

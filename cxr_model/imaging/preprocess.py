@@ -18,16 +18,45 @@ if TYPE_CHECKING:
 REDUCTION_MARGIN = 2
 
 
+#: Per-image intensity mappings a card may ask for (`InputSpec.intensity`): "window" keeps
+#: the display window's linear values, "equalise" equalises the histogram of each image.
+INTENSITIES = ("window", "equalise")
+
+
 @dataclass(frozen=True)
 class InputSpec:
-    """What the network expects: a square grayscale image normalised with mean/std."""
+    """What the network expects: a square grayscale image, its grey levels mapped per image as
+    `intensity` says, normalised with mean/std."""
 
     size: int = 224
     mean: float = 0.5
     std: float = 0.25
+    intensity: str = "window"
+
+    def __post_init__(self) -> None:
+        if self.intensity not in INTENSITIES:
+            raise ValueError(
+                f"unknown input intensity {self.intensity!r} (known: {', '.join(INTENSITIES)})"
+            )
 
     def to_dict(self) -> dict:
-        return {"size": self.size, "mean": self.mean, "std": self.std}
+        """The card's `input` section (`intensity` only when it is not the default, so cards
+        written before it existed stay as they were)."""
+        spec = {"size": self.size, "mean": self.mean, "std": self.std}
+        if self.intensity != "window":
+            spec["intensity"] = self.intensity
+        return spec
+
+
+def equalise(unit: np.ndarray, levels: int = 256) -> np.ndarray:
+    """Histogram equalisation of a [0, 1] image over `levels` grey levels: every monotone
+    change of the grey levels (gamma, contrast, a site's look-up table) maps to about the
+    same result."""
+    bins = np.round(np.clip(unit, 0.0, 1.0) * (levels - 1)).astype(np.int64)
+    cdf = np.cumsum(np.bincount(bins.ravel(), minlength=levels)).astype(np.float64)
+    low = cdf[bins.min()]
+    span = max(cdf[-1] - low, 1.0)
+    return np.clip((cdf[bins] - low) / span, 0.0, 1.0).astype(np.float32)
 
 
 def resize_float(array: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -77,6 +106,8 @@ def preprocess(image: XrayImage, spec: InputSpec) -> np.ndarray:
     """
     reduced = block_mean(image.pixels, reduction_factor(image.pixels.shape, spec.size))
     unit = resize_float(window_unit(reduced, image.window), spec.size, spec.size)
+    if spec.intensity == "equalise":
+        unit = equalise(unit)
     return ((unit - spec.mean) / spec.std)[None].astype(np.float32, copy=False)
 
 

@@ -108,6 +108,8 @@ class Row:
     patient_id: str = ""
     report_uid: str = ""
     report_mesh: str = ""
+    #: values of the labels file's kept columns (`build_from_folder(keep_columns=...)`)
+    kept: tuple[str, ...] = ()
 
 
 def natural_key(text: str) -> list[object]:

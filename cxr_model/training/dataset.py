@@ -53,6 +53,23 @@ def read_examples(csv_path: str | Path, split: str | None = None) -> list[Exampl
     return examples
 
 
+def read_column(csv_path: str | Path, split: str, column: str) -> list[str]:
+    """The values of `column` for the rows of `split`, in the order of `read_examples`."""
+    csv_path = Path(csv_path)
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if column not in (reader.fieldnames or []):
+                raise DataError(
+                    f"no column {column!r} (`cxr dataset from-folder --keep-columns` copies "
+                    "it from the labels file)",
+                    csv_path,
+                )
+            return [row[column] for row in reader if row["split"] == split]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the CSV ({exc})", csv_path) from exc
+
+
 def load_arrays(examples: list[Example], spec: InputSpec) -> np.ndarray:
     """Preprocessed images (N, 1, S, S) through the same function the app uses."""
     return np.stack([preprocess(read_image(e.image, max_side=spec.size), spec) for e in examples])

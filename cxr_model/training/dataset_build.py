@@ -37,6 +37,7 @@ from cxr_model.training.build_summary import (
     NO_MESH,
     NOT_IN_LABELS,
     NOT_IN_TERMS,
+    OUTPUT_COLUMNS,
     SPLITS,
     UNREADABLE_REPORT,
     BuildSummary,
@@ -187,6 +188,7 @@ def build_from_folder(
     *,
     seed: int = 0,
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    keep_columns: Sequence[str] = (),
 ) -> BuildSummary:
     """Build a pairs CSV from a folder of images with same-stem ``.txt`` reports.
 
@@ -194,11 +196,24 @@ def build_from_folder(
     label (0/1 or normal/abnormal) and optionally its ``split`` and ``patient_id``. Images
     without a report get an empty one; unlabelled images and labels of missing images are
     skipped. Missing splits are assigned by patient (by image without ``patient_id``).
+    ``keep_columns`` (e.g. view, age) are copied from the labels file into the output.
     """
     images_dir, labels_csv, out_csv = Path(images_dir), Path(labels_csv), Path(out_csv)
     check_fractions(fractions)
     _require_folder(images_dir, "image folder")
     labels, has_split, has_patient = _read_labels(labels_csv)
+    kept = [c.strip().lower() for c in keep_columns]
+    clashes = [c for c in kept if c in OUTPUT_COLUMNS]
+    absent = [c for c in kept if labels and c not in labels[0]]
+    if clashes or absent:
+        raise DataError(
+            "cannot keep column(s) "
+            + ", ".join(
+                [f"{c} (an output column already)" for c in clashes]
+                + [f"{c} (not in the labels file)" for c in absent]
+            ),
+            labels_csv,
+        )
     check_output(out_csv, [labels_csv])
     summary = BuildSummary(out_csv=out_csv, source=f"folder {images_dir}")
     images = _image_files(images_dir, SUPPORTED_SUFFIXES)
@@ -256,6 +271,7 @@ def build_from_folder(
                 split=split,
                 group=("patient:" + patient) if patient else ("image:" + rel),
                 patient_id=patient,
+                kept=tuple(entry.get(c, "") for c in kept),
             )
         )
     for image in images:
@@ -266,4 +282,4 @@ def build_from_folder(
     elif any(not row.patient_id for row in rows):
         summary.notes.append("rows without patient_id were split per image")
     split_rows(rows, seed, fractions, summary)
-    return write_pairs(rows, out_csv, summary)
+    return write_pairs(rows, out_csv, summary, kept)

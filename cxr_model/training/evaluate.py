@@ -12,7 +12,7 @@ from cxr_model.imaging.preprocess import low_resolution
 from cxr_model.inference.card import HEADS
 from cxr_model.inference.predictor import Model, Prediction, Prepared, heatmap
 from cxr_model.progress import progress
-from cxr_model.training.dataset import Example, read_examples
+from cxr_model.training.dataset import Example, read_column, read_examples
 from cxr_model.training.metrics import (
     confusion,
     reliability,
@@ -20,6 +20,8 @@ from cxr_model.training.metrics import (
     roc_curve,
     summary,
 )
+from cxr_model.training.shift_eval import format_shifts, shift_figures
+from cxr_model.training.subgroups import format_subgroups, subgroup_figures
 from cxr_model.vocabulary import CLASS_LABELS, Label, OodReason
 
 #: Side of the corner squares, and width of the left/right strips, where a heatmap peak
@@ -284,9 +286,15 @@ def evaluate(
     out: str | Path | None = None,
     quiet: bool = True,
     outside: str | Path | None = None,
+    by: str | None = None,
+    shifts: bool = False,
 ) -> tuple[str, dict, dict]:
     """Score a split; returns the printed report, the metrics (also written to out/) and the
-    extra sections for the card: heatmap corner peaks and, with `outside`, the guard figures."""
+    extra sections for the card: heatmap corner peaks, with `outside` the guard figures and
+    with `by` (a CSV column such as view) the image head's figures within each of its values
+    (section ``by_<column>``), with `shifts` the figures under each site shift
+    (`shift_eval`, section ``shifts``)."""
+    groups = read_column(csv_path, split, by) if by else None
     scores = score_split(model, csv_path, split, quiet=quiet)
     metrics = head_metrics(model, scores)
     predicted = (scores["fused"] >= model.card.threshold("fused")).astype(int)
@@ -323,6 +331,16 @@ def evaluate(
             f"enlarged again; {guards['outside_flagged']:.1%} of {split} of "
             f"{guards['outside']} (n={guards['n_outside']})"
         )
+    extra = {}
+    if groups is not None:
+        extra[f"by_{by}"] = subgroup_figures(
+            scores["label"], scores["image"], groups, model.card.threshold("image"), str(by)
+        )
+        lines.extend(["", "image head " + format_subgroups(extra[f"by_{by}"])[0]])
+        lines.extend(format_subgroups(extra[f"by_{by}"])[1:])
+    if shifts:
+        extra["shifts"] = shift_figures(model, csv_path, split)
+        lines.extend(["", *format_shifts(extra["shifts"])])
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -333,6 +351,7 @@ def evaluate(
                     **metrics,
                     "heatmap_corners": corners,
                     **({"guards": guards} if guards else {}),
+                    **extra,
                 },
                 indent=2,
             )
@@ -342,5 +361,5 @@ def evaluate(
             lines.append("wrote " + ", ".join(str(p) for p in [out / "metrics.json", *written]))
         except ImportError:
             lines.append(f"wrote {out / 'metrics.json'} (plots need matplotlib: the train extra)")
-    sections = {"heatmap": corners, **({"ood": guards} if guards else {})}
+    sections = {"heatmap": corners, **({"ood": guards} if guards else {}), **extra}
     return "\n".join(lines), metrics, sections

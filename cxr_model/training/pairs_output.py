@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cxr_model.errors import DataError
@@ -41,7 +41,9 @@ def relative_name(image: Path, folder: Path) -> str:
         return image.absolute().as_posix()
 
 
-def write_pairs(rows: list[Row], out_csv: Path, summary: BuildSummary) -> BuildSummary:
+def write_pairs(
+    rows: list[Row], out_csv: Path, summary: BuildSummary, kept: Sequence[str] = ()
+) -> BuildSummary:
     if not rows:
         reasons = ", ".join(
             f"{reason} ({len(items)})"
@@ -57,7 +59,7 @@ def write_pairs(rows: list[Row], out_csv: Path, summary: BuildSummary) -> BuildS
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(OUTPUT_COLUMNS)
+            writer.writerow([*OUTPUT_COLUMNS, *kept])
             for row in rows:
                 writer.writerow(
                     [
@@ -68,6 +70,7 @@ def write_pairs(rows: list[Row], out_csv: Path, summary: BuildSummary) -> BuildS
                         row.patient_id,
                         row.report_uid,
                         row.report_mesh,
+                        *row.kept,
                     ]
                 )
         os.replace(tmp, out_csv)

@@ -19,8 +19,9 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -32,13 +33,17 @@ from cxr_model.inference.card import WEIGHTS_NAME, ModelCard, load_card
 from cxr_model.progress import progress
 from cxr_model.text.inputs import report_inputs, vocab_size
 from cxr_model.text.tokenizer import Tokenizer, tokenizer_from_json
-from cxr_model.training.dataset import Example, load_arrays, read_examples
+from cxr_model.training.dataset import Example, load_arrays, read_column, read_examples
 from cxr_model.training.markers import add_markers
 from cxr_model.training.metrics import roc_auc
 from cxr_model.training.network import TEXT_MODES, FusionNet
 from cxr_model.training.refit import MIN_REPORTED, refit
+from cxr_model.training.sampling import balance_weights, epoch_order
+from cxr_model.training.site_shift import site_shift
 from cxr_model.training.torch_backend import load_network
 from cxr_model.vocabulary import Label
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,7 +52,7 @@ class TrainConfig:
 
     data: str
     out: str
-    size: int = 224
+    size: int | None = None  # input side (default: the parent's, else 224)
     epochs: int = 10
     batch_size: int = 64
     lr: float = 2e-3
@@ -63,6 +68,11 @@ class TrainConfig:
     outside: str | None = None  # pairs CSV of another population for the population detector
     age_range: tuple[float, float] | None = None  # [min, max) years of the training patients
     quiet: bool = False  # no progress bar (it is off anyway when stderr is not a terminal)
+    site_shift: bool = True  # site-shift augmentation (`site_shift.site_shift`)
+    balance: str | None = None  # CSV column (e.g. view) whose values x label are drawn equally
+    intensity: str | None = None  # input intensity mapping (default: the parent's, or window)
+    population: dict | None = None  # merged into the card's population section
+    name: str | None = None  # the card's model name
 
 
 def seed_everything(seed: int) -> None:
@@ -72,7 +82,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def subset(examples: list[Example], limit: int | None, seed: int) -> list[Example]:
+def subset(examples: list[T], limit: int | None, seed: int) -> list[T]:
     """A seeded random subset of at most `limit` examples (all when limit is None)."""
     if limit is None or limit >= len(examples):
         return examples
@@ -89,9 +99,14 @@ def load_images(examples: list[Example], spec: InputSpec) -> torch.Tensor:
     return torch.from_numpy(load_arrays(examples, spec))
 
 
-def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Side markers (`markers.add_markers`), then a mild random affine (rotation +-7 deg,
-    scale 0.9-1.1, shift +-6%) and contrast/brightness."""
+def augment(
+    batch: torch.Tensor, generator: torch.Generator, spec: InputSpec | None = None
+) -> torch.Tensor:
+    """Site shift (`site_shift.site_shift`, when a spec is given), side markers
+    (`markers.add_markers`), then a mild random affine (rotation +-7 deg, scale 0.9-1.1,
+    shift +-6%) and contrast/brightness."""
+    if spec is not None:
+        batch = site_shift(batch, generator, spec)
     batch = add_markers(batch, generator)
     n = batch.shape[0]
 
@@ -135,9 +150,19 @@ def image_logits(net: FusionNet, images: torch.Tensor, batch_size: int = 128):
 
 
 def train_image_branch(
-    net: FusionNet, cfg: TrainConfig, train_x, train_y, val_x, val_y, run: Path, resume: bool
+    net: FusionNet,
+    cfg: TrainConfig,
+    train_x,
+    train_y,
+    val_x,
+    val_y,
+    run: Path,
+    resume: bool,
+    spec: InputSpec | None = None,
+    weights: torch.Tensor | None = None,
 ) -> dict:
-    """Stage 1; returns the history. Keeps the best-val-AUC weights in `net`."""
+    """Stage 1; returns the history. Keeps the best-val-AUC weights in `net`. `spec` turns on
+    the site-shift augmentation; `weights` draws examples with these weights."""
     params = list(net.backbone.parameters()) + list(net.image_head.parameters())
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = math.ceil(len(train_x) / cfg.batch_size)
@@ -157,13 +182,13 @@ def train_image_branch(
         log(f"resumed after epoch {state['epoch']}")
     generator = torch.Generator().manual_seed(cfg.seed)
     for _ in range(state["epoch"]):  # replay the shuffles so a resumed run is identical
-        torch.randperm(len(train_x), generator=generator)
+        epoch_order(len(train_x), generator, weights)
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
         if state["bad_epochs"] >= cfg.patience:
             log(f"early stop: no val AUC gain for {cfg.patience} epochs")
             break
         net.train()
-        order = torch.randperm(len(train_x), generator=generator)
+        order = epoch_order(len(train_x), generator, weights)
         started, total = time.time(), 0.0
         for step in progress(
             range(steps),
@@ -173,7 +198,7 @@ def train_image_branch(
             quiet=cfg.quiet,
         ):
             index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            x = augment(train_x[index], generator)
+            x = augment(train_x[index], generator, spec)
             logits = net.image_head(net.feature_maps(x).mean(dim=(2, 3)))[:, 0]
             loss = loss_fn(logits, train_y[index])
             optimizer.zero_grad()
@@ -285,6 +310,7 @@ def population_section(cfg: TrainConfig, parent: dict | None) -> dict:
         }
     else:
         section = {"summary": f"the patients of {site}" + (f" (ages {ages})" if ages else "")}
+    section.update(cfg.population or {})
     if cfg.age_range is not None:
         section["age_years"] = list(cfg.age_range)
     elif parent is not None:
@@ -324,7 +350,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     device_note = "CUDA" if torch.cuda.is_available() else f"CPU ({cfg.threads} threads)"
     parent = load_card(cfg.init) if cfg.init else None
-    spec = parent.input_spec if parent else InputSpec(size=cfg.size)
+    spec = parent.input_spec if parent else InputSpec(size=cfg.size or InputSpec.size)
+    if cfg.size and cfg.size != spec.size:  # a fine-tune at another size (it is convolutional)
+        spec = replace(spec, size=cfg.size)
+    if cfg.intensity is not None:
+        spec = replace(spec, intensity=cfg.intensity)
     train_ex = subset(read_examples(cfg.data, "train"), cfg.limit, cfg.seed)
     val_ex = subset(read_examples(cfg.data, "val"), cfg.limit, cfg.seed)
     started = time.time()
@@ -342,7 +372,22 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         tokenizer.fit_on_texts([e.report for e in train_ex])
         base = FusionNet("bag", vocab_size(tokenizer), cfg.max_len)
         modes = cfg.text_modes
-    stage1 = train_image_branch(base, cfg, train_x, train_y, val_x, val_y, run, resume)
+    weights = None
+    if cfg.balance:
+        groups = read_column(cfg.data, "train", cfg.balance)
+        weights = balance_weights(subset(groups, cfg.limit, cfg.seed), train_y)
+    stage1 = train_image_branch(
+        base,
+        cfg,
+        train_x,
+        train_y,
+        val_x,
+        val_y,
+        run,
+        resume,
+        spec if cfg.site_shift else None,
+        weights,
+    )
     _, train_feats = image_logits(base, train_x)
     _, val_feats = image_logits(base, val_x)
 
@@ -413,7 +458,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             "config": {
                 k: v
                 for k, v in vars(cfg).items()
-                if k not in ("data", "out", "quiet", "init", "outside")
+                if k not in ("data", "out", "quiet", "init", "outside", "population", "name")
             },
             "stage1_history": stage1["history"],
         },
@@ -435,6 +480,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             "int8",
         ):
             card.pop(key, None)
+    if cfg.name:
+        card["name"] = cfg.name
     log(f"refitting calibration and guards on val ({chosen} text mode)")
     return refit(
         net,
