@@ -59,7 +59,7 @@ def settle(seconds: float = 0.3) -> None:
 
 
 def model_dir(scratch: Path) -> Path:
-    shipped = ROOT / "resources" / "model"
+    shipped = ROOT / "resources" / "models" / "paediatric"
     if (shipped / "model_card.json").is_file():
         return shipped
     from conftest import build_fixture_model

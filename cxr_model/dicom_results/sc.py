@@ -29,6 +29,11 @@ def caption(prediction: Prediction) -> str:
     return f"{verdict}  P(abnormal) {prediction.probability:.3f}"
 
 
+def answered_by(prediction: Prediction) -> str:
+    """The third line burned in: which model answered (name and version)."""
+    return f"answered by the {prediction.model} model"
+
+
 def _draw_text(
     draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont
 ) -> None:
@@ -76,7 +81,8 @@ def build_sc(
     series_uid: str | None = None,
 ) -> SCImage:
     """A Secondary Capture (RGB) in the source image's study, a new series."""
-    pixels = burn_in(overlay_rgb, [BANNER, caption(prediction)])
+    lines = [BANNER, caption(prediction), answered_by(prediction)]
+    pixels = burn_in(overlay_rgb, lines)
     sc = SCImage.from_ref_dataset(
         ref_dataset=source,
         pixel_array=pixels,
@@ -97,6 +103,7 @@ def build_sc(
     # Laterality (Type 2C) stays absent: the chest is an unpaired body part, said here.
     sc.BodyPartExamined = str(source.get("BodyPartExamined") or "CHEST")
     sc.ImageComments = (
-        f"{SERIES_SC}. {caption(prediction)}. Model card SHA-256 {identity.card_sha256}"
+        f"{SERIES_SC}. {caption(prediction)}. {answered_by(prediction)}. "
+        f"Model card SHA-256 {identity.card_sha256}"
     )
     return sc

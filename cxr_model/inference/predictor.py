@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cxr_model.imaging.dicom_meta import patient_age_years
+from cxr_model.imaging.dicom_meta import checked_age_years
 from cxr_model.imaging.preprocess import preprocess, resize_float
 from cxr_model.imaging.reader import XrayImage, read_image, read_image_bytes
 from cxr_model.inference.backends import RawOutputs, backend_class
@@ -30,17 +30,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A preprocessed model input (1, S, S), the original image size (width, height) and the
-    patient's age in years when the file's header says it (DICOM)."""
+    """A preprocessed model input (1, S, S), the original image size (width, height), the
+    patient's age in years when the file's header says it (DICOM) and why a header's age was
+    set aside (malformed: treated as no age)."""
 
     array: np.ndarray
     size: tuple[int, int]
     age: float | None = None
+    age_warning: str | None = None
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """Result for one image (+ optional report). `probability` is P(abnormal)."""
+    """Result for one image (+ optional report). `probability` is P(abnormal); `model` names
+    the model that answered (name and version), `route` how it was chosen (vocabulary.Route)."""
 
     probability: float
     image_probability: float
@@ -58,6 +61,9 @@ class Prediction:
     latency_ms: float
     image_size: tuple[int, int]
     cam_raw: np.ndarray = field(repr=False, compare=False)
+    model: str | None = None
+    route: str | None = None
+    age_warning: str | None = None
 
     @property
     def has_label(self) -> bool:
@@ -151,9 +157,8 @@ class Model:
 
     def prepare(self, image: XrayImage) -> Prepared:
         """Preprocess one image for the network (thread-safe: no model state is touched)."""
-        return Prepared(
-            preprocess(image, self.spec), image.original_size, patient_age_years(image.meta)
-        )
+        age, warning = checked_age_years(image.meta)
+        return Prepared(preprocess(image, self.spec), image.original_size, age, warning)
 
     def network_inputs(self, images: Sequence[Prepared], reports: Sequence[str | None]):
         """The three network inputs (image batch, text vectors, has-report mask)."""
@@ -221,6 +226,8 @@ class Model:
                     latency_ms=latency_ms,
                     image_size=tuple(item.size),
                     cam_raw=raw.cam[i],
+                    model=card.label,
+                    age_warning=item.age_warning,
                 )
             )
         return results
@@ -262,6 +269,19 @@ class Model:
         """Class-specific heatmap (H, W) in [0, 1] at the image's original resolution."""
         return self.heatmap(self.predict(image, report), target)
 
+    @property
+    def cards(self) -> list[ModelCard]:
+        """The cards of the models that may answer: this one (a `ModelSet` has several)."""
+        return [self.card]
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def card_for(self, prediction: Prediction) -> ModelCard:
+        """The card behind a prediction of this model (a `ModelSet` has several)."""
+        return self.card
+
     def heatmap(
         self, prediction: Prediction, target: str = Label.ABNORMAL, full_size: bool = True
     ) -> np.ndarray:
@@ -277,7 +297,7 @@ def load_model(
     threads: int = 2,
     precision: str = Precision.AUTO,
 ) -> Model:
-    """Load a model folder (default: the shipped `resources/model`), verifying checksums.
+    """Load one model folder (default: see `card.default_model_dir`), verifying checksums.
 
     precision: "auto" (int8 when the card's int8 gates passed, else fp32), "int8" or "fp32".
     """
