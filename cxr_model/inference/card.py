@@ -210,6 +210,15 @@ class ModelCard:
         return path
 
 
+def load_verified_card(directory: str | Path) -> ModelCard:
+    """`load_card`, then the SHA-256 of every file the card lists checked (not only those the
+    chosen precision runs): a damaged fallback makes the folder unusable too."""
+    card = load_card(directory)
+    for name in card.data["files"]:
+        card.verified_file(name)
+    return card
+
+
 def load_card(directory: str | Path | None = None) -> ModelCard:
     """Read `model_card.json` from a model folder (default: the shipped model)."""
     directory = Path(directory) if directory is not None else default_model_dir()

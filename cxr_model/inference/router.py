@@ -23,7 +23,7 @@ from cxr_model.inference.card import (
     CARD_NAME,
     NO_MODEL,
     ModelCard,
-    load_card,
+    load_verified_card,
     model_folders,
     models_dir,
 )
@@ -208,11 +208,12 @@ def load_models(
 ) -> ModelSet:
     """The models that answer: `directory` (or `$CXR_MODEL_DIR`) when it is one model folder,
     forced for every image; else every folder of the models folder (`directory`, else
-    `card.models_dir()`), those that fail to load listed in `unusable`. ModelError when none
-    loads."""
+    `card.models_dir()`), those that fail to load or to verify (every file the card lists)
+    listed in `unusable`. ModelError when none loads."""
     given = directory if directory is not None else os.environ.get("CXR_MODEL_DIR")
     if given is not None and (Path(given) / CARD_NAME).is_file():
-        model = Model(load_card(given), backend=backend, threads=threads, precision=precision)
+        card = load_verified_card(given)
+        model = Model(card, backend=backend, threads=threads, precision=precision)
         return ModelSet([model])
     folder = Path(given) if given is not None else models_dir()
     folders = model_folders(folder) if folder.is_dir() else []
@@ -221,9 +222,8 @@ def load_models(
     models, unusable = [], []
     for sub in folders:
         try:
-            models.append(
-                Model(load_card(sub), backend=backend, threads=threads, precision=precision)
-            )
+            card = load_verified_card(sub)
+            models.append(Model(card, backend=backend, threads=threads, precision=precision))
         except ModelError as exc:
             unusable.append(Unusable(sub, exc.reason))
     if not models:
