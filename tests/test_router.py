@@ -17,37 +17,22 @@ from types import SimpleNamespace
 
 import pytest
 from helpers_dicom import make_dicom
+from helpers_models import ADULT_AGES, two_models
 
 from cxr_model.cli import main
 from cxr_model.imaging.dicom_meta import checked_age_years
-from cxr_model.inference.card import CARD_NAME, WEIGHT_FILES
+from cxr_model.inference.card import CARD_NAME
 from cxr_model.inference.router import detector_choice, load_models
 from cxr_model.inference.scan import RESULT_FIELDS
 from cxr_model.vocabulary import OodReason, Route
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALLED = ROOT / "resources" / "models"
-ADULT_AGES, CHILD_AGES = [18, 120], [1, 6]
-
-
-def model_copy(source: Path, out: Path, ages: list[int]) -> Path:
-    """A copy of a model folder whose card gives these ages."""
-    out.mkdir(parents=True)
-    for name in WEIGHT_FILES:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, out / name)
-    card = json.loads((source / CARD_NAME).read_text())
-    card["population"] = {**card.get("population", {}), "age_years": ages}
-    (out / CARD_NAME).write_text(json.dumps(card))
-    return out
 
 
 @pytest.fixture(scope="module")
 def models_dir(model_dir, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("models")
-    model_copy(model_dir, root / "adult", ADULT_AGES)
-    model_copy(model_dir, root / "paediatric", CHILD_AGES)
-    return root
+    return two_models(model_dir, tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")

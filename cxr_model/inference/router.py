@@ -191,6 +191,15 @@ class ModelSet:
         return self.model_of(prediction).heatmap(prediction, target, full_size)
 
     @property
+    def precision(self) -> str:
+        """What runs: "int8" or "fp32" when every model runs it, else per model
+        ("adult fp32, paediatric int8")."""
+        kinds = {m.precision for m in self.models}
+        if len(kinds) == 1:
+            return kinds.pop()
+        return ", ".join(f"{m.card.short_name} {m.precision}" for m in self.models)
+
+    @property
     def precision_warnings(self) -> list[str]:
         """Per model, why its int8 run is not vouched for by its card (empty: none)."""
         return [
