@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -134,8 +135,35 @@ def scaled_heatmap(
     return raw * np.float32(evidence(prediction, target))
 
 
-class Model:
+class ImageScorer(ABC):
+    """What `Model` and `router.ModelSet` share: files read at `max_side`, one image predicted
+    through `predict_batch`; `ready_inputs` are the types `predict_batch` takes as they are."""
+
+    max_side: int
+    ready_inputs: tuple[type, ...] = (XrayImage,)
+
+    @abstractmethod
+    def predict_batch(self, images: Sequence, reports: Sequence[str | None]) -> list[Prediction]:
+        """Predict several images (of `ready_inputs`) with their reports."""
+
+    def read(self, path: str | Path) -> XrayImage:
+        """Read a file the way the model always sees it (JPEG decoded near model size)."""
+        return read_image(path, max_side=self.max_side)
+
+    def read_bytes(self, data: bytes, source: str) -> XrayImage:
+        """`read` for a file's bytes already in memory; `source` names the file."""
+        return read_image_bytes(data, source, max_side=self.max_side)
+
+    def predict(self, image, report: str | None = None) -> Prediction:
+        """Predict one image (a path is read first) with an optional report."""
+        if not isinstance(image, self.ready_inputs):
+            image = self.read(image)
+        return self.predict_batch([image], [report])[0]
+
+
+class Model(ImageScorer):
     """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread.
+    `predict` gives the fused, image-only and text-only probabilities.
 
     `precision` is what runs ("int8" or "fp32"); `precision_warning` says why an int8 run that
     was asked for is not vouched for by the card's gates (None otherwise).
@@ -154,6 +182,8 @@ class Model:
         self.precision_warning: str | None = self.backend.warning
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
+        self.max_side = self.spec.size
+        self.ready_inputs = (XrayImage, Prepared)
 
     def prepare(self, image: XrayImage) -> Prepared:
         """Preprocess one image for the network (thread-safe: no model state is touched)."""
@@ -246,22 +276,6 @@ class Model:
         raw = self.backend.run(batch, text, has_report)
         latency = (time.perf_counter() - start) * 1000.0 / len(images)
         return self._predictions(raw, has_report, latency, prepared)
-
-    def read(self, path: str | Path) -> XrayImage:
-        """Read a file the way the model always sees it (JPEG decoded near model size)."""
-        return read_image(path, max_side=self.spec.size)
-
-    def read_bytes(self, data: bytes, source: str) -> XrayImage:
-        """`read` for a file's bytes already in memory; `source` names the file."""
-        return read_image_bytes(data, source, max_side=self.spec.size)
-
-    def predict(
-        self, image: XrayImage | Prepared | str | Path, report: str | None = None
-    ) -> Prediction:
-        """Fused, image-only and text-only probabilities for one image and optional report."""
-        if not isinstance(image, XrayImage | Prepared):
-            image = self.read(image)
-        return self.predict_batch([image], [report])[0]
 
     def cam(
         self, image: XrayImage | str | Path, report: str | None = None, target: str = Label.ABNORMAL

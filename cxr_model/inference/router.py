@@ -18,7 +18,7 @@ import numpy as np
 
 from cxr_model.errors import ModelError
 from cxr_model.imaging.preprocess import InputSpec
-from cxr_model.imaging.reader import XrayImage, read_image, read_image_bytes
+from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.card import (
     CARD_NAME,
     NO_MODEL,
@@ -27,7 +27,7 @@ from cxr_model.inference.card import (
     model_folders,
     models_dir,
 )
-from cxr_model.inference.predictor import Model, Prediction, Prepared
+from cxr_model.inference.predictor import ImageScorer, Model, Prediction, Prepared
 from cxr_model.vocabulary import BackendName, Label, OodReason, Precision, Route
 
 
@@ -71,7 +71,7 @@ def detector_choice(models: Sequence[Model], predictions: Sequence[Prediction]) 
     return min(margins)[1]
 
 
-class ModelSet:
+class ModelSet(ImageScorer):
     """The models that may answer, with the same calls as one `Model` (read, prepare,
     predict_batch, predict, heatmap); each prediction names its model (`Prediction.model`).
 
@@ -86,6 +86,7 @@ class ModelSet:
         self.unusable = list(unusable)
         self._by_label = {m.card.label: m for m in self.models}
         self.max_side = max(m.spec.size for m in self.models)
+        self.ready_inputs = (XrayImage, RoutedInput)
 
     @property
     def cards(self) -> list[ModelCard]:
@@ -112,14 +113,6 @@ class ModelSet:
     def card_for(self, prediction: Prediction) -> ModelCard:
         """The card of the model that made a prediction (for its result objects)."""
         return self.model_of(prediction).card
-
-    def read(self, path: str | Path) -> XrayImage:
-        """Read a file the way the models see it (decoded near the largest model input)."""
-        return read_image(path, max_side=self.max_side)
-
-    def read_bytes(self, data: bytes, source: str) -> XrayImage:
-        """`read` for a file's bytes already in memory; `source` names the file."""
-        return read_image_bytes(data, source, max_side=self.max_side)
 
     def prepare(self, image: XrayImage) -> RoutedInput:
         """Preprocess one image for every input spec of the set (thread-safe)."""
@@ -175,14 +168,6 @@ class ModelSet:
         return dataclasses.replace(  # an age no model covers: no label, whichever ran
             prediction, ood=True, ood_reason=OodReason.AGE, route=Route.NO_MODEL_FOR_AGE
         )
-
-    def predict(
-        self, image: XrayImage | RoutedInput | str | Path, report: str | None = None
-    ) -> Prediction:
-        """Predict one image (a path is read first) with the model chosen for it."""
-        if not isinstance(image, XrayImage | RoutedInput):
-            image = self.read(image)
-        return self.predict_batch([image], [report])[0]
 
     def heatmap(
         self, prediction: Prediction, target: str = Label.ABNORMAL, full_size: bool = True
