@@ -44,10 +44,10 @@ class ScanActor:
     ) -> None:
         with tempfile.TemporaryDirectory(prefix="cxr-model-") as directory:
             packed = ray.get(model)
-            for folder, files in packed.items():
-                (Path(directory) / folder).mkdir()
+            for model_name, files in packed.items():
+                (Path(directory) / model_name).mkdir()
                 for name, data in files.items():
-                    (Path(directory) / folder / name).write_bytes(data)
+                    (Path(directory) / model_name / name).write_bytes(data)
             use_backend(backend)
             chosen = Path(directory) / next(iter(packed)) if len(packed) == 1 else directory
             self.model = load_models(chosen, backend=backend, threads=threads)
