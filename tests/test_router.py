@@ -242,3 +242,14 @@ def test_the_shipped_adult_card_holds_adult_ages():
     models = load_models(INSTALLED / "adult")
     low, high = models.models[0].card.age_range
     assert low >= 18 and high > 80
+
+
+def test_commands_that_change_one_model_ask_which(models_dir, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CXR_MODELS_DIR", str(models_dir))
+    monkeypatch.delenv("CXR_MODEL_DIR", raising=False)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("image,report,label,split\n")
+    assert main(["quantize", "--data", str(pairs)]) == 3
+    assert "name the model folder with --model: 2 are installed" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(pairs), "--split", "test"]) == 3
+    assert "evaluate needs one model" in capsys.readouterr().err
