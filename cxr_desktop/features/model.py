@@ -15,7 +15,7 @@ from cxr_desktop.model_factory import model_factory
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import PredictService
-from cxr_model.inference.card import models_dir
+from cxr_model.inference.card import ModelCard, models_dir
 from cxr_model.vocabulary import Precision
 
 
@@ -82,7 +82,7 @@ class ModelFeature(QObject):
         self.session.show_status(f"Loading the model in {folder or 'the default folder'}…")
         self.service.switch(model_factory(folder, self.settings.precision()))
 
-    def _on_switched(self, cards: list) -> None:
+    def _on_switched(self, cards: list[ModelCard]) -> None:
         if self._pending is None:
             return
         (folder, remember), self._pending = self._pending, None
