@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLa
 from cxr_model import NOT_A_DEVICE
 from cxr_model.inference.card import ModelCard
 from cxr_model.inference.predictor import Prediction
+from cxr_model.inference.router import answered_by
 from cxr_model.vocabulary import OodReason, Reading, Route
 
 NO_MODEL_HELP = (
@@ -83,24 +84,11 @@ def out_of_population_text(prediction: Prediction) -> str:
     return f"outside {whose} training population ({who}): no label"
 
 
-#: How the model that answered was chosen, as the panel says it.
-CHOSEN_BY = {
-    Route.AGE: "chosen by the patient's age",
-    Route.IMAGE: "chosen by the image: no usable age in the header",
-    Route.NO_MODEL_FOR_AGE: "no installed model covers this age",
-}
-
-
 def answered_text(prediction: Prediction) -> str:
     """ "Answered by the adult model (3f2a9c1b0d4e), chosen by the patient's age"; "" when
     the prediction names no model."""
-    model = prediction.model
-    if not model:
-        return ""
-    name, _, version = model.partition(" ")
-    text = f"Answered by the {name} model" + (f" ({version})" if version else "")
-    chosen = CHOSEN_BY.get(prediction.route)
-    return f"{text}, {chosen}" if chosen else text
+    text = answered_by(prediction.model, prediction.route)
+    return f"Answered by {text}" if text else ""
 
 
 def verdict_text(prediction: Prediction) -> str:

@@ -14,17 +14,11 @@ from cxr_model.cli.common import fail
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import read_image
 from cxr_model.inference.overlay import overlay_rgb
-from cxr_model.inference.router import ModelSet
+from cxr_model.inference.router import ModelSet, answered_by
 from cxr_model.inference.scan import RESULT_FIELDS, read_sibling_report, result_row
 from cxr_model.text.report import read_report
 from cxr_model.vocabulary import Label, OodReason, Route, choices
 
-#: How the model was chosen, as the answer says it.
-ROUTES = {
-    Route.AGE: " (chosen by the patient's age)",
-    Route.IMAGE: " (chosen by the image: no usable age in the header)",
-    Route.NO_MODEL_FOR_AGE: " (no model covers the patient's age)",
-}
 #: `cxr predict --json` keys: a scan row, how the model was chosen, why an age was set aside.
 PREDICT_FIELDS = (*RESULT_FIELDS, "route", "age_warning")
 
@@ -84,13 +78,14 @@ def describe(row: dict) -> str:
     if row["discordant"]:
         lines.append("  WARNING: image and report point to different labels")
     if row["ood_reason"] == OodReason.AGE:
-        lines.append("  WARNING: the patient's age is outside the ages the model was trained on")
+        whose = "any installed model" if row.get("route") == Route.NO_MODEL_FOR_AGE else "the model"
+        lines.append(f"  WARNING: the patient's age is outside the ages {whose} was trained on")
     elif row["ood"]:
         lines.append(
             "  WARNING: this image is unlike the model's training X-rays; do not trust the label"
         )
     if row.get("model"):
-        lines.append(f"  answered by the {row['model']} model{ROUTES.get(row.get('route'), '')}")
+        lines.append(f"  answered by {answered_by(row['model'], row.get('route'))}")
     if row.get("age_warning"):
         lines.append(f"  WARNING: {row['age_warning']}; treated as no age")
     lines.append(f"  {NOT_A_DEVICE}")

@@ -30,6 +30,24 @@ from cxr_model.inference.card import (
 from cxr_model.inference.predictor import ImageScorer, Model, Prediction, Prepared
 from cxr_model.vocabulary import BackendName, Label, OodReason, Precision, Route
 
+#: How the model that answered was chosen, as every output says it.
+CHOSEN_BY = {
+    Route.AGE: "chosen by the patient's age",
+    Route.IMAGE: "chosen by the image: no usable age in the header",
+    Route.NO_MODEL_FOR_AGE: "no installed model covers the patient's age",
+}
+
+
+def answered_by(model: str | None, route: str | None = None) -> str:
+    """ "the adult model (3f2a9c1b0d4e), chosen by the patient's age" for a prediction's
+    `model` and `route`; "" when it names no model."""
+    if not model:
+        return ""
+    name, _, version = model.partition(" ")
+    text = f"the {name} model" + (f" ({version})" if version else "")
+    chosen = CHOSEN_BY.get(route)
+    return f"{text}, {chosen}" if chosen else text
+
 
 @dataclass(frozen=True)
 class Unusable:

@@ -56,7 +56,7 @@ def test_the_result_panel_says_which_model_answered(qtbot, two_model_window, age
     open_and_wait(qtbot, window, aged_study["012Y"])
     qtbot.waitUntil(lambda: not window.session.prediction.has_label, timeout=WAIT_MS)
     assert "every installed model's training population" in panel.population_warning.text()
-    assert "no installed model covers this age" in panel.answered.text()
+    assert "no installed model covers the patient's age" in panel.answered.text()
 
 
 def test_about_lists_every_model(qtbot, two_model_window):

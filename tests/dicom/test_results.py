@@ -141,7 +141,8 @@ def test_sc_shows_the_heatmap_and_the_banner(written, model):
     assert (colour > 1.0) == (heat.max() > 0.05)
     card_sha = sha256_of(model.card.directory / CARD_NAME)
     assert card_sha in sc.ImageComments and "not for diagnosis" in sc.ImageComments
-    assert f"answered by the {model.card.label} model" in sc.ImageComments
+    card = model.card
+    assert f"answered by the {card.short_name} model ({card.version})" in sc.ImageComments
 
 
 def test_results_name_the_model_chosen_for_the_study(
