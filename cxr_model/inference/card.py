@@ -94,7 +94,15 @@ class ModelCard:
 
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec(**self.data["input"])
+        """The network's input; ModelError when the card's `input` is not one this version
+        reads (a model made by a newer CXR Desktop, say)."""
+        try:
+            return InputSpec(**self.data["input"])
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                f"the model card's input section is not one this version reads ({exc})",
+                self.directory,
+            ) from exc
 
     @property
     def text_mode(self) -> str:
