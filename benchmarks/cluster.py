@@ -33,7 +33,7 @@ from cxr_model.cluster.engine import BATCH_SIZE as RAY_BATCH
 from cxr_model.cluster.worker import ScanActor
 
 HERE = Path(__file__).resolve().parent
-MODEL = ROOT / "resources" / "model"
+MODEL = ROOT / "resources" / "models" / "paediatric"
 ENGINES = ("local", "ray")
 LOCAL_BATCH = 8  # the local engine's batch: both engines in-process, ray again at RAY_BATCH
 

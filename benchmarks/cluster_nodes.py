@@ -29,7 +29,7 @@ from benchmarks.data import test_rows
 from tests.helpers_ray_start import RAY_ENV, two_nodes
 
 HERE = Path(__file__).resolve().parent
-MODEL = ROOT / "resources" / "model"
+MODEL = ROOT / "resources" / "models" / "paediatric"
 ENGINES = ("local", "ray")
 #: The rate between the first and the last row is shown only when they are this far apart:
 #: the ray engine's rows come a batch of 32 at a time.

@@ -49,12 +49,12 @@ def end_to_end(orthanc, work: Path, width: int) -> dict:
     from cxr_model.dicom_net.client import Pacs
     from cxr_model.dicom_net.node import parse_node
     from cxr_model.dicom_net.query import StudyQuery
-    from cxr_model.inference.predictor import load_model
+    from cxr_model.inference.router import load_models
 
     image = sorted(FULLRES_DIR.glob("*.jpeg"))[0]
     [source] = write_study(work / "one", xray_pixels(image, width), "BENCH-ONE")
     assert storescu(orthanc.dicom_port, [source]).returncode == 0
-    model = load_model(threads=THREADS)
+    model = load_models(threads=THREADS)
     results = {}
     for kind, node in (("dimse", orthanc.dimse), ("dicomweb", orthanc.web)):
         pacs = Pacs(parse_node(node))
@@ -96,7 +96,7 @@ def _rows(path: Path) -> int:
 
 def listener_vs_scan(work: Path, count: int, width: int) -> dict:
     """Images per second: `cxr listen` fed by storescu vs `cxr scan` of the same files."""
-    from cxr_model.inference.predictor import load_model
+    from cxr_model.inference.router import load_models
     from cxr_model.inference.scan import plan_scan, scan
 
     images = sorted(FULLRES_DIR.glob("*.jpeg"))
@@ -105,7 +105,7 @@ def listener_vs_scan(work: Path, count: int, width: int) -> dict:
     files = []
     for number in range(count):
         files += write_study(folder, pixels[number % len(pixels)], f"BENCH-{number:04d}")
-    model = load_model(threads=THREADS)
+    model = load_models(threads=THREADS)
     scan_ms = []
     for _ in range(2):  # the second run is the figure (files in the page cache, as for storescu)
         start = time.perf_counter()

@@ -30,7 +30,7 @@ from benchmarks.report import evaluate_targets, render_markdown
 from cxr_model.inference.card import INT8_NAME, load_card
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_MODEL = ROOT / "resources" / "model"
+DEFAULT_MODEL = ROOT / "resources" / "models" / "paediatric"
 
 
 def settings(quick: bool) -> dict[str, int]:
@@ -296,7 +296,10 @@ def main() -> None:
         help="few repeats, few images: checks the suite, figures not valid",
     )
     parser.add_argument(
-        "--model", type=Path, default=DEFAULT_MODEL, help="model folder (default: resources/model)"
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help="model folder (default: resources/models/paediatric)",
     )
     parser.add_argument(
         "--fixture",

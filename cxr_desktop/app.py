@@ -24,8 +24,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--model",
         type=Path,
         default=None,
-        help="model folder (default: $CXR_MODEL_DIR, else the folder opened "
-        "last with Model > Open model folder…, else the shipped model)",
+        help="one model folder, forced for every image (default: $CXR_MODEL_DIR, else the "
+        "folder opened last with Model > Open model folder…, else the installed models, "
+        "chosen per image)",
     )
     parser.add_argument(
         "--precision",

@@ -195,10 +195,12 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.heatmap.note)
 
     def _update_title(self) -> None:
-        study, card = self.session.study, self.session.card
+        study, cards = self.session.study, self.session.cards
         parts = ["CXR Desktop", study.path.name if study else "no image"]
-        if card is not None:
-            parts.append(f"model: {model_title(card)}")
+        if len(cards) == 1:
+            parts.append(f"model: {model_title(cards[0])}")
+        elif cards:
+            parts.append("models: " + ", ".join(card.short_name for card in cards))
         self.setWindowTitle(" — ".join(parts))
 
     def closeEvent(self, event: QCloseEvent) -> None:

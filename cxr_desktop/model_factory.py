@@ -10,14 +10,14 @@ from pathlib import Path
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import ModelFactory
 from cxr_model.inference.card import CARD_NAME
-from cxr_model.inference.predictor import load_model
+from cxr_model.inference.router import load_models
 from cxr_model.vocabulary import Precision
 
 
 def model_factory(directory: Path | None, precision: str = Precision.AUTO) -> ModelFactory:
-    """load_model(directory) on ONNX Runtime at `precision` (see AppSettings.precision);
-    None: $CXR_MODEL_DIR or the shipped model."""
-    return partial(load_model, directory, precision=precision)
+    """load_models(directory) on ONNX Runtime at `precision` (see AppSettings.precision): one
+    model folder, forced; None: $CXR_MODEL_DIR, else the installed models, chosen per image."""
+    return partial(load_models, directory, precision=precision)
 
 
 def startup_model_dir(given: Path | None, settings: AppSettings) -> Path | None:

@@ -18,7 +18,7 @@ class Session(QObject):
     """The state of one window."""
 
     study_changed = Signal(object)  # OpenedImage (the prediction was reset to None)
-    model_changed = Signal()  # card / model_error changed
+    model_changed = Signal()  # cards / model_error changed
     prediction_changed = Signal(object)  # Prediction or None
     error = Signal(str)  # a non-blocking error: shown until the next status
     status = Signal(str)
@@ -26,7 +26,7 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.study: OpenedImage | None = None
-        self.card: ModelCard | None = None
+        self.cards: list[ModelCard] = []
         self.model_error: str | None = None
         self.prediction: Prediction | None = None
 
@@ -36,9 +36,19 @@ class Session(QObject):
         self.prediction = None
         self.study_changed.emit(study)
 
-    def set_model(self, card: ModelCard | None, error: str | None = None) -> None:
-        """The model in use (its card), or none with the reason."""
-        self.card, self.model_error = card, error
+    @property
+    def card(self) -> ModelCard | None:
+        """The card of the model that answered the current result, else of the first model
+        in use; None without a model."""
+        answered = self.prediction.model if self.prediction is not None else None
+        for card in self.cards:
+            if card.label == answered:
+                return card
+        return self.cards[0] if self.cards else None
+
+    def set_model(self, cards: list[ModelCard] | None, error: str | None = None) -> None:
+        """The models in use (their cards), or none with the reason."""
+        self.cards, self.model_error = list(cards or []), error
         self.model_changed.emit()
 
     def set_prediction(self, prediction: Prediction) -> None:

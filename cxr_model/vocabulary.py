@@ -44,6 +44,15 @@ class OodReason(StrEnum):
     IMAGE = "image"  # the image guard: not like the training X-rays (label kept, flagged)
 
 
+class Route(StrEnum):
+    """How the model that answered an image was chosen (`cxr_model.inference.router`)."""
+
+    ONLY = "only"  # one model loaded (or forced with --model): it answers every image
+    AGE = "age"  # the header's age lies in its card's age range
+    IMAGE = "image"  # no usable age: the models' population detectors chose it
+    NO_MODEL_FOR_AGE = "no model for the age"  # no model covers the age: no label
+
+
 class Precision(StrEnum):
     """Which weights run: `auto` is int8 while its gates hold for the card, else fp32."""
 

@@ -2,7 +2,7 @@
 browser, an adult X-ray outside the model's population, the batch scan.
 
 Run with the venv python: `.venv/bin/python docs/make_screenshots.py`. Uses the shipped model
-in resources/model, or, when none is installed, builds the untrained test fixture model
+in resources/models/paediatric, or, when none is installed, builds the untrained test fixture model
 (needs torch; the app itself never imports it) — the screenshots then say "demo model".
 The DICOM files are the shipped sample X-rays with made-up header values (patient "Demo",
 a pixel spacing for the ruler): they show what the app does, not real patients.
@@ -59,7 +59,7 @@ def settle(seconds: float = 0.3) -> None:
 
 
 def model_dir(scratch: Path) -> Path:
-    shipped = ROOT / "resources" / "model"
+    shipped = ROOT / "resources" / "models" / "paediatric"
     if (shipped / "model_card.json").is_file():
         return shipped
     from conftest import build_fixture_model

@@ -3,9 +3,10 @@
 `python packaging/build.py [--model-dir DIR] [--clean]`
 
 Runs PyInstaller on packaging/cxr_desktop.spec with a persistent work folder
-(build/pyinstaller) so that rebuilds reuse the analysis cache. The bundled model is
-resources/model unless --model-dir (or $CXR_BUNDLE_MODEL_DIR) names another folder; the build
-stops with exit status 3 when that folder holds no model (no untrained weights are shipped).
+(build/pyinstaller) so that rebuilds reuse the analysis cache. The bundle ships every model
+folder of resources/models (each as resources/models/NAME) unless --model-dir (or
+$CXR_BUNDLE_MODEL_DIR) names another models folder or one model folder; the build stops with
+exit status 3 when a folder lacks a trained model (no untrained weights are shipped).
 Exit status: 0 built, 1 PyInstaller failed, 3 no model.
 """
 
@@ -25,7 +26,9 @@ SPEC = ROOT / "packaging" / "cxr_desktop.spec"
 DIST = ROOT / "dist"
 WORK = ROOT / "build" / "pyinstaller"
 BUNDLE = DIST / "cxr-desktop"
+MODELS = ROOT / "resources" / "models"
 MODEL_FILES = ("model_card.json", "model.onnx", "weights.safetensors")
+INT8_MODEL = "model_int8.onnx"  # optional: the int8 model and fp32 beside it as the fallback
 EXIT_NO_MODEL = 3
 
 
@@ -104,15 +107,39 @@ def trim_icu(bundle: Path) -> int:
     return saved
 
 
+def bundled_models(model_dir: Path) -> list[Path]:
+    """The model folders to ship: `model_dir` itself when it holds a model card, else its
+    subfolders (hidden ones left out), sorted."""
+    if (model_dir / MODEL_FILES[0]).is_file() or not model_dir.is_dir():
+        return [model_dir]
+    return sorted(p for p in model_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def model_datas(model_dir: Path) -> list[tuple[str, str]]:
+    """(file, bundle folder) of every model file shipped: resources/models/NAME/..."""
+    return [
+        (str(folder / name), f"resources/models/{folder.name}")
+        for folder in bundled_models(model_dir)
+        for name in (*MODEL_FILES, INT8_MODEL)
+        if (folder / name).is_file()
+    ]
+
+
 def missing_model_reason(model_dir: Path) -> str | None:
-    """Why model_dir cannot be bundled, or None when it holds a model."""
-    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
-    if not missing:
-        return None
-    return (
-        f"no trained model in {model_dir} (missing {', '.join(missing)}); put the trained "
-        "model there or pass --model-dir: the bundle never ships untrained weights"
-    )
+    """Why model_dir cannot be bundled, or None when each of its model folders holds a
+    model."""
+    folders = bundled_models(model_dir)
+    if not folders:
+        return f"no model folders in {model_dir}: the bundle ships at least one trained model"
+    for folder in folders:
+        missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+        if missing:
+            return (
+                f"no trained model in {folder} (missing {', '.join(missing)}); put the "
+                "trained model there or pass --model-dir: the bundle never ships untrained "
+                "weights"
+            )
+    return None
 
 
 def build(model_dir: Path, clean: bool = False) -> int:
@@ -155,7 +182,7 @@ def build(model_dir: Path, clean: bool = False) -> int:
     size = folder_size(BUNDLE) / 1e6
     print(
         f"build.py: built {BUNDLE} ({size:.1f} MB) in {time.monotonic() - started:.0f}s "
-        f"with the model from {model_dir}"
+        f"with the models {', '.join(p.name for p in bundled_models(model_dir))}"
     )
     return 0
 
@@ -165,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model-dir",
         type=Path,
-        default=Path(os.environ.get("CXR_BUNDLE_MODEL_DIR") or ROOT / "resources" / "model"),
-        help="model folder to bundle (default: resources/model)",
+        default=Path(os.environ.get("CXR_BUNDLE_MODEL_DIR") or MODELS),
+        help="models folder, or one model folder, to bundle (default: resources/models)",
     )
     parser.add_argument("--clean", action="store_true", help="drop the PyInstaller cache first")
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@ if not os.environ.get("DISPLAY"):
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-SHIPPED_MODEL = ROOT / "resources" / "model"
+SHIPPED_MODEL = ROOT / "resources" / "models" / "paediatric"
 SAMPLES = ROOT / "resources" / "samples"
 
 

@@ -15,6 +15,7 @@ from helpers_dicom import make_dicom
 from PIL import Image
 
 from cxr_model.cli import main
+from cxr_model.cli.predict import PREDICT_FIELDS
 from cxr_model.inference.scan import RESULT_FIELDS
 
 
@@ -38,8 +39,10 @@ def test_predict_json_on_fullres_and_dicom(model, model_dir, fullres_images, tmp
         result = run_cli("predict", str(image), "--json", model_dir=model_dir)
         assert result.returncode == 0, result.stderr
         row = json.loads(result.stdout)
-        assert tuple(row) == RESULT_FIELDS
+        assert tuple(row) == PREDICT_FIELDS
         expected = model.predict(image)
+        assert row["model"] == expected.model == model.card.label  # which model answered
+        assert row["route"] == "only"  # --model (here $CXR_MODEL_DIR) forces one folder
         assert row["probability"] == pytest.approx(expected.probability, abs=1e-6)
         assert row["text_probability"] is None and row["used_report"] is False
         assert row["label"] in ("normal", "abnormal") and row["error"] is None
@@ -133,8 +136,9 @@ def test_scan_csv_rows_report_errors_and_rescan(model, model_dir, fullres_images
     result = run_cli("scan", str(folder), "--out", str(out), "--recursive", model_dir=model_dir)
     assert result.returncode == 0, result.stderr
     rows = read_rows(out)
-    assert tuple(rows[0]) == RESULT_FIELDS
+    assert tuple(rows[0]) == RESULT_FIELDS and RESULT_FIELDS[-1] == "model"
     by_file = {r["file"]: r for r in rows}
+    assert by_file["corrupt.png"]["model"] == ""  # no model answered a file that failed
     assert set(by_file) == {p.name for p in fullres_images[:3]} | {"corrupt.png", "sub/deep ü.jpeg"}
     assert "corrupt.png" in by_file["corrupt.png"]["error"]
     with_report = by_file[fullres_images[0].name]
@@ -144,6 +148,7 @@ def test_scan_csv_rows_report_errors_and_rescan(model, model_dir, fullres_images
         (folder / fullres_images[0].with_suffix(".txt").name).read_text(),
     )
     assert float(with_report["probability"]) == pytest.approx(expected.probability, abs=1e-5)
+    assert with_report["model"] == expected.model == model.card.label
     assert by_file[fullres_images[1].name]["used_report"] == "false"
     # rescan into the same CSV: scored files are skipped, the failed one is tried again
     result = run_cli("scan", str(folder), "--out", str(out), "--recursive", model_dir=model_dir)

@@ -22,6 +22,8 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from corpus import build_corpus  # noqa: E402
+from helpers_dicom import make_dicom  # noqa: E402
+from helpers_models import two_models  # noqa: E402
 from helpers_scan import kill_after_lines  # noqa: E402
 
 from cxr_model.cli import main  # noqa: E402
@@ -29,6 +31,7 @@ from cxr_model.cluster.engine import connect, pool_size, ray_scan  # noqa: E402
 from cxr_model.cluster.parquet import ParquetSink, scored_parquet  # noqa: E402
 from cxr_model.cluster.schema import RESULT_SCHEMA  # noqa: E402
 from cxr_model.errors import CXRError, DataError  # noqa: E402
+from cxr_model.inference.router import load_models  # noqa: E402
 from cxr_model.inference.scan import RESULT_FIELDS, plan_scan, scan  # noqa: E402
 
 TOLERANCE = 1e-5  # probabilities: the actors run other batches on one thread
@@ -84,6 +87,25 @@ def read_csv(path: Path) -> list[dict]:
         rows = list(csv.DictReader(fh))
     floats = ("probability", "image_probability", "text_probability", "threshold")
     return [{k: float(v) if k in floats and v else v for k, v in row.items()} for row in rows]
+
+
+def test_ray_actors_choose_the_model_per_image_as_the_local_scan(
+    model_dir, sample_images, ray_address, tmp_path
+):
+    models = load_models(two_models(model_dir, tmp_path / "models"))
+    folder = tmp_path / "aged"
+    folder.mkdir()
+    # by age only: the two test models share their weights, so for an image without a
+    # usable age their detectors tie, and batch-level float noise would break the tie
+    for age in ("045Y", "003Y", "067Y"):
+        make_dicom(sample_images[0], folder / f"{age}.dcm", PatientAge=age)
+    plan = plan_scan(folder)
+    remote = list(ray_scan(models, plan, batch_size=2))
+    assert_same_rows(list(scan(models, plan)), remote)
+    rows = {r["file"]: r for r in remote}
+    assert rows["045Y.dcm"]["model"].startswith("adult ")
+    assert rows["003Y.dcm"]["model"].startswith("paediatric ")
+    assert rows["067Y.dcm"]["model"] == rows["045Y.dcm"]["model"]
 
 
 def test_ray_rows_equal_local_rows(model, studies, ray_address):

@@ -27,7 +27,7 @@ from onnx import TensorProto, helper  # noqa: E402
 from cxr_model.training.int8_gates import cam_pearson  # noqa: E402
 from cxr_model.training.quantize import precision_plan  # noqa: E402
 
-SHIPPED = Path(__file__).resolve().parent.parent / "resources" / "model"
+SHIPPED = Path(__file__).resolve().parent.parent / "resources" / "models" / "paediatric"
 GATES = {
     f"auc_delta_{split}_{head}" for split in ("val", "test") for head in ("fused", "image", "text")
 } | {

@@ -9,10 +9,11 @@ import pytest
 
 from cxr_model.cli import main
 
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "model"
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "paediatric"
 
 pytestmark = pytest.mark.skipif(
-    not (SHIPPED_MODEL / "model_card.json").is_file(), reason="no trained model in resources/model"
+    not (SHIPPED_MODEL / "model_card.json").is_file(),
+    reason="no trained model in resources/models/paediatric",
 )
 
 

@@ -1,5 +1,5 @@
-"""About dialog: the model in use (name, lineage, intended population, figures), data
-attribution, the toolbar icons' licence, the not-a-medical-device notice."""
+"""About dialog: the models in use (each card: name, lineage, intended population, figures),
+data attribution, the toolbar icons' licence, the not-a-medical-device notice."""
 
 from __future__ import annotations
 
@@ -85,40 +85,55 @@ def population_html(card: ModelCard) -> str:
     return "".join(parts) + "</ul>"
 
 
+def card_html(card: ModelCard, precision: str | None) -> str:
+    """One model's section: name, lineage, thresholds, precision, folder, population, figures."""
+    data = card.data
+    thresholds = ", ".join(
+        f"{head} {float(value):.3f}" for head, value in data.get("thresholds", {}).items()
+    )
+    parent = lineage(card)
+    parts = [
+        f"<h4>The {_escape(card.short_name)} model ({_escape(card.version)})</h4>",
+        f"<p>Name: {_escape(data.get('name', 'unnamed'))}<br>"
+        + (f"Lineage: {_escape(parent)}<br>" if parent else "")
+        + f"Text mode: {_escape(card.text_mode)}<br>"
+        f"Thresholds: {_escape(thresholds)}<br>"
+        f"Runs at: {_escape(precision or 'unknown')} precision<br>"
+        f"Folder: {_escape(card.directory)}</p>",
+    ]
+    if card.is_demo:
+        parts.append(
+            "<p style='color:#7a1f1f'><b>Untrained demo model</b>: its outputs "
+            "are not meaningful.</p>"
+        )
+    parts.append(population_html(card))
+    parts.append(_metrics_html(data.get("metrics")))
+    return "".join(parts)
+
+
 def about_html(
-    card: ModelCard | None, model_error: str | None = None, precision: str | None = None
+    cards: list[ModelCard] | ModelCard | None,
+    model_error: str | None = None,
+    precision: str | None = None,
 ) -> str:
-    """The About text for a ModelCard (or None when no model is installed) and the precision
-    the loaded model runs at ("int8"/"fp32", None when unknown)."""
+    """The About text for the models in use (their cards, one card, or None when no model is
+    installed) and the precision they run at ("int8", "fp32" or per model; None when
+    unknown)."""
+    cards = [] if cards is None else cards if isinstance(cards, list) else [cards]
     parts = [
         "<h2>CXR Desktop</h2>",
         "<p>Chest X-ray viewer with an AI second reader.</p>",
         f"<p style='color:#7a1f1f'><b>{_escape(NOT_A_DEVICE)}</b></p>",
-        "<h3>Model</h3>",
+        "<h3>Models</h3>" if len(cards) > 1 else "<h3>Model</h3>",
     ]
-    if card is None:
+    if not cards:
         parts.append(f"<p>No model is installed. {_escape(model_error or '')}</p>")
-    else:
-        data = card.data
-        thresholds = ", ".join(
-            f"{head} {float(value):.3f}" for head, value in data.get("thresholds", {}).items()
-        )
-        parent = lineage(card)
+    if len(cards) > 1:
         parts.append(
-            f"<p>Name: {_escape(data.get('name', 'unnamed'))}<br>"
-            + (f"Lineage: {_escape(parent)}<br>" if parent else "")
-            + f"Text mode: {_escape(card.text_mode)}<br>"
-            f"Thresholds: {_escape(thresholds)}<br>"
-            f"Runs at: {_escape(precision or 'unknown')} precision<br>"
-            f"Folder: {_escape(card.directory)}</p>"
+            "<p>Each image is answered by the model for its patient: by the age in the DICOM "
+            "header, else by the models' population detectors.</p>"
         )
-        if card.is_demo:
-            parts.append(
-                "<p style='color:#7a1f1f'><b>Untrained demo model</b>: its outputs "
-                "are not meaningful.</p>"
-            )
-        parts.append(population_html(card))
-        parts.append(_metrics_html(data.get("metrics")))
+    parts += [card_html(card, precision) for card in cards]
     parts.append("<h3>Data</h3><ul>" + ATTRIBUTION + "</ul>")
     licence = icon_license()
     parts.append(
@@ -138,7 +153,7 @@ class AboutDialog(QDialog):
 
     def __init__(
         self,
-        card: ModelCard | None,
+        cards: list[ModelCard] | ModelCard | None,
         model_error: str | None = None,
         parent: QWidget | None = None,
         precision: str | None = None,
@@ -148,7 +163,7 @@ class AboutDialog(QDialog):
         self.resize(620, 620)
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(True)
-        self.browser.setHtml(about_html(card, model_error, precision))
+        self.browser.setHtml(about_html(cards, model_error, precision))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -12,7 +12,7 @@ from cxr_desktop.workers.prediction import PredictService
 
 
 class HelpFeature(QObject):
-    """Owns the About action; the dialog shows the model in use when it opens."""
+    """Owns the About action; the dialog shows the models in use when it opens."""
 
     def __init__(self, session: Session, service: PredictService, window: QWidget) -> None:
         super().__init__(window)
@@ -24,7 +24,7 @@ class HelpFeature(QObject):
 
     def show_about(self) -> AboutDialog:
         self.about = AboutDialog(
-            self.session.card, self.session.model_error, self.window, self.service.precision
+            self.session.cards, self.session.model_error, self.window, self.service.precision
         )
         self.about.show()
         return self.about

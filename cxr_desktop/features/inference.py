@@ -53,9 +53,9 @@ class InferenceFeature(QObject):
         self.service.predict(self.session.study.path, self.report.report())
         self.panel.show_pending()
 
-    def _on_model_ready(self, card: ModelCard) -> None:
-        self.session.set_model(card)
-        self.panel.set_card(card)
+    def _on_model_ready(self, cards: list[ModelCard]) -> None:
+        self.session.set_model(cards)
+        self.panel.set_cards(cards)
         self.panel.show_message("Open an X-ray to get a prediction.")
         self.request()
 
@@ -65,6 +65,7 @@ class InferenceFeature(QObject):
 
     def _on_prediction(self, prediction: Prediction) -> None:
         if prediction is not None:
+            self.panel.set_card(self.session.card)  # the population of the model that answered
             self.panel.show_prediction(prediction)
 
     def _on_predict_failed(self, message: str) -> None:

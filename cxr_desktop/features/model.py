@@ -15,7 +15,7 @@ from cxr_desktop.model_factory import model_factory
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import PredictService
-from cxr_model.inference.card import ModelCard
+from cxr_model.inference.card import ModelCard, models_dir
 from cxr_model.vocabulary import Precision
 
 
@@ -67,24 +67,36 @@ class ModelFeature(QObject):
     def set_full_precision(self, checked: bool) -> None:
         """Save the precision and reload the model in use at it."""
         self.settings.set_precision(Precision.FP32 if checked else Precision.AUTO)
-        card = self.session.card
-        self._load(card.directory if card is not None else None, remember=False)
+        self._load(self._folder_in_use(), remember=False)
+
+    def _folder_in_use(self) -> Path | None:
+        """The one model folder in use when it was forced (outside the installed models),
+        else None: the installed models (or $CXR_MODEL_DIR) again."""
+        cards = self.session.cards
+        if len(cards) == 1 and cards[0].directory.parent.resolve() != models_dir().resolve():
+            return cards[0].directory
+        return None
 
     def _load(self, folder: Path | None, remember: bool) -> None:
         self._pending = (folder, remember)
         self.session.show_status(f"Loading the model in {folder or 'the default folder'}…")
         self.service.switch(model_factory(folder, self.settings.precision()))
 
-    def _on_switched(self, card: ModelCard) -> None:
+    def _on_switched(self, cards: list[ModelCard]) -> None:
         if self._pending is None:
             return
         (folder, remember), self._pending = self._pending, None
         if remember:
             self.settings.set_model_dir(folder)
         self.factory_changed.emit(model_factory(folder, self.settings.precision()))
+        where = (
+            f"the model {model_title(cards[0])} from {cards[0].directory}"
+            if len(cards) == 1
+            else f"the models {', '.join(c.short_name for c in cards)} "
+            f"from {cards[0].directory.parent}"
+        )
         self.session.show_status(
-            f"Using the model {model_title(card)} from {card.directory} "
-            f"at {self.service.precision or 'unknown'} precision"
+            f"Using {where} at {self.service.precision or 'unknown'} precision"
         )
 
     def _on_failed(self, message: str) -> None:

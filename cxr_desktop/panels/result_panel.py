@@ -13,12 +13,13 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QVBoxLa
 from cxr_model import NOT_A_DEVICE
 from cxr_model.inference.card import ModelCard
 from cxr_model.inference.predictor import Prediction
-from cxr_model.vocabulary import OodReason, Reading
+from cxr_model.inference.router import answered_by
+from cxr_model.vocabulary import OodReason, Reading, Route
 
 NO_MODEL_HELP = (
     "No model is installed, so there is no AI result; the viewer works without one. "
     "To get a model, train one with <code>cxr train</code> (see README) and put it in "
-    "<code>resources/model</code>, start with <code>cxr-desktop --model DIR</code>, "
+    "<code>resources/models/NAME</code>, start with <code>cxr-desktop --model DIR</code>, "
     "open one with Model &gt; Open model folder…, or set <code>CXR_MODEL_DIR</code>."
 )
 COLOURS = {
@@ -73,10 +74,21 @@ def age_text(years: float) -> str:
 
 
 def out_of_population_text(prediction: Prediction) -> str:
-    """ "outside the model's training population (adult, 45 years): no label"."""
+    """ "outside the model's training population (adult, 45 years): no label"; "outside
+    every installed model's ..." when no model covers the age."""
     age = prediction.patient_age
     who = f"{age_group(age)}, {age_text(age)}" if age is not None else "age unknown"
-    return f"outside the model's training population ({who}): no label"
+    whose = (
+        "every installed model's" if prediction.route == Route.NO_MODEL_FOR_AGE else "the model's"
+    )
+    return f"outside {whose} training population ({who}): no label"
+
+
+def answered_text(prediction: Prediction) -> str:
+    """ "Answered by the adult model (3f2a9c1b0d4e), chosen by the patient's age"; "" when
+    the prediction names no model."""
+    text = answered_by(prediction.model, prediction.route)
+    return f"Answered by {text}" if text else ""
 
 
 def verdict_text(prediction: Prediction) -> str:
@@ -92,6 +104,18 @@ def population_summary(card: ModelCard) -> str:
     """The card's one-line intended population, or ""."""
     population = card.data.get("population", {}) if card is not None else {}
     return str(population.get("summary", "")) if isinstance(population, dict) else ""
+
+
+def populations_text(cards: list[ModelCard]) -> str:
+    """ "Trained for: SUMMARY." for one model; per model, by name, for several."""
+    if len(cards) == 1:
+        summary = population_summary(cards[0])
+        return f"Trained for: {summary}." if summary else ""
+    lines = [
+        f"{card.short_name}: {population_summary(card) or 'population not stated'}"
+        for card in cards
+    ]
+    return "Models, each for its population:<br>" + "<br>".join(lines) if lines else ""
 
 
 class ResultPanel(QFrame):
@@ -130,6 +154,7 @@ class ResultPanel(QFrame):
             "ood",
             "background:#7a1f1f;color:white;padding:4px;",
         )
+        self.answered = _label("", "answered", "color:#333;")
         self.latency = _label("", "latency", "color:#555;")
         self.population = _label("", "population", "color:#555;font-size:11px;")
         self.disclaimer = _label(NOT_A_DEVICE, "disclaimer", "color:#7a1f1f;font-weight:bold;")
@@ -149,6 +174,7 @@ class ResultPanel(QFrame):
             self.population_warning,
             self.discordant,
             self.ood,
+            self.answered,
             self.latency,
             self.population,
             self.disclaimer,
@@ -167,6 +193,7 @@ class ResultPanel(QFrame):
             self.image_only,
             self.text_only,
             self.note,
+            self.answered,
             self.latency,
         ):
             widget.setVisible(visible)
@@ -185,12 +212,16 @@ class ResultPanel(QFrame):
         self.set_card(None)
         self.show_message(f"<b>No model installed.</b> {NO_MODEL_HELP}<br><small>{reason}</small>")
 
-    def set_card(self, card: ModelCard) -> None:
-        """The model in use: demo banner and its intended population."""
-        self.demo.setVisible(bool(card is not None and card.is_demo))
-        summary = population_summary(card)
-        self.population.setText(f"Trained for: {summary}." if summary else "")
-        self.population.setVisible(bool(summary))
+    def set_card(self, card: ModelCard | None) -> None:
+        """The model in use (None: none): demo banner and its intended population."""
+        self.set_cards([] if card is None else [card])
+
+    def set_cards(self, cards: list[ModelCard]) -> None:
+        """The models that may answer: demo banner when one is, their intended populations."""
+        self.demo.setVisible(any(card.is_demo for card in cards))
+        text = populations_text(cards)
+        self.population.setText(text)
+        self.population.setVisible(bool(text))
 
     def show_pending(self) -> None:
         """A prediction is running; dim the previous numbers."""
@@ -241,4 +272,6 @@ class ResultPanel(QFrame):
         self.population_warning.setVisible(shown == Reading.NO_LABEL)
         self.discordant.setVisible(bool(prediction.discordant) and prediction.has_label)
         self.ood.setVisible(prediction.ood_reason == OodReason.IMAGE)
+        self.answered.setText(answered_text(prediction))
+        self.answered.setVisible(bool(self.answered.text()))
         self.latency.setText(f"Last prediction took {prediction.latency_ms:.0f} ms.")

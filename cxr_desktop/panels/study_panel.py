@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from cxr_desktop.panels.result_panel import out_of_population_text, verdict_text
+from cxr_desktop.panels.result_panel import answered_text, out_of_population_text, verdict_text
 from cxr_desktop.viewer.qimages import gray_qimage
 from cxr_desktop.workers.study import THUMBNAIL_PX
 from cxr_model.imaging.dicom_meta import parse_date
@@ -113,7 +113,10 @@ class StudyPanel(QWidget):
         if prediction is not None:
             status = verdict_text(prediction)
             why = out_of_population_text(prediction) if not prediction.has_label else ""
-            leaf.setToolTip(0, f"{image.path.name}\nP(abnormal) {status}\n{why}".strip())
+            lines = [image.path.name, f"P(abnormal) {status}", answered_text(prediction), why]
+            leaf.setToolTip(0, "\n".join(line for line in lines if line))
+            if prediction.model:  # which model scored it: each image gets its own
+                status += f" · {prediction.model.split(' ')[0]}"
         elif note:
             status = note if len(note) < 40 else note[:39] + "…"
             leaf.setToolTip(0, f"{image.path.name}\n{note}")

@@ -12,10 +12,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 from cxr_desktop.workers.boundary import Newest, run_guarded
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
-from cxr_model.inference.predictor import Model, Prediction, Prepared
+from cxr_model.inference.predictor import Prediction, Prepared
+from cxr_model.inference.router import RoutedInput
+from cxr_model.inference.scan import Scorer
 
-ModelFactory = Callable[[], Model]
-"""Returns a model-like object (load_model(...) or a test double); called in the worker."""
+ModelFactory = Callable[[], Scorer]
+"""Returns the models (load_models(...): a ModelSet; a Model or a test double will do); called
+in the worker. Its `cards` are the cards of the models that may answer."""
 
 
 class PredictWorker(QObject):
@@ -25,9 +28,9 @@ class PredictWorker(QObject):
     it are skipped without running the model.
     """
 
-    model_ready = Signal(object)  # the model's ModelCard
+    model_ready = Signal(object)  # list of the models' ModelCards
     model_failed = Signal(str)
-    model_switched = Signal(object)  # the new model's ModelCard
+    model_switched = Signal(object)  # list of the new models' ModelCards
     switch_failed = Signal(str)  # the current model stays
     predicted = Signal(int, object)  # request id, Prediction
     predict_failed = Signal(int, str)
@@ -36,11 +39,11 @@ class PredictWorker(QObject):
     def __init__(self, factory: ModelFactory) -> None:
         super().__init__()
         self.factory = factory
-        self.model: Model | None = None
+        self.model: Scorer | None = None
         self.latest = 0
-        self._cache: tuple[Path, Prepared] | None = None
+        self._cache: tuple[Path, Prepared | RoutedInput] | None = None
 
-    def _make(self, factory: ModelFactory) -> tuple[Model | None, str]:
+    def _make(self, factory: ModelFactory) -> tuple[Scorer | None, str]:
         """(model, "") or (None, why it could not be made)."""
         try:
             return factory(), ""
@@ -55,7 +58,7 @@ class PredictWorker(QObject):
         if self.model is None:
             self.model_failed.emit(error)
         else:
-            self.model_ready.emit(self.model.card)
+            self.model_ready.emit(list(self.model.cards))
 
     @Slot(object)
     def switch(self, factory: ModelFactory) -> None:
@@ -65,9 +68,9 @@ class PredictWorker(QObject):
             self.switch_failed.emit(error)
             return
         self.model, self.factory, self._cache = model, factory, None
-        self.model_switched.emit(model.card)
+        self.model_switched.emit(list(model.cards))
 
-    def _model_input(self, path: Path) -> Prepared:
+    def _model_input(self, path: Path) -> Prepared | RoutedInput:
         """The image read and preprocessed for the model, cached for re-runs on report edits."""
         if self._cache is None or self._cache[0] != path:
             self._cache = (path, self.model.prepare(self.model.read(path)))

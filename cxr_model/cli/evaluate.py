@@ -7,10 +7,14 @@ import argparse
 from cxr_model.cli.common import EXIT_NO_MODEL, add_quiet, fail
 from cxr_model.errors import CXRError
 from cxr_model.inference.card import CARD_NAME, record_metrics
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.router import ModelSet
 
 
-def run(args: argparse.Namespace, model: Model) -> int:
+def run(args: argparse.Namespace, models: ModelSet) -> int:
+    try:
+        model = models.only("evaluate")
+    except CXRError as exc:
+        return fail(exc, EXIT_NO_MODEL)
     try:
         from cxr_model.training.evaluate import evaluate
     except ImportError as exc:

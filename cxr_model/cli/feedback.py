@@ -16,7 +16,7 @@ from cxr_model.errors import CXRError
 from cxr_model.feedback.export import export_pairs
 from cxr_model.feedback.stats import model_stats, stats_lines
 from cxr_model.feedback.store import FeedbackStore, make_verdict
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.router import ModelSet
 from cxr_model.vocabulary import Truth, choices
 
 
@@ -30,14 +30,14 @@ def _store(args: argparse.Namespace) -> FeedbackStore:
     return FeedbackStore(Path(args.db) if args.db else None)
 
 
-def run_add(args: argparse.Namespace, model: Model) -> int:
+def run_add(args: argparse.Namespace, model: ModelSet) -> int:
     image_path = Path(args.image)
     try:
         report = report_argument(args.report, image_path)
         image = model.read(image_path)
         prediction = model.predict(image, report)
         verdict = make_verdict(
-            image_path, args.label, image.meta, model.card, prediction, report or ""
+            image_path, args.label, image.meta, model.card_for(prediction), prediction, report or ""
         )
         store = _store(args)
         try:

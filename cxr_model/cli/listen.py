@@ -15,7 +15,7 @@ from cxr_model.cli.pacs import add_credential_options, add_tls_options, pacs_at,
 from cxr_model.dicom_net.node import DEFAULT_AET, DEFAULT_TIMEOUT, aet_list, valid_aet
 from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.router import ModelSet
 
 
 def log(line: str) -> None:
@@ -51,7 +51,7 @@ def forward_args(args: argparse.Namespace) -> argparse.Namespace:
     )
 
 
-def run(args: argparse.Namespace, model: Model) -> int:
+def run(args: argparse.Namespace, model: ModelSet) -> int:
     from cxr_model.pacs.listener import Listener
 
     try:

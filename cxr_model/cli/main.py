@@ -16,6 +16,7 @@ from cxr_model.cli import (
     evaluate,
     feedback,
     listen,
+    models,
     pacs,
     predict,
     quantize,
@@ -27,7 +28,7 @@ from cxr_model.cli import (
 )
 from cxr_model.cli.common import EXIT_NO_MODEL, fail
 from cxr_model.errors import ModelError
-from cxr_model.inference.predictor import load_model
+from cxr_model.inference.router import load_models
 from cxr_model.inference.selftest import run_selftest
 from cxr_model.vocabulary import BackendName, Precision, choices
 
@@ -35,6 +36,7 @@ COMMANDS = (
     predict,
     scan,
     evaluate,
+    models,
     train,
     refit,
     quantize,
@@ -51,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cxr", description=__doc__.splitlines()[0] + " " + NOT_A_DEVICE
     )
-    parser.add_argument("--model", help="model folder (default: the shipped model)")
+    parser.add_argument(
+        "--model",
+        help="one model folder, forced for every image (default: the installed models, "
+        "chosen per image by age or population detector)",
+    )
     parser.add_argument("--backend", choices=choices(BackendName), default=BackendName.ONNX)
     parser.add_argument(
         "--precision",
@@ -75,12 +81,17 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     try:
         use_backend(args.backend)
-        model = load_model(args.model, backend=args.backend, precision=args.precision)
+        model_set = load_models(args.model, backend=args.backend, precision=args.precision)
     except ModelError as exc:
         return fail(exc, EXIT_NO_MODEL)
-    if model.precision_warning:
-        print(f"cxr: warning: running int8 although {model.precision_warning}", file=sys.stderr)
-    return args.handler(args, model)
+    for unusable in model_set.unusable:
+        print(
+            f"cxr: warning: model {unusable.directory.name} is unusable: {unusable.reason}",
+            file=sys.stderr,
+        )
+    for warning in model_set.precision_warnings:
+        print(f"cxr: warning: running int8 although {warning}", file=sys.stderr)
+    return args.handler(args, model_set)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from cxr_model.dicom_net.query import DEFAULT_LIMIT, StudyQuery, parse_modalitie
 from cxr_model.dicom_net.tls import SYSTEM_CA, TlsOptions
 from cxr_model.dicom_net.web_auth import PASSWORD_ENV, WebCredentials
 from cxr_model.errors import CXRError, DataError, NetworkError
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.router import ModelSet
 from cxr_model.progress import progress
 
 #: Studies a `pacs scan` goes through unless --limit says otherwise.
@@ -192,11 +192,11 @@ def run_send(args: argparse.Namespace) -> int:
     return _guarded(action)
 
 
-def run_scan(args: argparse.Namespace, model: Model) -> int:
+def run_scan(args: argparse.Namespace, model: ModelSet) -> int:
     return _guarded(lambda: _scan(args, model))
 
 
-def _scan(args: argparse.Namespace, model: Model) -> int:
+def _scan(args: argparse.Namespace, model: ModelSet) -> int:
     from cxr_model.dicom_net.instances import PACS_FIELDS, is_final
     from cxr_model.inference.scan import CsvSink, read_rows
     from cxr_model.pacs.scan import PacsScan, finished_studies

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from PIL import Image
@@ -13,10 +14,21 @@ from cxr_model.cli.common import fail
 from cxr_model.errors import CXRError
 from cxr_model.imaging.reader import read_image
 from cxr_model.inference.overlay import overlay_rgb
-from cxr_model.inference.predictor import Model
-from cxr_model.inference.scan import read_sibling_report, result_row
+from cxr_model.inference.router import ModelSet, answered_by
+from cxr_model.inference.scan import RESULT_FIELDS, read_sibling_report, result_row
 from cxr_model.text.report import read_report
-from cxr_model.vocabulary import Label, OodReason, choices
+from cxr_model.vocabulary import Label, OodReason, Route, choices
+
+#: `cxr predict --json` keys: a scan row, how the model was chosen, why an age was set aside.
+PREDICT_FIELDS = (*RESULT_FIELDS, "route", "age_warning")
+
+
+def predict_row(file: str, prediction=None, error: str | None = None) -> dict:
+    """One `predict` answer with the keys of PREDICT_FIELDS."""
+    row = result_row(file, prediction, error)
+    row["route"] = None if prediction is None else prediction.route
+    row["age_warning"] = None if prediction is None else prediction.age_warning
+    return row
 
 
 def report_argument(value: str | None, image: Path) -> str | None:
@@ -30,7 +42,7 @@ def report_argument(value: str | None, image: Path) -> str | None:
 
 
 def write_heatmap(
-    model: Model, image_path: Path, prediction, out: Path, target: str = Label.ABNORMAL
+    model: ModelSet, image_path: Path, prediction, out: Path, target: str = Label.ABNORMAL
 ) -> None:
     """Write the image at full resolution with the heatmap blended over it."""
     rgb = overlay_rgb(read_image(image_path), model.heatmap(prediction, target))
@@ -66,16 +78,21 @@ def describe(row: dict) -> str:
     if row["discordant"]:
         lines.append("  WARNING: image and report point to different labels")
     if row["ood_reason"] == OodReason.AGE:
-        lines.append("  WARNING: the patient's age is outside the ages the model was trained on")
+        whose = "any installed model" if row.get("route") == Route.NO_MODEL_FOR_AGE else "the model"
+        lines.append(f"  WARNING: the patient's age is outside the ages {whose} was trained on")
     elif row["ood"]:
         lines.append(
             "  WARNING: this image is unlike the model's training X-rays; do not trust the label"
         )
+    if row.get("model"):
+        lines.append(f"  answered by {answered_by(row['model'], row.get('route'))}")
+    if row.get("age_warning"):
+        lines.append(f"  WARNING: {row['age_warning']}; treated as no age")
     lines.append(f"  {NOT_A_DEVICE}")
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, model: Model) -> int:
+def run(args: argparse.Namespace, model: ModelSet) -> int:
     image = Path(args.image)
     try:
         report = report_argument(args.report, image)
@@ -84,9 +101,13 @@ def run(args: argparse.Namespace, model: Model) -> int:
             write_heatmap(model, image, prediction, Path(args.heatmap), args.target)
     except CXRError as exc:
         if args.json:
-            print(json.dumps(result_row(str(image), error=str(exc))))
+            print(json.dumps(predict_row(str(image), error=str(exc))))
         return fail(exc)
-    row = result_row(str(image), prediction)
+    row = predict_row(str(image), prediction)
+    if prediction.age_warning and args.json:
+        print(
+            f"cxr: warning: {image}: {prediction.age_warning}; treated as no age", file=sys.stderr
+        )
     print(json.dumps(row) if args.json else describe(row))
     return 0
 

@@ -24,7 +24,10 @@ def run(args: argparse.Namespace) -> int:
         from cxr_model.training.quantize import quantize_folder, summary
     except ImportError as exc:
         return fail(f"quantisation needs the 'train' extra ({exc})", EXIT_NO_MODEL)
-    model_dir = Path(args.model) if args.model else default_model_dir()
+    try:
+        model_dir = Path(args.model) if args.model else default_model_dir()
+    except ModelError as exc:  # several models installed: which one?
+        return fail(exc, EXIT_NO_MODEL)
     data = args.data or default_data(model_dir)
     if data is None:
         return fail("the model card names no training data; give --data pairs.csv")

@@ -25,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
         from cxr_model.training.train import lineage
     except ImportError as exc:
         return fail(f"refitting needs the 'train' extra ({exc})", EXIT_NO_MODEL)
-    source = Path(args.model) if args.model else default_model_dir()
+    try:
+        source = Path(args.model) if args.model else default_model_dir()
+    except ModelError as exc:  # several models installed: which one?
+        return fail(exc, EXIT_NO_MODEL)
     out = Path(args.out)
     if out.resolve() == source.resolve():
         return fail("--out must be a new folder, not the model being refitted")

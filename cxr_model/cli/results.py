@@ -10,10 +10,10 @@ from cxr_model.cli.common import fail
 from cxr_model.cli.pacs import writable_folder
 from cxr_model.cli.predict import report_argument
 from cxr_model.errors import CXRError
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.router import ModelSet
 
 
-def run(args: argparse.Namespace, model: Model) -> int:
+def run(args: argparse.Namespace, model: ModelSet) -> int:
     from cxr_model.dicom_results.write import read_source, result_objects, write_objects
 
     image_path = Path(args.image)
@@ -22,7 +22,8 @@ def run(args: argparse.Namespace, model: Model) -> int:
         image = model.read(image_path)
         prediction = model.predict(image, report_argument(args.report, image_path))
         paths = write_objects(
-            result_objects(model.card, source, image, prediction), writable_folder(Path(args.out))
+            result_objects(model.card_for(prediction), source, image, prediction),
+            writable_folder(Path(args.out)),
         )
     except CXRError as exc:
         return fail(exc)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from cxr_model.cli.common import EXIT_NETWORK, add_quiet, fail
 from cxr_model.errors import ClusterError, CXRError
-from cxr_model.inference.predictor import Model
+from cxr_model.inference.router import ModelSet
 from cxr_model.inference.scan import (
     RESULT_FIELDS,
     CsvSink,
@@ -61,7 +61,7 @@ def open_output(out: Path) -> tuple[set[str], Sink]:
     return scored_files(out), CsvSink(out)
 
 
-def engine_rows(args: argparse.Namespace, model: Model, plan: ScanPlan) -> Iterator[dict]:
+def engine_rows(args: argparse.Namespace, model: ModelSet, plan: ScanPlan) -> Iterator[dict]:
     """The rows of the chosen engine, as they finish."""
     if args.engine == Engine.LOCAL:
         return scan(model, plan, batch_size=args.batch_size or 8)
@@ -84,7 +84,7 @@ def ray_output(args: argparse.Namespace) -> contextlib.AbstractContextManager:
     return _cluster("quiet", "--engine ray").ray_output_off()
 
 
-def run(args: argparse.Namespace, model: Model) -> int:
+def run(args: argparse.Namespace, model: ModelSet) -> int:
     ray_only = [
         f"--{name.replace('_', '-')}" for name in _RAY_ONLY if getattr(args, name) is not None
     ]

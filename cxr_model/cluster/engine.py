@@ -18,10 +18,9 @@ from functools import partial
 from pathlib import Path
 
 from cxr_model.cluster.auth import refusal, use_token_if_found
-from cxr_model.cluster.worker import ScanActor, pack_model
+from cxr_model.cluster.worker import ScanActor, pack_models
 from cxr_model.errors import ClusterError, CXRError
-from cxr_model.inference.predictor import Model
-from cxr_model.inference.scan import ScanPlan, folder_error_rows, load_study, score_batch
+from cxr_model.inference.scan import ScanPlan, Scorer, folder_error_rows, load_study, score_batch
 
 #: Images per actor call, and per Ray block: each block costs the driver the same to
 #: schedule and receive whatever its size (benchmarks/cluster.md), so they are larger than
@@ -122,7 +121,7 @@ def _readable(path: os.PathLike) -> bool:
 
 
 def ray_scan(
-    model: Model,
+    model: Scorer,
     plan: ScanPlan,
     *,
     address: str | None = None,
@@ -164,15 +163,15 @@ def ray_scan(
 
 
 def _actor_rows(
-    model: Model, plan: ScanPlan, files: list[Path], size: int, actor_cpus: float, batch_size: int
+    model: Scorer, plan: ScanPlan, files: list[Path], size: int, actor_cpus: float, batch_size: int
 ) -> Iterator[dict]:
     """Read `files` with Ray Data, score them on `size` actors, yield rows as they come."""
     import ray
     from ray.data import ActorPoolStrategy
 
     actor_args = {
-        "model": ray.put(pack_model(model.card)),
-        "backend": model.backend.name,
+        "model": ray.put(pack_models(model.cards)),
+        "backend": model.backend_name,
         "threads": max(1, int(actor_cpus)),
         "folder": os.path.abspath(plan.folder),
         "shown": str(plan.folder),

@@ -21,6 +21,7 @@ _TYPES = {
     "ood": pa.bool_(),
     "ood_reason": pa.string(),
     "error": pa.string(),
+    "model": pa.string(),
 }
 #: RESULT_FIELDS in order, each with its Arrow type (a field without one fails at import).
 RESULT_SCHEMA = pa.schema([(name, _TYPES[name]) for name in RESULT_FIELDS])

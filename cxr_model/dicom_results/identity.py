@@ -16,7 +16,9 @@ SERIES_SC = "AI second reader heatmap (not for diagnosis)"
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """Name, version and model card SHA-256 of the model that produced a result."""
+    """Name, version and model card SHA-256 of the model that produced a result; the name
+    starts with the model's own ("adult: CXR Desktop fusion model ..."), so the SR's algorithm
+    name and the Secondary Capture say which of the installed models answered."""
 
     name: str
     version: str
@@ -24,14 +26,11 @@ class ModelIdentity:
 
     @classmethod
     def of(cls, card: ModelCard) -> ModelIdentity:
-        """The identity of a loaded model. The version is the card's `version` when it has
-        one, else the first 12 hex digits of the card's SHA-256 (it changes with every
-        retraining or recalibration, since the card records thresholds and weight hashes)."""
-        digest = sha256_of(card.directory / CARD_NAME)
+        """The identity of a loaded model (`ModelCard.version` is the version)."""
         return cls(
-            name=str(card.data.get("name", "CXR Desktop model")),
-            version=str(card.data.get("version") or digest[:12]),
-            card_sha256=digest,
+            name=f"{card.short_name}: {card.data.get('name', 'CXR Desktop model')}",
+            version=card.version,
+            card_sha256=sha256_of(card.directory / CARD_NAME),
         )
 
     @property

@@ -12,6 +12,7 @@ from pydicom.dataset import Dataset
 from cxr_model.dicom_results.identity import BANNER, MANUFACTURER, SERIES_SC, ModelIdentity
 from cxr_model.dicom_results.sr import SC_SERIES_NUMBER
 from cxr_model.inference.predictor import Prediction
+from cxr_model.inference.router import answered_by
 
 #: Display orientation of a frontal chest X-ray (rows toward the patient's left, columns
 #: toward the feet), used when the source image does not state its Patient Orientation.
@@ -27,6 +28,11 @@ def caption(prediction: Prediction) -> str:
         if prediction.ood:
             verdict += ", image unlike the training X-rays"
     return f"{verdict}  P(abnormal) {prediction.probability:.3f}"
+
+
+def answered_line(prediction: Prediction) -> str:
+    """The third line burned in: which model answered (name and version)."""
+    return f"answered by {answered_by(prediction.model)}"
 
 
 def _draw_text(
@@ -76,7 +82,8 @@ def build_sc(
     series_uid: str | None = None,
 ) -> SCImage:
     """A Secondary Capture (RGB) in the source image's study, a new series."""
-    pixels = burn_in(overlay_rgb, [BANNER, caption(prediction)])
+    lines = [BANNER, caption(prediction), answered_line(prediction)]
+    pixels = burn_in(overlay_rgb, lines)
     sc = SCImage.from_ref_dataset(
         ref_dataset=source,
         pixel_array=pixels,
@@ -97,6 +104,7 @@ def build_sc(
     # Laterality (Type 2C) stays absent: the chest is an unpaired body part, said here.
     sc.BodyPartExamined = str(source.get("BodyPartExamined") or "CHEST")
     sc.ImageComments = (
-        f"{SERIES_SC}. {caption(prediction)}. Model card SHA-256 {identity.card_sha256}"
+        f"{SERIES_SC}. {caption(prediction)}. {answered_line(prediction)}. "
+        f"Model card SHA-256 {identity.card_sha256}"
     )
     return sc

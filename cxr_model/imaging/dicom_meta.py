@@ -45,7 +45,10 @@ HEADER_KEYWORDS: tuple[str, ...] = (
 )
 
 _AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
+_STRICT_AGE = re.compile(r"^(\d{3})([DWMY])$")  # DICOM AS: exactly three digits and a unit
 _UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
+#: Oldest age taken as real; an older one is a typing error, treated as no age.
+MAX_AGE_YEARS = 125.0
 
 
 def _text(value: Any) -> str:
@@ -100,6 +103,41 @@ def patient_age_years(meta: Mapping[str, str]) -> float | None:
         if when is not None and when >= born:
             return (when - born).days / 365.25
     return None
+
+
+def checked_age_years(meta: Mapping[str, str]) -> tuple[float | None, str | None]:
+    """The age at the examination for choosing a model, and why a header's age was set aside.
+
+    Stricter than `patient_age_years`: a PatientAge that is not a DICOM Age String (`45`,
+    `0Y`), an age over MAX_AGE_YEARS (`999Y`) or a birth date after the study date gives
+    (None, warning): no age, never a guessed one. The warning names no birth date.
+    """
+    text = meta.get("PatientAge", "").strip()
+    if text:
+        match = _STRICT_AGE.match(text.upper())
+        if not match:
+            return None, f"PatientAge {text!r} is not a DICOM age (nnnD, nnnW, nnnM or nnnY)"
+        age = int(match.group(1)) * _UNIT_YEARS[match.group(2)]
+        if age > MAX_AGE_YEARS:
+            return None, f"PatientAge {text!r} is over {MAX_AGE_YEARS:.0f} years"
+        return age, None
+    born_text = meta.get("PatientBirthDate", "").strip()
+    if not born_text:
+        return None, None
+    born = parse_date(born_text)
+    if born is None:
+        return None, "PatientBirthDate is not a DICOM date (YYYYMMDD)"
+    for keyword in ("StudyDate", "AcquisitionDate", "SeriesDate", "ContentDate"):
+        when = parse_date(meta.get(keyword, ""))
+        if when is None:
+            continue
+        if when < born:
+            return None, f"PatientBirthDate is after the {keyword}"
+        age = (when - born).days / 365.25
+        if age > MAX_AGE_YEARS:
+            return None, f"PatientBirthDate is over {MAX_AGE_YEARS:.0f} years before the {keyword}"
+        return age, None
+    return None, None
 
 
 def pixel_spacing_mm(meta: Mapping[str, str]) -> tuple[float, float] | None:

@@ -18,6 +18,10 @@ ONNX_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.safetensors"
 INT8_NAME = "model_int8.onnx"  # static int8 copy of model.onnx, self-contained (`cxr quantize`)
 WEIGHT_FILES = (ONNX_NAME, WEIGHTS_NAME, INT8_NAME)
+NO_MODEL = (
+    "no model is installed here (model_card.json not found, no model folders); train one "
+    "with `cxr train` or point CXR_MODEL_DIR at a model folder"
+)
 
 
 def resources_dir() -> Path:
@@ -26,10 +30,37 @@ def resources_dir() -> Path:
     return root / "resources"
 
 
+def models_dir() -> Path:
+    """The folder of model folders: `$CXR_MODELS_DIR`, else the shipped `resources/models`."""
+    env = os.environ.get("CXR_MODELS_DIR")
+    return Path(env) if env else resources_dir() / "models"
+
+
+def model_folders(directory: Path) -> list[Path]:
+    """The model folders of a models folder, sorted by name (hidden entries left out)."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        raise ModelError(
+            f"cannot list the models folder ({exc.strerror or exc})", directory
+        ) from exc
+    return [p for p in entries if p.is_dir() and not p.name.startswith(".")]
+
+
 def default_model_dir() -> Path:
-    """`$CXR_MODEL_DIR`, else the shipped `resources/model`."""
+    """The one folder a command that needs a single model uses by default: `$CXR_MODEL_DIR`,
+    else the only folder of `models_dir()`; with several, the caller must name one."""
     env = os.environ.get("CXR_MODEL_DIR")
-    return Path(env) if env else resources_dir() / "model"
+    if env:
+        return Path(env)
+    folders = model_folders(models_dir()) if models_dir().is_dir() else []
+    if len(folders) == 1:
+        return folders[0]
+    raise ModelError(
+        "name the model folder with --model: "
+        + ("none is installed" if not folders else f"{len(folders)} are installed"),
+        models_dir(),
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -63,7 +94,15 @@ class ModelCard:
 
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec(**self.data["input"])
+        """The network's input; ModelError when the card's `input` is not one this version
+        reads (a model made by a newer CXR Desktop, say)."""
+        try:
+            return InputSpec(**self.data["input"])
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                f"the model card's input section is not one this version reads ({exc})",
+                self.directory,
+            ) from exc
 
     @property
     def text_mode(self) -> str:
@@ -112,6 +151,16 @@ class ModelCard:
         """[min, max) patient age in years that the model was trained on, if the card says."""
         ages = self.data.get("population", {}).get("age_years")
         return None if ages is None else (float(ages[0]), float(ages[1]))
+
+    @property
+    def short_name(self) -> str:
+        """The model's name: its folder's (`resources/models/adult` -> "adult")."""
+        return self.directory.name
+
+    @property
+    def label(self) -> str:
+        """Name and version, the `model` field of every output ("adult 3f2a9c1b0d4e")."""
+        return f"{self.short_name} {self.version}"
 
     @property
     def is_demo(self) -> bool:
@@ -169,16 +218,21 @@ class ModelCard:
         return path
 
 
+def load_verified_card(directory: str | Path) -> ModelCard:
+    """`load_card`, then the SHA-256 of every file the card lists checked (not only those the
+    chosen precision runs): a damaged fallback makes the folder unusable too."""
+    card = load_card(directory)
+    for name in card.data["files"]:
+        card.verified_file(name)
+    return card
+
+
 def load_card(directory: str | Path | None = None) -> ModelCard:
     """Read `model_card.json` from a model folder (default: the shipped model)."""
     directory = Path(directory) if directory is not None else default_model_dir()
     path = directory / CARD_NAME
     if not path.is_file():
-        raise ModelError(
-            "no model is installed here (model_card.json not found); train one with "
-            "`cxr train` or point CXR_MODEL_DIR at a model folder",
-            directory,
-        )
+        raise ModelError(NO_MODEL, directory)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from cxr_model.imaging.dicom_meta import patient_age_years
+from cxr_model.imaging.dicom_meta import checked_age_years
 from cxr_model.imaging.preprocess import preprocess, resize_float
 from cxr_model.imaging.reader import XrayImage, read_image, read_image_bytes
 from cxr_model.inference.backends import RawOutputs, backend_class
@@ -30,17 +31,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A preprocessed model input (1, S, S), the original image size (width, height) and the
-    patient's age in years when the file's header says it (DICOM)."""
+    """A preprocessed model input (1, S, S), the original image size (width, height), the
+    patient's age in years when the file's header says it (DICOM) and why a header's age was
+    set aside (malformed: treated as no age)."""
 
     array: np.ndarray
     size: tuple[int, int]
     age: float | None = None
+    age_warning: str | None = None
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """Result for one image (+ optional report). `probability` is P(abnormal)."""
+    """Result for one image (+ optional report). `probability` is P(abnormal); `model` names
+    the model that answered (name and version), `route` how it was chosen (vocabulary.Route)."""
 
     probability: float
     image_probability: float
@@ -58,6 +62,9 @@ class Prediction:
     latency_ms: float
     image_size: tuple[int, int]
     cam_raw: np.ndarray = field(repr=False, compare=False)
+    model: str | None = None
+    route: str | None = None
+    age_warning: str | None = None
 
     @property
     def has_label(self) -> bool:
@@ -128,8 +135,35 @@ def scaled_heatmap(
     return raw * np.float32(evidence(prediction, target))
 
 
-class Model:
+class ImageScorer(ABC):
+    """What `Model` and `router.ModelSet` share: files read at `max_side`, one image predicted
+    through `predict_batch`; `ready_inputs` are the types `predict_batch` takes as they are."""
+
+    max_side: int
+    ready_inputs: tuple[type, ...] = (XrayImage,)
+
+    @abstractmethod
+    def predict_batch(self, images: Sequence, reports: Sequence[str | None]) -> list[Prediction]:
+        """Predict several images (of `ready_inputs`) with their reports."""
+
+    def read(self, path: str | Path) -> XrayImage:
+        """Read a file the way the model always sees it (JPEG decoded near model size)."""
+        return read_image(path, max_side=self.max_side)
+
+    def read_bytes(self, data: bytes, source: str) -> XrayImage:
+        """`read` for a file's bytes already in memory; `source` names the file."""
+        return read_image_bytes(data, source, max_side=self.max_side)
+
+    def predict(self, image, report: str | None = None) -> Prediction:
+        """Predict one image (a path is read first) with an optional report."""
+        if not isinstance(image, self.ready_inputs):
+            image = self.read(image)
+        return self.predict_batch([image], [report])[0]
+
+
+class Model(ImageScorer):
     """A loaded model: card + tokenizer + backend. Thread-affine: use from one thread.
+    `predict` gives the fused, image-only and text-only probabilities.
 
     `precision` is what runs ("int8" or "fp32"); `precision_warning` says why an int8 run that
     was asked for is not vouched for by the card's gates (None otherwise).
@@ -148,12 +182,13 @@ class Model:
         self.precision_warning: str | None = self.backend.warning
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
+        self.max_side = self.spec.size
+        self.ready_inputs = (XrayImage, Prepared)
 
     def prepare(self, image: XrayImage) -> Prepared:
         """Preprocess one image for the network (thread-safe: no model state is touched)."""
-        return Prepared(
-            preprocess(image, self.spec), image.original_size, patient_age_years(image.meta)
-        )
+        age, warning = checked_age_years(image.meta)
+        return Prepared(preprocess(image, self.spec), image.original_size, age, warning)
 
     def network_inputs(self, images: Sequence[Prepared], reports: Sequence[str | None]):
         """The three network inputs (image batch, text vectors, has-report mask)."""
@@ -221,6 +256,8 @@ class Model:
                     latency_ms=latency_ms,
                     image_size=tuple(item.size),
                     cam_raw=raw.cam[i],
+                    model=card.label,
+                    age_warning=item.age_warning,
                 )
             )
         return results
@@ -240,27 +277,24 @@ class Model:
         latency = (time.perf_counter() - start) * 1000.0 / len(images)
         return self._predictions(raw, has_report, latency, prepared)
 
-    def read(self, path: str | Path) -> XrayImage:
-        """Read a file the way the model always sees it (JPEG decoded near model size)."""
-        return read_image(path, max_side=self.spec.size)
-
-    def read_bytes(self, data: bytes, source: str) -> XrayImage:
-        """`read` for a file's bytes already in memory; `source` names the file."""
-        return read_image_bytes(data, source, max_side=self.spec.size)
-
-    def predict(
-        self, image: XrayImage | Prepared | str | Path, report: str | None = None
-    ) -> Prediction:
-        """Fused, image-only and text-only probabilities for one image and optional report."""
-        if not isinstance(image, XrayImage | Prepared):
-            image = self.read(image)
-        return self.predict_batch([image], [report])[0]
-
     def cam(
         self, image: XrayImage | str | Path, report: str | None = None, target: str = Label.ABNORMAL
     ) -> np.ndarray:
         """Class-specific heatmap (H, W) in [0, 1] at the image's original resolution."""
         return self.heatmap(self.predict(image, report), target)
+
+    @property
+    def cards(self) -> list[ModelCard]:
+        """The cards of the models that may answer: this one (a `ModelSet` has several)."""
+        return [self.card]
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def card_for(self, prediction: Prediction) -> ModelCard:
+        """The card behind a prediction of this model (a `ModelSet` has several)."""
+        return self.card
 
     def heatmap(
         self, prediction: Prediction, target: str = Label.ABNORMAL, full_size: bool = True
@@ -277,7 +311,7 @@ def load_model(
     threads: int = 2,
     precision: str = Precision.AUTO,
 ) -> Model:
-    """Load a model folder (default: the shipped `resources/model`), verifying checksums.
+    """Load one model folder (default: see `card.default_model_dir`), verifying checksums.
 
     precision: "auto" (int8 when the card's int8 gates passed, else fp32), "int8" or "fp32".
     """

@@ -13,6 +13,7 @@ from pathlib import Path
 from cxr_model.errors import CXRError, DataError
 from cxr_model.imaging.reader import is_supported
 from cxr_model.inference.predictor import Model, Prediction, Prepared
+from cxr_model.inference.router import ModelSet, RoutedInput
 from cxr_model.text.report import read_report
 
 RESULT_FIELDS = (
@@ -28,6 +29,7 @@ RESULT_FIELDS = (
     "ood",
     "ood_reason",
     "error",
+    "model",
 )
 
 
@@ -82,11 +84,14 @@ def read_sibling_report(image: Path) -> str | None:
     return read_report(sibling) if sibling.is_file() else None
 
 
+#: What scores images: one model, or the installed models choosing per image.
+Scorer = Model | ModelSet
+
 #: One study ready for the network: the preprocessed image and its report (or None).
-ScanInput = tuple[Prepared, str | None]
+ScanInput = tuple[Prepared | RoutedInput, str | None]
 
 
-def load_study(model: Model, path: Path, data: bytes | None = None) -> ScanInput:
+def load_study(model: Scorer, path: Path, data: bytes | None = None) -> ScanInput:
     """Decode and preprocess one image and read its report. `data` holds the image file's
     bytes when the caller has already read them (the cluster engine); else the file is read."""
     image = model.read(path) if data is None else model.read_bytes(data, str(path))
@@ -98,7 +103,7 @@ Scored = tuple[str, Prediction | None, str | None]
 
 
 def score_studies(
-    model: Model, studies: Sequence[tuple[str, Callable[[], ScanInput]]]
+    model: Scorer, studies: Sequence[tuple[str, Callable[[], ScanInput]]]
 ) -> list[Scored]:
     """Score one batch, in order: `studies` pairs each file name with a call that loads it
     (`load_study`); a load that raises CXRError becomes that file's error, the others are
@@ -118,7 +123,9 @@ def score_studies(
     return [results[name] for name, _ in studies]
 
 
-def score_batch(model: Model, studies: Sequence[tuple[str, Callable[[], ScanInput]]]) -> list[dict]:
+def score_batch(
+    model: Scorer, studies: Sequence[tuple[str, Callable[[], ScanInput]]]
+) -> list[dict]:
     """`score_studies` as result rows."""
     return [result_row(*scored) for scored in score_studies(model, studies)]
 
@@ -230,7 +237,7 @@ def folder_error_rows(plan: ScanPlan) -> Iterator[dict]:
 
 
 def scan_predictions(
-    model: Model,
+    model: Scorer,
     plan: ScanPlan,
     *,
     batch_size: int = 8,
@@ -264,7 +271,7 @@ def scan_predictions(
 
 
 def scan(
-    model: Model,
+    model: Scorer,
     plan: ScanPlan,
     *,
     batch_size: int = 8,

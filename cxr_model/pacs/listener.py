@@ -34,8 +34,8 @@ from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
 from cxr_model.imaging.dicom_meta import header_values
 from cxr_model.imaging.reader import XrayImage
-from cxr_model.inference.predictor import Model, Prepared
-from cxr_model.inference.scan import CsvSink, read_rows
+from cxr_model.inference.predictor import Prepared
+from cxr_model.inference.scan import CsvSink, Scorer, read_rows
 from cxr_model.pacs.audit import AUDIT_NAME, AuditLog
 from cxr_model.worklist.store import RESULTS_NAME, Worklist
 
@@ -69,7 +69,7 @@ class Listener:
 
     def __init__(
         self,
-        model: Model,
+        model: Scorer,
         out_dir: Path,
         port: int,
         *,
@@ -179,9 +179,8 @@ class Listener:
         self.sink.add(row)
         self.counts["rows"] += 1
         try:
-            self.worklist.record(
-                name, arrival.uids, arrival.meta, self.model.card.name, prediction, error
-            )
+            answered = self.model.card_for(prediction).name if prediction is not None else ""
+            self.worklist.record(name, arrival.uids, arrival.meta, answered, prediction, error)
         except CXRError as exc:
             self.log(f"{name}: not in the worklist ({exc})")
         if is_final(row):
@@ -198,7 +197,9 @@ class Listener:
 
         try:
             self.forward.send(
-                result_objects(self.model.card, arrival.source, arrival.image, prediction)
+                result_objects(
+                    self.model.card_for(prediction), arrival.source, arrival.image, prediction
+                )
             )
         except CXRError as exc:
             return f"scored, but forwarding the results failed: {exc}"

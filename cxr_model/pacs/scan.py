@@ -15,8 +15,7 @@ from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.instances import NOT_SCORED, instance_row, is_final, not_scored_reason
 from cxr_model.dicom_net.query import StudyMatch
 from cxr_model.errors import CXRError, NetworkError
-from cxr_model.inference.predictor import Model
-from cxr_model.inference.scan import ScanPlan, scan_predictions
+from cxr_model.inference.scan import ScanPlan, Scorer, scan_predictions
 
 
 def finished_studies(rows: list[dict], studies: list[StudyMatch]) -> set[str]:
@@ -47,7 +46,7 @@ class PacsScan:
 
     def __init__(
         self,
-        model: Model,
+        model: Scorer,
         pacs: Pacs,
         *,
         images_dir: Path | None = None,
@@ -67,7 +66,10 @@ class PacsScan:
 
         try:
             objects = result_objects(
-                self.model.card, read_source(path), self.model.read(path), prediction
+                self.model.card_for(prediction),
+                read_source(path),
+                self.model.read(path),
+                prediction,
             )
             self.pacs.send(objects)
         except NetworkError as exc:

@@ -363,6 +363,8 @@ def test_about_dialog_lists_model_data_and_disclaimer(qtbot, window, model):
             "text_mode": "bag",
             "is_demo": False,
             "directory": Path("m"),
+            "short_name": "m",
+            "version": "v1",
         },
     )()
     assert "0.912" in about_html(card)

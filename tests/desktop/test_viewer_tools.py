@@ -242,7 +242,7 @@ def test_study_panel_groups_a_folder_with_two_studies(qtbot, window, two_studies
     for path in scored:
         expected = model.predict(read_image(path))
         shown = panel.status_of(path).splitlines()[1]
-        assert shown == verdict_text(expected)
+        assert shown == f"{verdict_text(expected)} · {expected.model.split(' ')[0]}"
         assert not panel.images[path][0].icon(0).isNull()  # thumbnail
     qtbot.waitUntil(lambda: showing(window, two_studies / "a_pa.dcm"), timeout=WAIT_MS)
 

@@ -156,6 +156,7 @@ def test_scores_what_storescu_sends_and_forwards_results(
             assert float(row["probability"]) == pytest.approx(
                 model.predict(path).probability, abs=1e-5
             )
+            assert row["model"] == model.card.label  # the model that answered
     assert listener.stop() == 0
     assert "stopped: 3 instance(s) received, 2 scored, 3 row(s) written" in listener.text()
     for study in (frontal, second):  # the SR + SC of each scored image, in its study

@@ -81,6 +81,7 @@ def test_scores_equal_the_local_model(scanned, model):
         row = rows[pydicom.dcmread(path).SOPInstanceUID]
         assert float(row["probability"]) == pytest.approx(prediction.probability, abs=1e-5)
         assert row["label"] == prediction.label
+        assert row["model"] == prediction.model == model.card.label
 
 
 def test_send_puts_sr_and_sc_in_the_source_studies(scanned, orthanc):

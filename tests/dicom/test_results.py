@@ -7,6 +7,7 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from helpers_models import two_models
 from helpers_orthanc import dciodvfy_errors, write_study
 from highdicom.sr.utils import find_content_items
 from pydicom.sr.codedict import codes as dcm_codes
@@ -110,6 +111,9 @@ def test_sr_reads_back_with_the_model_numbers(written, model):
 
     assert texts(dcm_codes.DCM.AlgorithmName) == [identity.model_name]
     assert texts(dcm_codes.DCM.AlgorithmVersion) == [identity.version]
+    # which of the installed models answered: its folder name first, its version
+    assert identity.model_name.startswith(f"{model.card.short_name}: ")
+    assert identity.version == model.card.version == prediction.model.split(" ")[1]
     assert any(card_sha in text for text in texts(dcm_codes.DCM.AlgorithmParameters))
     assert f"card sha256 {card_sha[:16]}" in pydicom.dcmread(sr_path).SoftwareVersions
     schemes = {
@@ -137,6 +141,27 @@ def test_sc_shows_the_heatmap_and_the_banner(written, model):
     assert (colour > 1.0) == (heat.max() > 0.05)
     card_sha = sha256_of(model.card.directory / CARD_NAME)
     assert card_sha in sc.ImageComments and "not for diagnosis" in sc.ImageComments
+    card = model.card
+    assert f"answered by the {card.short_name} model ({card.version})" in sc.ImageComments
+
+
+def test_results_name_the_model_chosen_for_the_study(
+    model_dir, xray, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("CXR_MODELS_DIR", str(two_models(model_dir, tmp_path / "models")))
+    monkeypatch.delenv("CXR_MODEL_DIR", raising=False)
+    for age, name in (("045Y", "adult"), ("003Y", "paediatric")):
+        [source] = write_study(tmp_path / age, xray, f"CXRT-{age}", PatientAge=age)
+        assert main(["results", str(source), "--out", str(tmp_path / f"out-{age}")]) == 0
+        objects = {}
+        for path in capsys.readouterr().out.split():
+            ds = pydicom.dcmread(path)
+            objects[ds.Modality] = ds
+        [group] = hd.sr.srread(objects["SR"].filename).content.get_image_measurement_groups()
+        [algorithm] = find_content_items(group[0], name=dcm_codes.DCM.AlgorithmName)
+        assert algorithm.TextValue.startswith(f"{name}: ")
+        assert objects["OT"].ManufacturerModelName.startswith(f"{name}: ")
+        assert f"answered by the {name} " in objects["OT"].ImageComments
 
 
 @pytest.mark.parametrize("kind", ["dimse", "web"])

@@ -2,8 +2,9 @@
 
 Builds `dist/cxr-desktop/` (packaging/build.py) and the .deb + tarball (packaging/build_deb.py),
 unpacks the .deb into a temporary root (never installed system-wide) and runs the programs it
-carries, offscreen. The bundled model is resources/model, or $CXR_BUNDLE_MODEL_DIR; without
-one the build refuses (no untrained weights are shipped) and these tests skip.
+carries, offscreen. The bundled models are those of resources/models (each as
+resources/models/NAME), or $CXR_BUNDLE_MODEL_DIR (a models folder or one model folder); without
+a model the build refuses (no untrained weights are shipped) and these tests skip.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def built() -> SimpleNamespace:
     if shutil.which("dpkg-deb") is None:
         pytest.skip("dpkg-deb is not available (Debian/Ubuntu only)")
     build = _load("build")
-    model_dir = Path(os.environ.get("CXR_BUNDLE_MODEL_DIR") or ROOT / "resources" / "model")
+    model_dir = Path(os.environ.get("CXR_BUNDLE_MODEL_DIR") or build.MODELS)
     reason = build.missing_model_reason(model_dir)
     if reason:
         pytest.skip(f"cannot build the bundle: {reason}")
@@ -95,6 +96,7 @@ def built() -> SimpleNamespace:
     version = _load("build_deb").project_version()
     return SimpleNamespace(
         model_dir=model_dir,
+        folders=build.bundled_models(model_dir),
         version=version,
         deb=ROOT / "dist" / f"cxr-desktop_{version}_amd64.deb",
         tarball=ROOT / "dist" / f"cxr-desktop-{version}-linux-x86_64.tar.gz",
@@ -194,7 +196,8 @@ def test_bundle_is_small_and_carries_no_training_stack(built):
     internal = BUNDLE / "_internal"
     assert not (internal / "onnx").exists()
     # the ONNX graph reads its weights from the safetensors file: both ship, once each
-    assert (internal / "resources" / "model" / "weights.safetensors").is_file()
+    for folder in built.folders:
+        assert (internal / "resources" / "models" / folder.name / "weights.safetensors").is_file()
 
 
 def test_bundle_layout_model_samples_and_plugins(built):
@@ -203,9 +206,10 @@ def test_bundle_layout_model_samples_and_plugins(built):
         assert os.access(BUNDLE / program, os.X_OK), program
     # int8 (when the model folder has one) and the fp32 graph it falls back to
     names = ["model_card.json", "model.onnx", "model_int8.onnx"]
-    for name in names[:2] + [n for n in names[2:] if (built.model_dir / n).is_file()]:
-        bundled = internal / "resources" / "model" / name
-        assert _sha256(bundled) == _sha256(built.model_dir / name), f"{name} differs"
+    for folder in built.folders:  # every model folder, under its own name
+        for name in names[:2] + [n for n in names[2:] if (folder / n).is_file()]:
+            bundled = internal / "resources" / "models" / folder.name / name
+            assert _sha256(bundled) == _sha256(folder / name), f"{folder.name}/{name} differs"
     samples = {p.name for p in (internal / "resources" / "samples").iterdir()}
     assert samples == {p.name for p in SAMPLES.iterdir() if p.is_file()}
     # pylibjpeg finds its plugins through entry points: the dist-info must be there
@@ -251,12 +255,13 @@ def test_desktop_selftest_from_the_deb(installed):
     assert str(installed) in result.stdout  # the bundled model, not one from the source tree
 
 
-def test_cli_selftest_from_the_deb(installed):
+def test_cli_selftest_from_the_deb(built, installed):
     result = run_app(installed / "cxr", "selftest")
     assert result.returncode == 0, _tail(result)
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("selftest ok"), _tail(result)
-    assert str(installed / "_internal" / "resources" / "model") in lines[0]
+    for folder in built.folders:  # selftest runs every bundled model
+        assert str(installed / "_internal" / "resources" / "models" / folder.name) in lines[0]
 
 
 def test_desktop_window_paints_offscreen(installed):
@@ -333,6 +338,10 @@ def test_bundled_cli_answers_the_broken_file_corpus(installed, tmp_path):
 
 
 def test_deb_contents_and_control(built):
+    models, card_and_graph = (
+        "./opt/cxr-desktop/_internal/resources/models",
+        ("model.onnx", "model_card.json"),
+    )
     listing = subprocess.run(
         ["dpkg-deb", "-c", str(built.deb)],
         capture_output=True,
@@ -349,8 +358,7 @@ def test_deb_contents_and_control(built):
         "./usr/bin/cxr",
         "./opt/cxr-desktop/cxr-desktop",
         "./opt/cxr-desktop/cxr",
-        "./opt/cxr-desktop/_internal/resources/model/model.onnx",
-        "./opt/cxr-desktop/_internal/resources/model/model_card.json",
+        *(f"{models}/{folder.name}/{name}" for folder in built.folders for name in card_and_graph),
         "./usr/share/applications/cxr-desktop.desktop",
         "./usr/share/icons/hicolor/256x256/apps/cxr-desktop.png",
         "./usr/share/icons/hicolor/48x48/apps/cxr-desktop.png",
@@ -364,8 +372,9 @@ def test_deb_contents_and_control(built):
         cli[0].startswith("l") and cli[5].endswith("-> cxr-desktop")
     ), cli
     assert all(fields[1] == "root/root" for fields in entries.values())
-    assert "./opt/cxr-desktop/_internal/resources/model/weights.safetensors" in entries
-    assert entries["./opt/cxr-desktop/_internal/resources/model/model.onnx"][0] == "-rw-r--r--"
+    for folder in built.folders:
+        assert f"{models}/{folder.name}/weights.safetensors" in entries
+        assert entries[f"{models}/{folder.name}/model.onnx"][0] == "-rw-r--r--"
 
     def field(name: str) -> str:
         return subprocess.run(
@@ -417,7 +426,7 @@ def test_portable_tarball(built):
     for name in (
         "cxr-desktop",
         "cxr",
-        "_internal/resources/model/model.onnx",
+        f"_internal/resources/models/{built.folders[0].name}/model.onnx",
         "share/applications/cxr-desktop.desktop",
         "share/icons/hicolor/256x256/apps/cxr-desktop.png",
     ):
