@@ -115,10 +115,11 @@ def installed(built, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def api_model(built):
-    """The same model through the Python API (ONNX Runtime in this interpreter)."""
-    from cxr_model.inference.predictor import load_model
+    """The same models through the Python API (ONNX Runtime in this interpreter), routed
+    per image as the bundle routes them."""
+    from cxr_model.inference.router import load_models
 
-    return load_model(built.model_dir)
+    return load_models(built.model_dir)
 
 
 def run_app(
@@ -309,12 +310,12 @@ def test_bundled_predict_equals_the_python_api(installed, api_model, name, tmp_p
 
 def test_bundled_fp32_fallback_equals_the_python_api(installed, built, tmp_path):
     """`--precision fp32` runs the bundled fp32 graph and its weights, as the API does."""
-    from cxr_model.inference.predictor import load_model
+    from cxr_model.inference.router import load_models
 
     image = _case("fullres-jpeg", tmp_path)
     result = run_app(installed / "cxr", "--precision", "fp32", "predict", "--json", str(image))
     assert result.returncode == 0, _tail(result)
-    expected = load_model(built.model_dir, precision="fp32").predict(image)
+    expected = load_models(built.model_dir, precision="fp32").predict(image)
     assert json.loads(result.stdout)["probability"] == pytest.approx(expected.probability, abs=1e-4)
 
 
