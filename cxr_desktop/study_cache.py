@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxr_model.files import private_folder
+
 #: Defaults of the app's settings.
 DEFAULT_LIMIT_BYTES = 2 * 1024**3
 DEFAULT_MAX_AGE_DAYS = 30
@@ -53,8 +55,7 @@ class StudyCache:
 
     def make_private(self) -> None:
         """Create the folder 0700 (or make an existing one so)."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.root, 0o700)
+        os.chmod(private_folder(self.root), 0o700)
 
     def _remove(self, study: CachedStudy) -> None:
         shutil.rmtree(study.folder, ignore_errors=True)

@@ -12,6 +12,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 
 from cxr_model.errors import InvalidInstanceError
+from cxr_model.files import private_folder
 
 _UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
@@ -42,24 +43,6 @@ def instance_path(out_dir: Path, uids: tuple[str, str, str]) -> Path:
     """`OUT/STUDY/SERIES/SOP.dcm`: every part a validated UID, so it stays inside OUT."""
     study, series, sop = uids
     return Path(out_dir) / study / series / f"{sop}.dcm"
-
-
-def private_folder(path: Path) -> Path:
-    """Create `path` and its missing parents with mode 0700 (they hold patient data)."""
-    missing = []
-    for folder in (path, *path.parents):
-        if folder.is_dir():
-            break
-        missing.append(folder)
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
-def private_file(path: Path) -> Path:
-    """Create `path` empty with mode 0600 unless it exists."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-    return path
 
 
 def write_atomically(

@@ -1,4 +1,5 @@
-"""Reading a user's file safely: path checks, opening, and the one error boundary.
+"""A user's files, safely: path checks, opening, the one error boundary of the readers, and
+private folders and files for what holds patient data.
 
 Every reader (images, reports) runs inside `read_guarded`, which turns any failure into the
 reader's own `CXRError` subtype naming the file, with a reason a person understands.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from cxr_model.errors import CXRError, RefusedError
@@ -105,3 +107,21 @@ def read_guarded(
         if reason is not None:
             raise error(reason, file=source) from None
         raise error(f"{corrupt} ({describe(exc)})", file=source) from exc
+
+
+def private_folder(path: Path) -> Path:
+    """Create `path` and its missing parents with mode 0700 (they hold patient data)."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty with mode 0600 unless it exists."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return path

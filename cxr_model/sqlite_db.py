@@ -5,13 +5,13 @@ files 0600 (they name patients), and every SQLite failure as a clear StoreError.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from cxr_model.errors import StoreError
+from cxr_model.files import private_file, private_folder
 
 #: Seconds a writer waits for another process's write to finish before giving up.
 BUSY_SECONDS = 15.0
@@ -43,9 +43,7 @@ def connect(path: Path, schema: str, create: bool = True) -> sqlite3.Connection:
     path = Path(path)
     with guarded(path):
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not path.exists():
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            private_file(private_folder(path.parent) / path.name)
         elif not path.is_file():
             raise StoreError("no such database", path)
         db = sqlite3.connect(

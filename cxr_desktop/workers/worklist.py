@@ -15,6 +15,7 @@ from cxr_desktop.workers.prediction import ModelFactory
 from cxr_desktop.workers.threads import start_in_thread, stop_thread
 from cxr_model.errors import CXRError
 from cxr_model.feedback.store import verdicts_by_study
+from cxr_model.files import private_folder
 from cxr_model.worklist.store import read_worklist
 
 POLL_MS = 1000
@@ -99,7 +100,7 @@ class ListenerWorker(QObject):
         self.stop()
 
         def begin() -> None:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(folder)
             listener = Listener(
                 self.factory(), folder, port, aet=aet, allow=allow, log=self.log.emit
             )

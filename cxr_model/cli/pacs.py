@@ -16,6 +16,7 @@ from cxr_model.dicom_net.query import DEFAULT_LIMIT, StudyQuery, parse_modalitie
 from cxr_model.dicom_net.tls import SYSTEM_CA, TlsOptions
 from cxr_model.dicom_net.web_auth import PASSWORD_ENV, WebCredentials
 from cxr_model.errors import CXRError, DataError, NetworkError
+from cxr_model.files import private_folder
 from cxr_model.inference.router import ModelSet
 from cxr_model.progress import progress
 
@@ -91,7 +92,7 @@ def writable_folder(path: Path) -> Path:
     """Create the output folder if needed (mode 0700: it will hold patient data); DataError
     when it cannot be written."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(path)
         probe = path / ".cxr-write-test"
         probe.write_bytes(b"")
         probe.unlink()

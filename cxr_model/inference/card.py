@@ -152,6 +152,11 @@ class ModelCard:
         ages = self.data.get("population", {}).get("age_years")
         return None if ages is None else (float(ages[0]), float(ages[1]))
 
+    def covers_age(self, age: float) -> bool:
+        """True when the card states training ages and `age` (years) is among them."""
+        ages = self.age_range
+        return ages is not None and ages[0] <= age < ages[1]
+
     @property
     def short_name(self) -> str:
         """The model's name: its folder's (`resources/models/adult` -> "adult")."""

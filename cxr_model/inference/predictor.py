@@ -205,8 +205,7 @@ class Model(ImageScorer):
 
     def out_of_population(self, age: float | None) -> bool:
         """True when the patient's age is known and outside the card's training ages."""
-        ages = self.card.age_range
-        return age is not None and ages is not None and not ages[0] <= age < ages[1]
+        return age is not None and self.card.age_range is not None and not self.card.covers_age(age)
 
     def _predictions(
         self,

@@ -144,11 +144,7 @@ class ModelSet(ImageScorer):
         """The first model whose card's age range holds `age` (None: no age, or none does)."""
         if age is None:
             return None
-        for model in self.models:
-            ages = model.card.age_range
-            if ages is not None and ages[0] <= age < ages[1]:
-                return model
-        return None
+        return next((m for m in self.models if m.card.covers_age(age)), None)
 
     def predict_batch(
         self, images: Sequence[XrayImage | RoutedInput], reports: Sequence[str | None]

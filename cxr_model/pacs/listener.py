@@ -19,7 +19,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pynetdicom import evt
 
-from cxr_model.dicom_files import instance_path, instance_uids, private_file
+from cxr_model.dicom_files import instance_path, instance_uids
 from cxr_model.dicom_net.client import Pacs
 from cxr_model.dicom_net.dimse import storage_scp_ae
 from cxr_model.dicom_net.instances import (
@@ -32,6 +32,7 @@ from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
 from cxr_model.dicom_net.store_scp import StoreHandler
 from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
+from cxr_model.files import private_file
 from cxr_model.imaging.dicom_meta import header_values
 from cxr_model.imaging.reader import XrayImage
 from cxr_model.inference.predictor import Prepared
