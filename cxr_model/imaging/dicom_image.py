@@ -218,20 +218,20 @@ def _modality_range(ds: Any, values: np.ndarray, bits_stored: int) -> tuple[floa
         smin, smax = -(2 ** (bits_stored - 1)), 2 ** (bits_stored - 1) - 1
     else:
         smin, smax = 0, 2**bits_stored - 1
-    slope = _first_number(ds.get("RescaleSlope"))
-    intercept = _first_number(ds.get("RescaleIntercept"))
-    slope = 1.0 if slope is None else slope
-    intercept = 0.0 if intercept is None else intercept
+    slope, intercept = _rescale(ds)
     a, b = slope * smin + intercept, slope * smax + intercept
     return min(a, b), max(a, b)
 
 
+def _rescale(ds: Any) -> tuple[float, float]:
+    """(RescaleSlope, RescaleIntercept), 1 and 0 where the header has no usable value."""
+    slope = _first_number(ds.get("RescaleSlope"))
+    intercept = _first_number(ds.get("RescaleIntercept"))
+    return (1.0 if slope is None else slope, 0.0 if intercept is None else intercept)
+
+
 def _identity_rescale(ds: Any) -> bool:
-    slope, intercept = (
-        _first_number(ds.get("RescaleSlope")),
-        _first_number(ds.get("RescaleIntercept")),
-    )
-    return slope in (None, 1.0) and intercept in (None, 0.0)
+    return _rescale(ds) == (1.0, 0.0)
 
 
 def _voi_is_nonlinear(ds: Any) -> bool:
