@@ -28,6 +28,7 @@ from benchmarks.common import FULLRES_DIR, ROOT, THREADS, machine_facts, publish
 sys.path.insert(0, str(ROOT / "tests"))  # the Orthanc and DICOM helpers of the test suite
 
 from helpers_orthanc import (
+    dcmtk,
     free_port,
     start_orthanc,
     storescu,
@@ -140,7 +141,7 @@ def listener_vs_scan(work: Path, count: int, width: int) -> dict:
         start = time.perf_counter()
         sender = subprocess.Popen(
             [
-                "storescu",
+                dcmtk("storescu"),
                 "-aet",
                 "LOADER",
                 "-aec",

@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -37,8 +38,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: pynetdicom installs Python apps named like DCMTK's tools into the environment's bin folder;
+#: the tests and benchmarks want DCMTK's, the independent implementation.
+_OWN_BIN = Path(sys.executable).parent
+
+
+def dcmtk(tool: str) -> str | None:
+    """The path of a DCMTK (or other system) tool on PATH, skipping this environment's bin
+    folder, where pynetdicom's same-named apps live; None when it is not installed."""
+    folders = [
+        folder
+        for folder in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        if folder and Path(folder).resolve() != _OWN_BIN.resolve()
+    ]
+    return shutil.which(tool, path=os.pathsep.join(folders))
+
+
 def missing_tools(*tools: str) -> list[str]:
-    return [tool for tool in tools if shutil.which(tool) is None]
+    return [tool for tool in tools if dcmtk(tool) is None]
 
 
 @dataclass
@@ -159,7 +176,17 @@ def storescu(
 ) -> subprocess.CompletedProcess:
     """DCMTK storescu (an independent client) sends files to 127.0.0.1:port."""
     return subprocess.run(
-        ["storescu", "-aet", aet, "-aec", called, "-nh", "127.0.0.1", str(port), *map(str, files)],
+        [
+            dcmtk("storescu"),
+            "-aet",
+            aet,
+            "-aec",
+            called,
+            "-nh",
+            "127.0.0.1",
+            str(port),
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers_orthanc import free_port
+from helpers_orthanc import dcmtk, free_port
 
 _CA_CONFIG = """[ca]
 default_ca = test
@@ -137,7 +137,7 @@ class TlsStorescp:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [
-                    "storescp", "-aet", aet, "+tls", str(server.key), str(server.cert),
+                    dcmtk("storescp"), "-aet", aet, "+tls", str(server.key), str(server.cert),
                     "+cf", str(ca), "-od", str(out), str(self.port),
                 ],
                 stdout=log,
@@ -173,8 +173,8 @@ def storescu_tls(
     """DCMTK storescu over TLS (presenting `pair`, or anonymous TLS when None)."""
     tls = ["+tls", str(pair.key), str(pair.cert)] if pair else ["+tla"]
     return subprocess.run(
-        ["storescu", "-aet", aet, "-aec", called, *tls, "+cf", str(ca), "127.0.0.1", str(port),
-         *map(str, files)],
+        [dcmtk("storescu"), "-aet", aet, "-aec", called, *tls, "+cf", str(ca), "127.0.0.1",
+         str(port), *map(str, files)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -9,7 +9,15 @@ import time
 import pydicom
 import pytest
 from desktop_helpers import WAIT_MS, open_and_wait, showing
-from helpers_orthanc import PACS_AET, SilentServer, free_port, storescu, write_study, xray_pixels
+from helpers_orthanc import (
+    PACS_AET,
+    SilentServer,
+    free_port,
+    missing_tools,
+    storescu,
+    write_study,
+    xray_pixels,
+)
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog
 
@@ -34,9 +42,7 @@ def pacs_window(window, settings, orthanc, tmp_path):
 
 
 def storescu_available() -> bool:
-    import shutil
-
-    return shutil.which("storescu") is not None
+    return not missing_tools("storescu")
 
 
 def stored_study(orthanc, tmp_path, fullres_images, patient_id, views):

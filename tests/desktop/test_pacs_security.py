@@ -5,11 +5,10 @@ exists the editor says so and keeps the secret only in memory."""
 
 from __future__ import annotations
 
-import shutil
-
 import keyring
 import pytest
 from desktop_helpers import WAIT_MS
+from helpers_orthanc import missing_tools
 from helpers_tls import TlsStorescp, make_pki
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
@@ -148,7 +147,7 @@ def test_the_editor_refuses_incomplete_security(qtbot, pki, no_keyring, tmp_path
     assert "no password or token is known" in web.problem.text()
 
 
-@pytest.mark.skipif(shutil.which("storescp") is None, reason="DCMTK is not installed")
+@pytest.mark.skipif(bool(missing_tools("storescp")), reason="DCMTK is not installed")
 def test_test_button_says_what_failed_with_tls(qtbot, window, settings, pki, tmp_path):
     good = NodeSecurity(str(pki.ca), str(pki.client.cert), str(pki.client.key))
     cases = [

@@ -8,7 +8,7 @@ import subprocess
 
 import pydicom
 import pytest
-from helpers_orthanc import OUR_AET, PACS_AET, SilentServer, free_port, write_study
+from helpers_orthanc import OUR_AET, PACS_AET, SilentServer, dcmtk, free_port, write_study
 
 from cxr_model.cli import main
 from cxr_model.cli.common import EXIT_BAD_INPUT, EXIT_NETWORK
@@ -134,9 +134,9 @@ def test_find_filters_agree_with_dcmtk_findscu(capsys, node, orthanc, studies):
     )
     assert code == 0
     ours = {json.loads(line)["study_uid"] for line in out.splitlines()}
-    dcmtk = subprocess.run(
+    findscu = subprocess.run(
         [
-            "findscu",
+            dcmtk("findscu"),
             "-S",
             "-aet",
             OUR_AET,
@@ -161,7 +161,7 @@ def test_find_filters_agree_with_dcmtk_findscu(capsys, node, orthanc, studies):
     )
     theirs = {
         line.split("[")[1].split("]")[0].rstrip("\x00 ")
-        for line in dcmtk.stderr.splitlines()
+        for line in findscu.stderr.splitlines()
         if "StudyInstanceUID" in line and "[" in line
     }
     assert ours == theirs == {studies["mixed"].study_uid}
