@@ -31,7 +31,7 @@ from benchmarks.pacs import _cxr, _rows
 
 sys.path.insert(0, str(ROOT / "tests"))  # the DICOM helpers of the test suite
 
-from helpers_orthanc import free_port, write_study, xray_pixels
+from helpers_orthanc import dcmtk, free_port, write_study, xray_pixels
 
 OUT_JSON = ROOT / "benchmarks" / "listen_load.json"
 OUT_MD = ROOT / "benchmarks" / "LISTEN_LOAD.md"
@@ -84,6 +84,11 @@ class Listener:
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the listener process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -109,7 +114,7 @@ class Sender(threading.Thread):
     def _run_once(self, files: list[Path]) -> set[Path]:
         """One association; each acknowledgement timestamped as storescu reports it."""
         process = subprocess.Popen(
-            ["storescu", "-v", "-aet", SENDER_AET, "-aec", LISTEN_AET, "-nh", "127.0.0.1",
+            [dcmtk("storescu"), "-v", "-aet", SENDER_AET, "-aec", LISTEN_AET, "-nh", "127.0.0.1",
              str(self.port), *map(str, files)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
@@ -200,7 +205,7 @@ def run_load(work: Path, name: str, files: list[Path], sops: set[str], kill_at: 
     senders = [Sender(port, files[i::SENDERS]) for i in range(SENDERS)]
     stop, echoes, echo_failures = threading.Event(), [], []
     echo = threading.Thread(target=echo_loop, args=(port, stop, echoes, echo_failures))
-    start = time.perf_counter()
+    start, machine_start = time.perf_counter(), machine_cpu_seconds()
     for sender in senders:
         sender.start()
     echo.start()
@@ -219,6 +224,8 @@ def run_load(work: Path, name: str, files: list[Path], sops: set[str], kill_at: 
             listener = Listener(out, port, log)
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
+    machine = machine_cpu_seconds() - machine_start
+    listener_cpu = listener.cpu_seconds()
     stop.set()
     echo.join()
     peak_rss.append(listener.peak_rss_mb())
@@ -239,6 +246,10 @@ def run_load(work: Path, name: str, files: list[Path], sops: set[str], kill_at: 
             "failures": echo_failures[:3],
         },
         "peak_rss_mb": max(peak_rss),
+        # the listener's CPU per image (without a kill, when one process did it all) and the
+        # whole machine's: listener, senders, this harness
+        "listener_cpu_ms_per_image": None if kill_at else listener_cpu / len(files) * 1000,
+        "machine_cpu_ms_per_image": machine / len(files) * 1000,
         "storescu_runs_failed": sum(s.failed_runs for s in senders),
         "killed_after_rows": killed_at,
         "acknowledged_before_kill": len(acknowledged_before_kill),
@@ -247,17 +258,26 @@ def run_load(work: Path, name: str, files: list[Path], sops: set[str], kill_at: 
     }
 
 
-def scan_rate(folder: Path, count: int) -> float:
-    """`cxr scan` of the same files, in process (model loaded, as the listener has it)."""
+def machine_cpu_seconds() -> float:
+    """CPU time used by the whole machine so far (every core; /proc/stat's busy columns)."""
+    busy = Path("/proc/stat").read_text().split()[1:8]
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, busy)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def scan_rate(folder: Path, count: int) -> tuple[float, float]:
+    """`cxr scan` of the same files, in process (model loaded, as the listener has it): images
+    per second and CPU milliseconds per image."""
     from cxr_model.inference.predictor import load_model
     from cxr_model.inference.scan import plan_scan, scan
 
     model = load_model(threads=THREADS)
-    start = time.perf_counter()
+    start, machine_start = time.perf_counter(), machine_cpu_seconds()
     rows = list(scan(model, plan_scan(folder)))
     elapsed = time.perf_counter() - start
+    machine = machine_cpu_seconds() - machine_start
     assert len(rows) == count and not any(r["error"] for r in rows)
-    return count / elapsed
+    return count / elapsed, machine / count * 1000
 
 
 def render(doc: dict) -> str:
@@ -295,12 +315,38 @@ def render(doc: dict) -> str:
         f"| listener rate | {load['img_per_s']:.1f} img/s | {kill['img_per_s']:.1f} img/s | |",
         f"| `cxr scan` of the same files | {doc['scan_img_per_s']:.1f} img/s | | |",
         f"| listener / scan | {load['img_per_s'] / doc['scan_img_per_s'] * 100:.1f}% | | >= 80% |",
+        f"| CPU per image, whole machine: loaded listener (senders included) / `cxr scan` | "
+        f"{load['machine_cpu_ms_per_image']:.1f} / {doc['scan_machine_cpu_ms_per_image']:.1f} ms"
+        " | | |",
+        f"| CPU per image, the listener process alone | "
+        f"{load['listener_cpu_ms_per_image']:.1f} ms | | |",
         "",
         f"The kill came after {kill['killed_after_rows']} rows; the senders resent what "
         "storescu had not reported acknowledged, the restarted listener scored what the "
         "killed one had saved but not scored, and scored no resent instance twice.",
+        "",
+        *cpu_bound(doc),
     ]
     return "\n".join(lines) + "\n"
+
+
+def cpu_bound(doc: dict) -> list[str]:
+    """What the machine's CPU allows: senders, listener and scorer share its cores, so the
+    listener's rate cannot pass cores / (CPU per image of the loaded machine)."""
+    load, cores = doc["load"], doc["machine"]["logical_cores"]
+    scan, scan_cpu = doc["scan_img_per_s"], doc["scan_machine_cpu_ms_per_image"]
+    budget = cores * 1000 / (0.8 * scan)
+    return [
+        "What bounds the rate here: the senders, the listener and its scorer share the same "
+        f"{cores} cores, which `cxr scan` alone keeps "
+        f"{scan * scan_cpu / 1000 / cores * 100:.0f}% busy. The loaded machine spent "
+        f"{load['machine_cpu_ms_per_image']:.1f} ms of CPU per image "
+        f"({load['listener_cpu_ms_per_image']:.1f} ms in the listener: receiving, saving with "
+        "fsync, the audit log, results.csv, the worklist and the same scoring as `cxr scan`), "
+        f"so its cores allow at most {cores * 1000 / load['machine_cpu_ms_per_image']:.0f} img/s. "
+        f"80% of the scan's rate would leave {budget:.1f} ms of CPU per image for everything, "
+        f"against {scan_cpu:.1f} ms that scoring alone takes in `cxr scan`.",
+    ]
 
 
 def main() -> int:
@@ -319,7 +365,7 @@ def main() -> int:
         import pydicom
 
         widths = [int(pydicom.dcmread(p, stop_before_pixels=True).Columns) for p in files]
-        scan = scan_rate(work / "files", args.images)
+        scan, scan_cpu = scan_rate(work / "files", args.images)
         load = run_load(work, "load", files, sops, kill_at=None)
         kill = run_load(work, "kill", files, sops, kill_at=args.images * 3 // 10)
         doc = {
@@ -331,6 +377,7 @@ def main() -> int:
             "max_px": max(widths),
             "mb_per_file": statistics.median(p.stat().st_size for p in files) / 1e6,
             "scan_img_per_s": scan,
+            "scan_machine_cpu_ms_per_image": scan_cpu,
             "load": load,
             "kill_restart": kill,
         }

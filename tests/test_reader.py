@@ -29,6 +29,7 @@ from cxr_model.imaging.reader import (
     XrayImage,
     is_dicom_file,
     is_supported,
+    read_dataset,
     read_image,
     read_image_bytes,
 )
@@ -508,6 +509,31 @@ def test_dicom_roundtrip_from_real_xray(tmp_path: Path, xray_gray: np.ndarray) -
     np.testing.assert_array_equal(img.pixels, xray_gray)
     assert img.original_size == (xray_gray.shape[1], xray_gray.shape[0])
     assert img.warnings == ()
+
+
+def test_received_dataset_decodes_as_its_file(tmp_path: Path, xray_gray: np.ndarray) -> None:
+    path = make_dicom(xray_gray, tmp_path / "xray.dcm", bits=12, window=(2000.0, 3000.0))
+    from_file = read_image(path)
+    received = read_dataset(pydicom.dcmread(path), str(path))
+    np.testing.assert_array_equal(received.pixels, from_file.pixels)
+    assert (received.window, received.bits, received.format, received.original_size) == (
+        from_file.window,
+        from_file.bits,
+        "DICOM",
+        from_file.original_size,
+    )
+    no_pixels = pydicom.dcmread(path)
+    del no_pixels.PixelData
+    with pytest.raises(ImageReadError, match="no pixel data in this DICOM file"):
+        read_dataset(no_pixels, "sr.dcm")
+    huge = pydicom.dcmread(path)
+    huge.Rows, huge.Columns = 20000, 20000
+    with pytest.raises(ImageReadError, match="over the 100 MP limit"):
+        read_dataset(huge, "huge.dcm")
+    short = pydicom.dcmread(path)
+    short.PixelData = short.PixelData[:100]
+    with pytest.raises(ImageReadError, match="truncated or corrupt"):
+        read_dataset(short, "short.dcm")
 
 
 def test_make_dicom_from_file(tmp_path: Path, xray_jpeg: Path, xray_gray: np.ndarray) -> None:

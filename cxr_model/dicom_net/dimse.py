@@ -54,6 +54,7 @@ from cxr_model.dicom_net.query import (
     query_dataset,
     study_from_dataset,
 )
+from cxr_model.dicom_net.server import start_storage_server
 from cxr_model.dicom_net.store_scp import StoreHandler
 from cxr_model.dicom_net.tls import ClientContext, TlsOptions, client_reason
 from cxr_model.errors import CancelledError, NetworkError
@@ -324,11 +325,8 @@ def move_study(
             ),
         )
     try:
-        server = scp.start_server(
-            (bind, port),
-            block=False,
-            evt_handlers=[(evt.EVT_C_STORE, receiver.handler)],
-            ssl_context=server_context,
+        server = start_storage_server(
+            scp, (bind, port), [(evt.EVT_C_STORE, receiver.handler)], server_context
         )
     except OSError as exc:
         raise NetworkError(

@@ -43,6 +43,7 @@ class StoreHandler:
         calling = event.assoc.requestor.ae_title
         try:
             ds = event.dataset
+            ds.file_meta = event.file_meta  # as a saved file has it: its transfer syntax
             uids = instance_uids(ds)
             path = save_dataset(self.out_dir, ds, event.encoded_dataset())
         except InvalidInstanceError as exc:

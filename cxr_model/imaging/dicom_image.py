@@ -51,7 +51,38 @@ def read_dicom(
         raise RefusedError(
             f"file is truncated or corrupt (DICOM header: {describe(exc)})"
         ) from None
+    # 2) The header describes pixels we can decode, and the file holds them.
+    check_header(ds, file_size, force=force)
 
+    # 3) Checks passed: read fully and decode only the first frame.
+    fh.seek(0)
+    ds = pydicom.dcmread(fh, force=force)
+    ensure_transfer_syntax(ds)
+    return decode_dataset(ds, source, notes)
+
+
+def dataset_image(ds: Any, source: str) -> XrayImage:
+    """Decode the first frame of a dataset already in memory (received over the network), with
+    the header checks `read_dicom` makes of a file."""
+    check_header(ds, None, force=False)
+    return decode_dataset(ds, source, [])
+
+
+def _header_int(ds: Any, keyword: str, default: int | None = None) -> int:
+    value = ds.get(keyword, default)
+    if value is None or value == "":
+        if default is None:
+            raise RefusedError(f"DICOM header is missing {keyword}")
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RefusedError(f"DICOM header has an invalid {keyword} ({value!r})") from None
+
+
+def check_header(ds: Any, file_size: int | None, *, force: bool) -> None:
+    """RefusedError unless the header describes pixels we can decode within the limits and, for
+    a file of `file_size` bytes read with deferred values, its pixel data is all there."""
     pixel_kw = next((kw for kw in _PIXEL_KEYWORDS if kw in ds), None)
     if pixel_kw is None and force and "SOPClassUID" not in ds:
         raise RefusedError("not a valid DICOM file (no DICOM marker and no recognisable header)")
@@ -62,23 +93,11 @@ def read_dicom(
         detail = ", ".join(x for x in (what, sop_name) if x)
         raise RefusedError("no pixel data in this DICOM file" + (f" ({detail})" if detail else ""))
 
-    def header_int(keyword: str, default: int | None = None) -> int:
-        value = ds.get(keyword, default)
-        if value is None or value == "":
-            if default is None:
-                raise RefusedError(f"DICOM header is missing {keyword}")
-            return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise RefusedError(f"DICOM header has an invalid {keyword} ({value!r})") from None
-
-    rows = header_int("Rows")
-    cols = header_int("Columns")
-    frames = header_int("NumberOfFrames", 1) or 1
-    spp = header_int("SamplesPerPixel", 1) or 1
-    bits_alloc = header_int("BitsAllocated")
-    bits_stored = header_int("BitsStored", bits_alloc)
+    rows = _header_int(ds, "Rows")
+    cols = _header_int(ds, "Columns")
+    frames = _header_int(ds, "NumberOfFrames", 1) or 1
+    spp = _header_int(ds, "SamplesPerPixel", 1) or 1
+    bits_alloc = _header_int(ds, "BitsAllocated")
     if rows < 0 or cols < 0 or frames < 0 or spp <= 0 or bits_alloc <= 0:
         raise RefusedError(
             f"DICOM header declares an invalid size ({cols}x{rows}, {frames} frames)"
@@ -87,7 +106,7 @@ def read_dicom(
     if rows == 0 or cols == 0:
         raise RefusedError(f"image has no pixels ({cols}x{rows})")
 
-    # 2) Declared pixel data size against the element and the file (uncompressed syntaxes).
+    # Declared pixel data size against the element and the file (uncompressed syntaxes).
     tsyntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     if tsyntax is not None and not tsyntax.is_transfer_syntax:
         raise RefusedError(f"unsupported DICOM transfer syntax ({str(tsyntax)[:64]})")
@@ -105,7 +124,7 @@ def read_dicom(
                 f"of pixel data, but the pixel data element holds {length})"
             )
         value_tell = getattr(elem, "value_tell", None)
-        if tsyntax != DeflatedExplicitVRLittleEndian and isinstance(value_tell, int):
+        if tsyntax != DeflatedExplicitVRLittleEndian and isinstance(value_tell, int) and file_size:
             available = file_size - value_tell
             if available < needed:
                 raise RefusedError(
@@ -113,10 +132,14 @@ def read_dicom(
                     f"bytes of pixel data, but only {max(available, 0)} remain in the file)"
                 )
 
-    # 3) Checks passed: read fully and decode only the first frame.
-    fh.seek(0)
-    ds = pydicom.dcmread(fh, force=force)
-    ensure_transfer_syntax(ds)
+
+def decode_dataset(ds: Any, source: str, notes: list[str]) -> XrayImage:
+    """The first frame of a fully read dataset whose header passed `check_header`, as the
+    display values with its window."""
+    frames = _header_int(ds, "NumberOfFrames", 1) or 1
+    bits_stored = _header_int(ds, "BitsStored", _header_int(ds, "BitsAllocated"))
+    rows, cols = _header_int(ds, "Rows"), _header_int(ds, "Columns")
+    tsyntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     # view_only: uncompressed pixels stay a read-only view on the file's bytes where pydicom
     # can (no copy of a 10 MB frame); every later step makes new arrays
     ds.pixel_array_options(index=0 if frames > 1 else None, view_only=True)

@@ -2,11 +2,11 @@
 
 ``read_image`` returns an :class:`XrayImage` holding 2-D grayscale pixels at full bit depth
 plus a default display window; ``read_image_bytes`` does the same for a file's bytes already
-in memory. The format is named from the content (`sniff`), then decoded by Pillow
-(`pil_image`) or pydicom (`dicom_image`). Every failure is an
-:class:`~cxr_model.errors.ImageReadError` with a reason a person understands; nothing else
-escapes. Sizes are checked against :data:`MAX_PIXELS` from the header, before any pixel buffer
-is allocated.
+in memory, ``read_dataset`` for a DICOM dataset received over the network. The format is
+named from the content (`sniff`), then decoded by Pillow (`pil_image`) or pydicom
+(`dicom_image`). Every failure is an :class:`~cxr_model.errors.ImageReadError` with a reason
+a person understands; nothing else escapes. Sizes are checked against :data:`MAX_PIXELS`
+from the header, before any pixel buffer is allocated.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from pydicom.dataset import Dataset
+
 from cxr_model.errors import ImageReadError, RefusedError
 from cxr_model.files import fspath, open_binary, read_guarded, stat_regular
-from cxr_model.imaging.dicom_image import read_dicom
+from cxr_model.imaging.dicom_image import dataset_image, read_dicom
 from cxr_model.imaging.limits import MAX_PIXELS, bomb_reason
 from cxr_model.imaging.pil_image import read_pil
 from cxr_model.imaging.sniff import (
@@ -41,6 +43,7 @@ __all__ = [
     "is_supported",
     "read_image",
     "read_image_bytes",
+    "read_dataset",
 ]
 
 _CORRUPT = "file is truncated or corrupt"
@@ -70,6 +73,13 @@ def read_image_bytes(data: bytes, source: str, *, max_side: int | None = None) -
     :class:`ImageReadError` for every failure, and nothing else.
     """
     return _guarded(source, lambda: _decode(io.BytesIO(data), source, len(data), max_side))
+
+
+def read_dataset(ds: Dataset, source: str) -> XrayImage:
+    """Decode a DICOM dataset already in memory (received over the network, with its file
+    meta) with the checks :func:`read_image` makes of a file; ``source`` names it. Raises
+    :class:`ImageReadError` for every failure, and nothing else."""
+    return _guarded(source, lambda: dataset_image(ds, source))
 
 
 def _guarded(source: str, read: Callable[[], XrayImage]) -> XrayImage:

@@ -88,6 +88,10 @@ def session_options(threads: int):
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # Idle worker threads sleep instead of spinning: the app and the listener run the model in
+    # bursts, and a spinning pool takes the cores their other threads need; a scan's rate is
+    # unchanged (benchmarks/LISTEN_LOAD.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 

@@ -29,12 +29,13 @@ from cxr_model.dicom_net.instances import (
     not_scored_reason,
 )
 from cxr_model.dicom_net.node import DEFAULT_TIMEOUT
+from cxr_model.dicom_net.server import start_storage_server
 from cxr_model.dicom_net.store_scp import StoreHandler
 from cxr_model.dicom_net.tls import TlsOptions
 from cxr_model.errors import CXRError
 from cxr_model.files import private_file
 from cxr_model.imaging.dicom_meta import header_values
-from cxr_model.imaging.reader import XrayImage
+from cxr_model.imaging.reader import XrayImage, read_dataset
 from cxr_model.inference.predictor import Prepared
 from cxr_model.inference.scan import CsvSink, Scorer, read_rows
 from cxr_model.pacs.audit import AUDIT_NAME, AuditLog
@@ -118,7 +119,7 @@ class Listener:
             arrival.error = reason
             return arrival
         try:
-            image = self.model.read(path)
+            image = read_dataset(ds, str(path))  # what was received, not read back from disk
             arrival.prepared = self.model.prepare(image)
         except CXRError as exc:
             arrival.error = str(exc)
@@ -282,12 +283,7 @@ class Listener:
             (evt.EVT_REJECTED, self._on_rejected),
         ]
         try:
-            self._server = ae.start_server(
-                (self.bind, self.port),
-                block=False,
-                evt_handlers=handlers,
-                ssl_context=self._context,
-            )
+            self._server = start_storage_server(ae, (self.bind, self.port), handlers, self._context)
         except OSError as exc:
             self.queue.put(None)
             self._scorer.join()

@@ -3,6 +3,7 @@ forwards SR + SC to Orthanc, refuses what it must, stops on SIGTERM, loses nothi
 
 from __future__ import annotations
 
+import copy
 import csv
 import os
 import resource
@@ -21,7 +22,9 @@ from pydicom.tag import Tag
 from pynetdicom import AE
 
 from cxr_model.cli.common import EXIT_BAD_INPUT
+from cxr_model.dicom_net.dimse import storage_scp_ae
 from cxr_model.dicom_net.instances import NOT_SCORED, PACS_FIELDS
+from cxr_model.dicom_net.server import SharedUidContexts
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTEN_AET = "CXRLISTEN"
@@ -314,3 +317,17 @@ def test_forward_by_dicomweb_and_to_a_node_that_is_down(listening, orthanc, dcmt
     assert row["error"].startswith("scored, but forwarding the results failed")
     assert down in row["error"]
     assert listener.process.poll() is None  # and still listening
+
+
+def test_each_association_gets_contexts_of_its_own_sharing_the_uids():
+    ae = storage_scp_ae("CXRLISTEN", 5)
+    contexts = SharedUidContexts(ae.supported_contexts)
+    copied = copy.deepcopy(contexts)
+    assert [(c.abstract_syntax, c.transfer_syntax) for c in copied] == [
+        (c.abstract_syntax, c.transfer_syntax) for c in contexts
+    ]
+    assert copied[0] is not contexts[0]
+    assert copied[0].transfer_syntax[0] is contexts[0].transfer_syntax[0]  # shared, immutable
+    copied[0].context_id = 7
+    del copied[0].transfer_syntax[1:]  # the getter hands out the list itself
+    assert contexts[0].context_id is None and len(contexts[0].transfer_syntax) > 1
