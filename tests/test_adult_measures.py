@@ -8,12 +8,19 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cxr_model.imaging.preprocess import InputSpec, equalise, preprocess
+from cxr_model.imaging.preprocess import (
+    InputSpec,
+    equalise,
+    match_histogram,
+    preprocess,
+    reference_levels,
+)
 from cxr_model.imaging.reader import read_image, read_image_bytes
 
 torch = pytest.importorskip("torch", reason="training needs the train extra")
@@ -22,13 +29,16 @@ from cxr_model.cli import main  # noqa: E402
 from cxr_model.errors import DataError  # noqa: E402
 from cxr_model.training.dataset import read_column  # noqa: E402
 from cxr_model.training.dataset_build import build_from_folder  # noqa: E402
+from cxr_model.training.input_mapping import mapped, with_reference  # noqa: E402
 from cxr_model.training.sampling import balance_weights, epoch_order  # noqa: E402
 from cxr_model.training.shift_eval import SHIFTS, render  # noqa: E402
+from cxr_model.training.site_shift import site_shift  # noqa: E402
 from cxr_model.training.subgroups import (  # noqa: E402
     bootstrap_auc,
     group_only_auc,
     subgroup_figures,
 )
+from cxr_model.training.train import augment  # noqa: E402
 
 ADULT = "adult-nih-512"
 
@@ -103,6 +113,49 @@ def test_equalise_maps_monotone_grey_changes_to_the_same_image(sample_images):
     assert equalised.shape == window.shape and not np.allclose(equalised, window)
     with pytest.raises(ValueError, match="unknown input intensity"):
         InputSpec(intensity="zscore")
+
+
+def test_match_maps_every_grey_look_onto_the_reference(sample_images):
+    unit = read_image(sample_images[1]).to_unit()
+    reference = reference_levels([unit, read_image(sample_images[0]).to_unit()])
+    assert len(reference) == 33 and list(reference) == sorted(reference)
+    matched = match_histogram(unit, reference)
+    own = reference_levels([unit])
+    assert np.abs(match_histogram(unit, own) - unit).mean() < 0.02  # its own look: unchanged
+    darker = unit**1.4  # another site's look, mapped back onto this one's
+    assert np.abs(darker - unit).mean() > 0.05
+    assert np.abs(match_histogram(darker, own) - unit).mean() < 0.02
+    for exponent in (0.7, 1.4):  # a site's look does not survive the mapping
+        assert np.abs(match_histogram(unit**exponent, reference) - matched).mean() < 0.01
+    spec = InputSpec(size=64, intensity="match", reference=reference)
+    again = InputSpec(**json.loads(json.dumps(spec.to_dict())))  # through the card
+    assert again.intensity == "match" and np.allclose(again.reference, reference, atol=1e-5)
+    with pytest.raises(ValueError, match="needs a reference"):
+        preprocess(read_image(sample_images[1]), InputSpec(size=64, intensity="match"))
+    with pytest.raises(ValueError, match="rising grey levels"):
+        InputSpec(intensity="match", reference=(0.6, 0.2))
+
+
+def test_training_maps_grey_levels_after_the_site_shift(sample_images):
+    spec = InputSpec(size=64, intensity="equalise")
+    window = replace(spec, intensity="window")
+    batch = torch.from_numpy(
+        np.stack([preprocess(read_image(p), window) for p in sample_images[:2]])
+    )
+    # what the network sees at inference: the mapping applied to the window-domain image
+    expected = torch.from_numpy(
+        np.stack([preprocess(read_image(p), spec) for p in sample_images[:2]])
+    )
+    assert torch.allclose(mapped(batch, spec), expected, atol=1e-5)
+    assert mapped(batch, window) is batch
+    fitted = with_reference(replace(spec, intensity="match"), batch)
+    assert fitted.reference and with_reference(fitted, batch * 0) is fitted  # kept once set
+    # inside augment the site shift comes first, on the window-domain batch, then the mapping
+    ours, theirs = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    shifted = mapped(site_shift(batch, theirs, window), spec)
+    assert torch.equal(augment(batch, ours, spec), augment(shifted, theirs))
+    ours, theirs = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    assert torch.equal(augment(batch, ours, spec, site=False), augment(mapped(batch, spec), theirs))
 
 
 def test_balance_weights_draw_every_view_and_label_equally():

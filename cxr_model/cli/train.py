@@ -112,7 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--intensity",
         choices=INTENSITIES,
         help="per-image grey-level mapping of the input, recorded in the card and applied at "
-        "inference (default: the --init model's, else window)",
+        "inference: window (as displayed), equalise (flat histogram) or match (onto the "
+        "training images' mean histogram) (default: the --init model's, else window)",
     )
     add_population(t)
     add_quiet(t)

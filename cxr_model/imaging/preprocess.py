@@ -19,25 +19,31 @@ REDUCTION_MARGIN = 2
 
 
 #: Per-image intensity mappings a card may ask for (`InputSpec.intensity`): "window" keeps
-#: the display window's linear values, "equalise" equalises the histogram of each image.
-INTENSITIES = ("window", "equalise")
+#: the display window's linear values, "equalise" equalises the histogram of each image and
+#: "match" maps it onto the card's reference histogram (`InputSpec.reference`).
+INTENSITIES = ("window", "equalise", "match")
 
 
 @dataclass(frozen=True)
 class InputSpec:
     """What the network expects: a square grayscale image, its grey levels mapped per image as
-    `intensity` says, normalised with mean/std."""
+    `intensity` says, normalised with mean/std. `reference`: the grey levels at evenly
+    spaced quantiles (0 to 1) that "match" maps every image onto."""
 
     size: int = 224
     mean: float = 0.5
     std: float = 0.25
     intensity: str = "window"
+    reference: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.intensity not in INTENSITIES:
             raise ValueError(
                 f"unknown input intensity {self.intensity!r} (known: {', '.join(INTENSITIES)})"
             )
+        object.__setattr__(self, "reference", tuple(float(v) for v in self.reference))
+        if len(self.reference) == 1 or np.any(np.diff(self.reference) < 0):
+            raise ValueError("an input reference needs 2 or more rising grey levels")
 
     def to_dict(self) -> dict:
         """The card's `input` section (`intensity` only when it is not the default, so cards
@@ -45,6 +51,8 @@ class InputSpec:
         spec = {"size": self.size, "mean": self.mean, "std": self.std}
         if self.intensity != "window":
             spec["intensity"] = self.intensity
+        if self.reference:
+            spec["reference"] = [round(v, 5) for v in self.reference]
         return spec
 
 
@@ -57,6 +65,37 @@ def equalise(unit: np.ndarray, levels: int = 256) -> np.ndarray:
     low = cdf[bins.min()]
     span = max(cdf[-1] - low, 1.0)
     return np.clip((cdf[bins] - low) / span, 0.0, 1.0).astype(np.float32)
+
+
+def match_histogram(unit: np.ndarray, reference: tuple[float, ...]) -> np.ndarray:
+    """`unit` mapped onto a reference histogram: each pixel's rank (the middle of its grey
+    level's share, over 256 levels) becomes the reference's grey level at that quantile. As
+    invariant to monotone grey-level changes as equalisation, but the result looks like a
+    typical X-ray of the reference set."""
+    bins = np.round(np.clip(unit, 0.0, 1.0) * 255).astype(np.int64)
+    cdf = np.cumsum(np.bincount(bins.ravel(), minlength=256)).astype(np.float64)
+    ranks = (cdf - np.diff(cdf, prepend=0.0) / 2) / cdf[-1]
+    quantiles = np.linspace(0.0, 1.0, len(reference))
+    return np.interp(ranks, quantiles, reference).astype(np.float32)[bins]
+
+
+def reference_levels(units: list[np.ndarray], levels: int = 33) -> tuple[float, ...]:
+    """The mean grey level at each of `levels` evenly spaced quantiles of these images: the
+    reference `match_histogram` maps onto."""
+    quantiles = np.linspace(0.0, 1.0, levels)
+    curves = np.stack([np.quantile(np.clip(u, 0.0, 1.0), quantiles) for u in units])
+    return tuple(float(v) for v in np.maximum.accumulate(curves.mean(axis=0)))
+
+
+def map_intensity(unit: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """The card's per-image grey-level mapping of a [0, 1] image at the input size."""
+    if spec.intensity == "equalise":
+        return equalise(unit)
+    if spec.intensity == "match":
+        if not spec.reference:
+            raise ValueError('input intensity "match" needs a reference')
+        return match_histogram(unit, spec.reference)
+    return unit
 
 
 def resize_float(array: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -106,8 +145,7 @@ def preprocess(image: XrayImage, spec: InputSpec) -> np.ndarray:
     """
     reduced = block_mean(image.pixels, reduction_factor(image.pixels.shape, spec.size))
     unit = resize_float(window_unit(reduced, image.window), spec.size, spec.size)
-    if spec.intensity == "equalise":
-        unit = equalise(unit)
+    unit = map_intensity(unit, spec)
     return ((unit - spec.mean) / spec.std)[None].astype(np.float32, copy=False)
 
 

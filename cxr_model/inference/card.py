@@ -97,7 +97,10 @@ class ModelCard:
         """The network's input; ModelError when the card's `input` is not one this version
         reads (a model made by a newer CXR Desktop, say)."""
         try:
-            return InputSpec(**self.data["input"])
+            spec = InputSpec(**self.data["input"])
+            if spec.intensity == "match" and not spec.reference:
+                raise ValueError('intensity "match" without its reference')
+            return spec
         except (TypeError, ValueError) as exc:
             raise ModelError(
                 f"the model card's input section is not one this version reads ({exc})",

@@ -34,6 +34,7 @@ from cxr_model.progress import progress
 from cxr_model.text.inputs import report_inputs, vocab_size
 from cxr_model.text.tokenizer import Tokenizer, tokenizer_from_json
 from cxr_model.training.dataset import Example, load_arrays, read_column, read_examples
+from cxr_model.training.input_mapping import mapped, with_reference
 from cxr_model.training.markers import add_markers
 from cxr_model.training.metrics import roc_auc
 from cxr_model.training.network import TEXT_MODES, FusionNet
@@ -100,13 +101,14 @@ def load_images(examples: list[Example], spec: InputSpec) -> torch.Tensor:
 
 
 def augment(
-    batch: torch.Tensor, generator: torch.Generator, spec: InputSpec | None = None
+    batch: torch.Tensor, generator: torch.Generator, spec: InputSpec | None = None, site=True
 ) -> torch.Tensor:
-    """Site shift (`site_shift.site_shift`, when a spec is given), side markers
-    (`markers.add_markers`), then a mild random affine (rotation +-7 deg, scale 0.9-1.1,
+    """With a spec: site shift (`site_shift.site_shift`, unless `site` is false) on the
+    window-domain batch, then the spec's grey-level mapping; then side markers
+    (`markers.add_markers`), a mild random affine (rotation +-7 deg, scale 0.9-1.1,
     shift +-6%) and contrast/brightness."""
     if spec is not None:
-        batch = site_shift(batch, generator, spec)
+        batch = mapped(site_shift(batch, generator, spec) if site else batch, spec)
     batch = add_markers(batch, generator)
     n = batch.shape[0]
 
@@ -161,8 +163,9 @@ def train_image_branch(
     spec: InputSpec | None = None,
     weights: torch.Tensor | None = None,
 ) -> dict:
-    """Stage 1; returns the history. Keeps the best-val-AUC weights in `net`. `spec` turns on
-    the site-shift augmentation; `weights` draws examples with these weights."""
+    """Stage 1; returns the history. Keeps the best-val-AUC weights in `net`. `train_x` is in
+    the window domain, mapped per batch as `spec` says (after the site shift unless
+    `cfg.site_shift` is off); `weights` draws examples with these weights."""
     params = list(net.backbone.parameters()) + list(net.image_head.parameters())
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = math.ceil(len(train_x) / cfg.batch_size)
@@ -198,7 +201,7 @@ def train_image_branch(
             quiet=cfg.quiet,
         ):
             index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            x = augment(train_x[index], generator, spec)
+            x = augment(train_x[index], generator, spec, cfg.site_shift)
             logits = net.image_head(net.feature_maps(x).mean(dim=(2, 3)))[:, 0]
             loss = loss_fn(logits, train_y[index])
             optimizer.zero_grad()
@@ -353,13 +356,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     spec = parent.input_spec if parent else InputSpec(size=cfg.size or InputSpec.size)
     if cfg.size and cfg.size != spec.size:  # a fine-tune at another size (it is convolutional)
         spec = replace(spec, size=cfg.size)
-    if cfg.intensity is not None:
-        spec = replace(spec, intensity=cfg.intensity)
+    if cfg.intensity is not None and cfg.intensity != spec.intensity:
+        spec = replace(spec, intensity=cfg.intensity, reference=())
     train_ex = subset(read_examples(cfg.data, "train"), cfg.limit, cfg.seed)
     val_ex = subset(read_examples(cfg.data, "val"), cfg.limit, cfg.seed)
     started = time.time()
     log(f"loading {len(train_ex)} train and {len(val_ex)} val images")
-    train_x, val_x = load_images(train_ex, spec), load_images(val_ex, spec)
+    window = replace(spec, intensity="window", reference=())
+    train_x, val_x = load_images(train_ex, window), load_images(val_ex, window)
+    spec = with_reference(spec, train_x)
+    val_x = mapped(val_x, spec)
     train_y = torch.tensor([e.label for e in train_ex], dtype=torch.float32)
     val_y = torch.tensor([e.label for e in val_ex], dtype=torch.float32)
 
@@ -377,18 +383,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         groups = read_column(cfg.data, "train", cfg.balance)
         weights = balance_weights(subset(groups, cfg.limit, cfg.seed), train_y)
     stage1 = train_image_branch(
-        base,
-        cfg,
-        train_x,
-        train_y,
-        val_x,
-        val_y,
-        run,
-        resume,
-        spec if cfg.site_shift else None,
-        weights,
+        base, cfg, train_x, train_y, val_x, val_y, run, resume, spec, weights
     )
-    _, train_feats = image_logits(base, train_x)
+    _, train_feats = image_logits(base, mapped(train_x, spec))
     _, val_feats = image_logits(base, val_x)
 
     counts = {"train": split_counts(train_ex), "val": split_counts(val_ex)}
