@@ -44,7 +44,6 @@ HEADER_KEYWORDS: tuple[str, ...] = (
     "InstanceNumber",
 )
 
-_AGE = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
 _STRICT_AGE = re.compile(r"^(\d{3})([DWMY])$")  # DICOM AS: exactly three digits and a unit
 _UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
 #: Oldest age taken as real; an older one is a typing error, treated as no age.
@@ -73,14 +72,6 @@ def header_values(ds: Any) -> dict[str, str]:
     return out
 
 
-def parse_age_string(value: str) -> float | None:
-    """DICOM Age String (`045Y`, `006M`, `010W`, `003D`) in years, or None if malformed."""
-    match = _AGE.match(value or "")
-    if not match:
-        return None
-    return int(match.group(1)) * _UNIT_YEARS[match.group(2).upper()]
-
-
 def parse_date(value: str) -> dt.date | None:
     """DICOM DA (`YYYYMMDD`) as a date, or None."""
     try:
@@ -90,26 +81,17 @@ def parse_date(value: str) -> dt.date | None:
 
 
 def patient_age_years(meta: Mapping[str, str]) -> float | None:
-    """Age at the examination: PatientAge, else PatientBirthDate against the study (or
-    acquisition, series, content) date. None when the header does not say."""
-    age = parse_age_string(meta.get("PatientAge", ""))
-    if age is not None:
-        return age
-    born = parse_date(meta.get("PatientBirthDate", ""))
-    if born is None:
-        return None
-    for keyword in ("StudyDate", "AcquisitionDate", "SeriesDate", "ContentDate"):
-        when = parse_date(meta.get(keyword, ""))
-        if when is not None and when >= born:
-            return (when - born).days / 365.25
-    return None
+    """The age at the examination that the router goes by (`checked_age_years`), for showing
+    it: None when the header gives none or gives one that was set aside."""
+    return checked_age_years(meta)[0]
 
 
 def checked_age_years(meta: Mapping[str, str]) -> tuple[float | None, str | None]:
     """The age at the examination for choosing a model, and why a header's age was set aside.
 
-    Stricter than `patient_age_years`: a PatientAge that is not a DICOM Age String (`45`,
-    `0Y`), an age over MAX_AGE_YEARS (`999Y`) or a birth date after the study date gives
+    PatientAge, else PatientBirthDate against the study (or acquisition, series, content)
+    date. A PatientAge that is not a DICOM Age String (`45`, `0Y`), an age over
+    MAX_AGE_YEARS (`999Y`) or a birth date after the study date gives
     (None, warning): no age, never a guessed one. The warning names no birth date.
     """
     text = meta.get("PatientAge", "").strip()
