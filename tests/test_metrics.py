@@ -11,6 +11,7 @@ pytest.importorskip("sklearn", reason="the metrics need scikit-learn (the train 
 from cxr_model.training.evaluate import classification_report
 from cxr_model.training.metrics import (
     best_threshold,
+    chance_ece,
     confusion,
     expected_calibration_error,
     per_class,
@@ -80,3 +81,12 @@ def test_classification_report_lines():
     assert "Accuracy:                     0.6000" in text
     weighted_f1 = (2 * 0.5 + 3 * (2 / 3)) / 5
     assert f"Overall F1 (weighted):        {weighted_f1:.4f}" in text
+
+
+def test_chance_ece_is_what_a_calibrated_predictor_shows_by_chance():
+    rng = np.random.default_rng(1)
+    small, large = rng.random(96), rng.random(20_000)
+    few, many = chance_ece(small), chance_ece(large, draws=50)
+    assert few == chance_ece(small)  # seeded
+    assert few["n"] == 96 and few["median"] <= few["p95"]
+    assert few["median"] > 0.04 > 0.01 > many["median"]  # small splits are noisy

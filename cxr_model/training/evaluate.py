@@ -14,6 +14,7 @@ from cxr_model.inference.predictor import Model, Prediction, Prepared, heatmap
 from cxr_model.progress import progress
 from cxr_model.training.dataset import Example, read_column, read_examples
 from cxr_model.training.metrics import (
+    chance_ece,
     confusion,
     reliability,
     roc_auc,
@@ -310,6 +311,11 @@ def evaluate(
         lines.append(f"{head:<8}" + "".join(f"{m[k]:>8.4f}" for k in columns))
     if "text" not in metrics:
         lines.append("text: no study of this split has a report")
+    chance = chance_ece(scores["image"][~np.isnan(scores["image"])])
+    lines.append(
+        f"ECE by chance alone: a perfectly calibrated image head shows median "
+        f"{chance['median']:.3f} (95th percentile {chance['p95']:.3f}) on {chance['n']} images"
+    )
     lines.append(
         f"image guard: {scores['flagged'].mean():.1%} of {split} flagged as unlike "
         "the training X-rays"
@@ -331,7 +337,7 @@ def evaluate(
             f"enlarged again; {guards['outside_flagged']:.1%} of {split} of "
             f"{guards['outside']} (n={guards['n_outside']})"
         )
-    extra = {}
+    extra: dict = {"ece_by_chance": chance}
     if groups is not None:
         extra[f"by_{by}"] = subgroup_figures(
             scores["label"], scores["image"], groups, model.card.threshold("image"), str(by)

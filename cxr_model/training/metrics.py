@@ -39,6 +39,23 @@ def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int 
     return float(total / max(len(probs), 1))
 
 
+def chance_ece(probs: np.ndarray, bins: int = 10, draws: int = 1000, seed: int = 0) -> dict:
+    """The ECE a perfectly calibrated predictor with these probabilities shows on a split this
+    size by chance alone (labels drawn from the probabilities themselves): median and 95th
+    percentile over `draws` draws."""
+    probs = np.asarray(probs, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    eces = [
+        expected_calibration_error(rng.random(len(probs)) < probs, probs, bins)
+        for _ in range(draws)
+    ]
+    return {
+        "median": float(np.median(eces)),
+        "p95": float(np.quantile(eces, 0.95)),
+        "n": len(probs),
+    }
+
+
 def reliability(labels: np.ndarray, probs: np.ndarray, bins: int = 10):
     """Per-bin (mean confidence, observed frequency, count) for a reliability diagram."""
     labels = np.asarray(labels, dtype=np.float64)
