@@ -105,3 +105,45 @@ def test_init_adapts_a_model_to_site_data_and_records_its_parent(
     model = load_model(out / "model")
     prediction = model.predict(adult / "images" / "00000002_000.png")
     assert 0.0 <= prediction.probability <= 1.0 and prediction.ood_reason != "age"
+
+
+def test_a_match_model_fits_its_guards_on_images_as_the_app_maps_them(
+    shared_data, tmp_path, fixture_model_dir, monkeypatch
+):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from cxr_model.inference.card import load_card
+    from cxr_model.training import train as training
+    from cxr_model.training.dataset import load_arrays, read_examples
+    from cxr_model.training.dataset_build import build_from_folder
+
+    adult = shared_data / "adult-nih-64"
+    site = tmp_path / "site.csv"
+    build_from_folder(adult / "images", adult / "labels.csv", site, seed=0)
+    seen = {}
+
+    def refit(*args, **kwargs):
+        seen["train_images"] = kwargs["train_images"]
+        return original(*args, **kwargs)
+
+    original = training.refit
+    monkeypatch.setattr(training, "refit", refit)
+    cfg = TrainConfig(
+        data=str(site),
+        out=str(tmp_path / "run"),
+        init=str(fixture_model_dir),
+        intensity="match",
+        epochs=1,
+        batch_size=16,
+        limit=16,
+        quiet=True,
+    )
+    spec = load_card(train(cfg)).input_spec
+    assert spec.intensity == "match" and len(spec.reference) == 33
+    examples = training.subset(read_examples(site, "train"), 16, 0)
+    shown = load_arrays(examples, spec)  # what the app feeds the network
+    assert np.abs(seen["train_images"] - shown).mean() < 1e-3  # float rounding at bin edges
+    as_displayed = load_arrays(examples, replace(spec, intensity="window", reference=()))
+    assert np.abs(as_displayed - shown).mean() > 0.05  # the mapping is not a no-op here

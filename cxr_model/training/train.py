@@ -385,7 +385,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     stage1 = train_image_branch(
         base, cfg, train_x, train_y, val_x, val_y, run, resume, spec, weights
     )
-    _, train_feats = image_logits(base, mapped(train_x, spec))
+    train_x = mapped(train_x, spec)  # from here on, as the app shows images to the network
+    _, train_feats = image_logits(base, train_x)
     _, val_feats = image_logits(base, val_x)
 
     counts = {"train": split_counts(train_ex), "val": split_counts(val_ex)}
