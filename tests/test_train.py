@@ -29,6 +29,7 @@ def test_train_small_subset_writes_a_loadable_model(shared_data, tmp_path, sampl
     assert card["input"]["size"] == 64
     assert set(card["calibration"]) == {"fused", "image", "text"}
     assert card["ood"]["threshold"] > 0
+    assert "layout" not in card["ood"]  # window input: the Mahalanobis guard sees grey levels
     assert "test" not in card["metrics"]  # test is measured by `cxr evaluate`, never in training
     assert card["training"]["n_train"] == 48 and card["training"]["n_val"] == 48
     model = load_model(model_dir)
@@ -140,8 +141,10 @@ def test_a_match_model_fits_its_guards_on_images_as_the_app_maps_them(
         limit=16,
         quiet=True,
     )
-    spec = load_card(train(cfg)).input_spec
+    card = load_card(train(cfg))
+    spec = card.input_spec
     assert spec.intensity == "match" and len(spec.reference) == 33
+    assert card.layout_guard is not None  # the grey levels no longer tell photographs apart
     examples = training.subset(read_examples(site, "train"), 16, 0)
     shown = load_arrays(examples, spec)  # what the app feeds the network
     assert np.abs(seen["train_images"] - shown).mean() < 1e-3  # float rounding at bin edges

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cxr_model.errors import ModelError
 from cxr_model.imaging.preprocess import InputSpec
+from cxr_model.inference.layout import LayoutGuard
 
 CARD_NAME = "model_card.json"
 HEADS = ("fused", "image", "text")  # the three outputs, each with a threshold and calibration
@@ -138,6 +139,12 @@ class ModelCard:
         """Limit of the Mahalanobis score (None: the guard is not fitted)."""
         value = self.data.get("ood", {}).get("threshold")
         return None if value is None else float(value)
+
+    @property
+    def layout_guard(self) -> LayoutGuard | None:
+        """The layout guard (`inference.layout`), None when the card has none."""
+        section = self.data.get("ood", {}).get("layout")
+        return None if section is None else LayoutGuard.from_card(section)
 
     @property
     def population_threshold(self) -> float | None:

@@ -182,6 +182,7 @@ class Model(ImageScorer):
         self.precision_warning: str | None = self.backend.warning
         self.tokenizer: Tokenizer = tokenizer_from_json(card.data["tokenizer"])
         self.spec = card.input_spec
+        self.layout = card.layout_guard
         self.max_side = self.spec.size
         self.ready_inputs = (XrayImage, Prepared)
 
@@ -219,7 +220,15 @@ class Model(ImageScorer):
         image = self._prob(raw.image_logit, "image")
         text = self._prob(raw.text_logit, "text")
         ood_threshold, population_threshold = card.ood_threshold, card.population_threshold
-        guarded = ood_threshold is not None or population_threshold is not None
+        layout = self.layout
+        off_layout = (
+            layout.distances(np.stack([item.array for item in prepared])) > layout.threshold
+            if layout is not None
+            else np.zeros(len(prepared), dtype=bool)
+        )
+        guarded = (
+            ood_threshold is not None or population_threshold is not None or layout is not None
+        )
         results = []
         for i, item in enumerate(prepared):
             used = bool(has_report[i, 0] > 0)
@@ -235,6 +244,7 @@ class Model(ImageScorer):
                     population_threshold is not None
                     and raw.population_score[i] > population_threshold
                 )
+                or off_layout[i]
             )
             reason = OodReason.AGE if by_age else OodReason.IMAGE if by_image else None
             results.append(

@@ -17,6 +17,7 @@ import torch
 from cxr_model.errors import DataError
 from cxr_model.imaging.preprocess import InputSpec, low_resolution
 from cxr_model.inference.card import HEADS
+from cxr_model.inference.layout import fit_layout_guard
 from cxr_model.text.inputs import report_inputs, vocab_size
 from cxr_model.text.tokenizer import Tokenizer
 from cxr_model.training.calibration import calibrate_heads
@@ -125,6 +126,8 @@ def fit_guards(
         "threshold": limit,
         "val_flagged": float((scores > limit).mean()),
     }
+    if spec.intensity != "window":  # the grey levels no longer tell a photograph apart
+        section["layout"] = fit_layout_guard(train_images, val_images)
     net.population_weight.zero_()
     net.population_bias.zero_()
     if outside is None:
