@@ -379,3 +379,20 @@ def test_shipped_int8_metrics_in_the_card_are_reproduced(shipped_card, recompute
         for head, figures in shipped_card["int8"]["metrics"][split].items():
             for key, value in figures.items():
                 assert measured[head][key] == pytest.approx(value, abs=2e-3), (split, head, key)
+
+
+def test_recorded_figures_keep_int8_while_a_changed_limit_stops_it(model_dir, tmp_path):
+    from cxr_model.inference.card import record_metrics, write_card
+
+    if load_card(model_dir).int8_unusable() is not None:
+        pytest.skip("the model in use has no int8 model that passed its gates")
+    folder = tmp_path / "model"
+    shutil.copytree(model_dir, folder)
+    card = load_card(folder)
+    # `cxr evaluate --record --outside` stores what the guard flagged: a figure, not a limit
+    record_metrics(card, "test", card.data["metrics"]["test"], {"ood": {"flagged": 0.02}})
+    assert load_card(folder).data["ood"]["measured"]["test"] == {"flagged": 0.02}
+    assert load_card(folder).int8_unusable() is None
+    data = load_card(folder).data
+    write_card(folder, {**data, "ood": {**data["ood"], "threshold": data["ood"]["threshold"] * 2}})
+    assert "changed since the int8 gates were measured" in load_card(folder).int8_unusable()

@@ -185,9 +185,7 @@ class ModelCard:
     def decision_inputs(self) -> dict:
         """What turns network outputs into decisions (thresholds, calibration, uncertainty band,
         the image guard's section): the int8 gates hold for these."""
-        return {
-            key: self.data.get(key) for key in ("thresholds", "calibration", "uncertainty", "ood")
-        }
+        return decisions(self.data)
 
     def int8_unusable(self) -> str | None:
         """Why `auto` must not run the int8 model, or None when it may.
@@ -209,7 +207,7 @@ class ModelCard:
         files = self.data["files"]
         if any(files.get(name) != digest for name, digest in section.get("source", {}).items()):
             return "the int8 model was made from other weights; run `cxr quantize` again"
-        if section.get("decision_inputs") != self.decision_inputs():
+        if decisions(section.get("decision_inputs") or {}) != self.decision_inputs():
             return (
                 "the thresholds, calibration or OOD guard changed since the int8 gates were "
                 "measured; run `cxr quantize` again"
@@ -256,6 +254,18 @@ def load_card(directory: str | Path | None = None) -> ModelCard:
         if key not in data:
             raise ModelError(f"model card has no {key!r} section", path)
     return ModelCard(directory=directory, data=data)
+
+
+def decisions(data: dict) -> dict:
+    """The sections of a card (or of its int8 record) that turn outputs into decisions, less
+    what `cxr evaluate --record` measured of them (`measured`: figures, not limits)."""
+    return {
+        key: {k: v for k, v in section.items() if k != "measured"}
+        if isinstance(section, dict)
+        else section
+        for key in ("thresholds", "calibration", "uncertainty", "ood")
+        for section in [data.get(key)]
+    }
 
 
 def write_card(directory: Path, data: dict) -> Path:
