@@ -18,6 +18,20 @@ def _value(value: object) -> str:
     return f'"{text}"' if not text or " " in text or "=" in text else text
 
 
+def audited_results(path: Path) -> set[str]:
+    """The SOP UIDs that have a `result` line in the audit log at `path` (none: empty)."""
+    if not Path(path).is_file():
+        return set()
+    found = set()
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[1] == "result":
+            fields = dict(part.split("=", 1) for part in parts[2:] if "=" in part)
+            if "sop" in fields:
+                found.add(fields["sop"])
+    return found
+
+
 class AuditLog:
     """Appends `TIME EVENT key=value ...` lines, each flushed at once; thread-safe."""
 

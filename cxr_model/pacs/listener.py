@@ -38,7 +38,7 @@ from cxr_model.imaging.dicom_meta import header_values
 from cxr_model.imaging.reader import XrayImage, read_dataset
 from cxr_model.inference.predictor import Prepared
 from cxr_model.inference.scan import CsvSink, Scorer, read_rows
-from cxr_model.pacs.audit import AUDIT_NAME, AuditLog
+from cxr_model.pacs.audit import AUDIT_NAME, AuditLog, audited_results
 from cxr_model.worklist.store import RESULTS_NAME, Worklist
 
 BATCH_SIZE = 8
@@ -92,11 +92,11 @@ class Listener:
         self.tls = tls
         self.log = log
         self.csv_path = self.out_dir / RESULTS_NAME
-        self.final = {
-            row["sop_uid"] for row in read_rows(self.csv_path, PACS_FIELDS) if is_final(row)
-        }
+        finals = [row for row in read_rows(self.csv_path, PACS_FIELDS) if is_final(row)]
+        self.final = {row["sop_uid"] for row in finals}
         self.sink = CsvSink(private_file(self.csv_path), fields=PACS_FIELDS)
         self.audit = AuditLog(self.out_dir / AUDIT_NAME)
+        self._audit_cut_off(finals)
         self._store = StoreHandler(self.out_dir, self._stored, self._refused_instance)
         self._context = tls.server_context(timeout, self._on_tls_refused) if tls else None
         self.worklist = Worklist(self.out_dir, create=True)
@@ -109,6 +109,15 @@ class Listener:
         self._scorer = threading.Thread(
             target=self._score_loop, name="cxr-listen-scorer", daemon=True
         )
+
+    def _audit_cut_off(self, finals: list[dict]) -> None:
+        """A row is written before its audit line: the `result` lines that a kill between the
+        two cut off are written now, marked recovered, so the two records agree again."""
+        audited = audited_results(self.audit.path)
+        for row in finals:
+            if row["sop_uid"] not in audited:
+                written = "not-scored" if row["error"] else "scored"
+                self.audit.write("result", sop=row["sop_uid"], written=written, recovered="yes")
 
     # ------------------------------------------------------------------ receiving
     def _prepare(self, path: Path, ds: Dataset, uids: tuple[str, str, str]) -> _Arrival:

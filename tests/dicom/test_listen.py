@@ -331,3 +331,23 @@ def test_each_association_gets_contexts_of_its_own_sharing_the_uids():
     copied[0].context_id = 7
     del copied[0].transfer_syntax[1:]  # the getter hands out the list itself
     assert contexts[0].context_id is None and len(contexts[0].transfer_syntax) > 1
+
+
+def test_a_row_whose_audit_line_a_kill_cut_off_is_audited_at_the_next_start(model, tmp_path):
+    from cxr_model.dicom_net.instances import instance_row
+    from cxr_model.inference.scan import CsvSink
+    from cxr_model.pacs.listener import Listener
+
+    out = tmp_path / "out"
+    out.mkdir()
+    sink = CsvSink(out / "results.csv", fields=PACS_FIELDS)
+    sink.add(instance_row("1.2/1.2.3/1.2.3.4.dcm", ("1.2", "1.2.3", "1.2.3.4"), None, None))
+    sink.add(instance_row("1.2/1.2.3/1.2.3.5.dcm", ("1.2", "1.2.3", "1.2.3.5"), None, "no disk"))
+    sink.close()
+    for _ in range(2):  # the second start finds nothing to recover
+        listener = Listener(model, out, free_port(), aet=LISTEN_AET)
+        for part in (listener.sink, listener.worklist, listener.audit):
+            part.close()
+    lines = (out / "audit.log").read_text().splitlines()
+    assert len(lines) == 1  # the row that failed is not final: it is scored again, then audited
+    assert lines[0].split()[1:] == ["result", "sop=1.2.3.4", "written=scored", "recovered=yes"]
