@@ -5,8 +5,10 @@
 Runs PyInstaller on packaging/cxr_desktop.spec with a persistent work folder
 (build/pyinstaller) so that rebuilds reuse the analysis cache. The bundle ships every model
 folder of resources/models (each as resources/models/NAME) unless --model-dir (or
-$CXR_BUNDLE_MODEL_DIR) names another models folder or one model folder; the build stops with
-exit status 3 when a folder lacks a trained model (no untrained weights are shipped).
+$CXR_BUNDLE_MODEL_DIR) names another models folder or one model folder, each at the precision
+`auto` runs (the int8 model when its gates passed, else the fp32 graph and its weights); the
+build stops with exit status 3 when a folder lacks a trained, verified model (no untrained
+weights are shipped).
 Exit status: 0 built, 1 PyInstaller failed, 3 no model.
 """
 
@@ -27,8 +29,7 @@ DIST = ROOT / "dist"
 WORK = ROOT / "build" / "pyinstaller"
 BUNDLE = DIST / "cxr-desktop"
 MODELS = ROOT / "resources" / "models"
-MODEL_FILES = ("model_card.json", "model.onnx", "weights.safetensors")
-INT8_MODEL = "model_int8.onnx"  # optional: the int8 model and fp32 beside it as the fallback
+CARD = "model_card.json"
 EXIT_NO_MODEL = 3
 
 
@@ -110,9 +111,20 @@ def trim_icu(bundle: Path) -> int:
 def bundled_models(model_dir: Path) -> list[Path]:
     """The model folders to ship: `model_dir` itself when it holds a model card, else its
     subfolders (hidden ones left out), sorted."""
-    if (model_dir / MODEL_FILES[0]).is_file() or not model_dir.is_dir():
+    if (model_dir / CARD).is_file() or not model_dir.is_dir():
         return [model_dir]
     return sorted(p for p in model_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def shipped_files(folder: Path) -> tuple[str, ...]:
+    """The files of a model folder the bundle ships: the card and the files of the precision
+    `auto` runs (the other precision stays in the source tree: two models fit in 250 MB so).
+    ModelError when the folder holds no trained, verified model."""
+    from cxr_model.inference.backends import choose_precision
+    from cxr_model.inference.card import PRECISION_FILES, load_verified_card
+
+    precision, _ = choose_precision(load_verified_card(folder), "auto")
+    return (CARD, *PRECISION_FILES[precision])
 
 
 def model_datas(model_dir: Path) -> list[tuple[str, str]]:
@@ -120,24 +132,25 @@ def model_datas(model_dir: Path) -> list[tuple[str, str]]:
     return [
         (str(folder / name), f"resources/models/{folder.name}")
         for folder in bundled_models(model_dir)
-        for name in (*MODEL_FILES, INT8_MODEL)
-        if (folder / name).is_file()
+        for name in shipped_files(folder)
     ]
 
 
 def missing_model_reason(model_dir: Path) -> str | None:
     """Why model_dir cannot be bundled, or None when each of its model folders holds a
-    model."""
+    trained model whose files match its card."""
+    from cxr_model.errors import ModelError
+
     folders = bundled_models(model_dir)
     if not folders:
         return f"no model folders in {model_dir}: the bundle ships at least one trained model"
     for folder in folders:
-        missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
-        if missing:
+        try:
+            shipped_files(folder)
+        except ModelError as exc:
             return (
-                f"no trained model in {folder} (missing {', '.join(missing)}); put the "
-                "trained model there or pass --model-dir: the bundle never ships untrained "
-                "weights"
+                f"no trained model in {folder} ({exc.reason}); put the trained model there or "
+                "pass --model-dir: the bundle never ships untrained weights"
             )
     return None
 

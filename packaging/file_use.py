@@ -4,11 +4,11 @@
 `packaging/measure.py` stores the same figures in benchmarks/bundle.json (`file_use`).
 
 Every scenario runs a bundled program under `strace -f` (open/openat/execve of every process
-and thread) the way a user would: both self-tests, `cxr selftest` at fp32 (the fallback
-graph and its weights), the window's first paint offscreen and on Xvfb (xcb), `cxr predict`
-with a heatmap, and `cxr scan` over a folder of every supported format (the broken-file corpus
-of tests/corpus.py: JPEG, PNG 8/16 bit, TIFF, BMP, DICOM raw/RLE/JPEG/JPEG 2000/JPEG-LS, ...).
-A file never opened in any of them is a candidate to drop; a file opened is needed.
+and thread) the way a user would: both self-tests, the window's first paint offscreen and on
+Xvfb (xcb), `cxr predict` with a heatmap, and `cxr scan` over a folder of every supported
+format (the broken-file corpus of tests/corpus.py: JPEG, PNG 8/16 bit, TIFF, BMP, DICOM
+raw/RLE/JPEG/JPEG 2000/JPEG-LS, ...). A file never opened in any of them is a candidate to
+drop; a file opened is needed.
 
 How much of each file the runs read is measured too: before the runs every bundle file is
 evicted from the page cache (posix_fadvise DONTNEED, no root needed), after them mincore()
@@ -68,7 +68,6 @@ def scenarios(bundle: Path, work: Path) -> dict[str, tuple[list[str], dict[str, 
     build_corpus(corpus, xray)
     runs = {
         "cxr selftest": ([cli, "selftest"], {}),
-        "cxr --precision fp32 selftest": ([cli, "--precision", "fp32", "selftest"], {}),
         "cxr-desktop --selftest": ([gui, "--selftest"], {}),
         "cxr-desktop first paint (offscreen)": ([gui], paint),
         "cxr predict --heatmap (full-res JPEG)": (

@@ -15,8 +15,16 @@ import pytest
 
 from cxr_model.cli import main
 from cxr_model.errors import ModelError
-from cxr_model.inference.card import CARD_NAME, INT8_NAME, ONNX_NAME, load_card, sha256_of
+from cxr_model.inference.card import (
+    CARD_NAME,
+    INT8_NAME,
+    ONNX_NAME,
+    WEIGHTS_NAME,
+    load_card,
+    sha256_of,
+)
 from cxr_model.inference.predictor import heatmap, load_model
+from cxr_model.inference.router import load_models
 
 onnx = pytest.importorskip("onnx", reason="quantisation needs the train extra")
 pytest.importorskip("onnxruntime.quantization")
@@ -28,6 +36,7 @@ from cxr_model.training.int8_gates import cam_pearson  # noqa: E402
 from cxr_model.training.quantize import precision_plan  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parent.parent / "resources" / "models" / "paediatric"
+SAMPLES = SHIPPED.parents[1] / "samples"
 GATES = {
     f"auc_delta_{split}_{head}" for split in ("val", "test") for head in ("fused", "image", "text")
 } | {
@@ -268,6 +277,33 @@ def test_auto_runs_int8_only_while_the_card_vouches_for_it(quantized, tmp_path):
         fh.write(b"\0")
     with pytest.raises(ModelError, match="does not match the SHA-256"):
         load_model(tampered)
+
+
+def test_a_folder_holding_one_precision_runs_that_one(quantized, tmp_path):
+    """The app bundle ships each model at the precision `auto` runs: a folder with the card and
+    the int8 model alone verifies, runs int8 and names what is missing when fp32 is asked for;
+    one file of the fp32 pair missing is a damaged folder."""
+    folder, _, _ = quantized
+    passed = _with_card(folder, tmp_path, _pass_gates)
+    int8_only = _with_card(passed, tmp_path, lambda data: None)
+    for name in (ONNX_NAME, WEIGHTS_NAME):
+        (int8_only / name).unlink()
+    image = SAMPLES / "person1946_bacteria_4874.jpeg"
+    models = load_models(int8_only)
+    assert models.precision == "int8" and not models.precision_warnings
+    expected = load_model(passed).predict(image).probability
+    assert models.predict(image).probability == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ModelError, match="fp32 files of this model are not installed here"):
+        load_models(int8_only, precision="fp32")
+    failed = _with_card(
+        int8_only, tmp_path, lambda data: data["int8"]["gates"].update(passed=False)
+    )
+    model = load_model(failed)  # auto would take fp32; the folder has int8 only and says why
+    assert model.precision == "int8" and "failed its accuracy gates" in model.precision_warning
+    half = _with_card(passed, tmp_path, lambda data: None)
+    (half / WEIGHTS_NAME).unlink()
+    with pytest.raises(ModelError, match="weights.safetensors is missing"):
+        load_models(half)
 
 
 def test_precision_without_an_int8_model(fixture_model_dir, capsys):

@@ -62,21 +62,37 @@ def raw_outputs(outputs) -> RawOutputs:
 
 def choose_precision(card: ModelCard, precision: str) -> tuple[str, str | None]:
     """The precision that runs ("int8" or "fp32") and, for an int8 run the card's gates do not
-    vouch for, why not (a warning to show). `auto` runs int8 only when its gates passed."""
+    vouch for, why not (a warning to show). `auto` runs int8 when its gates passed, fp32 when
+    they did not, or the one precision the folder holds; ModelError for a precision asked for
+    whose files are not installed."""
     if precision not in choices(Precision):
         raise ModelError(
             f"unknown precision {precision!r}; choose from {', '.join(choices(Precision))}"
         )
     unusable = card.int8_unusable()
     if precision == Precision.AUTO:
-        return (Precision.FP32, None) if unusable else (Precision.INT8, None)
-    if precision == Precision.INT8 and INT8_NAME not in card.data.get("files", {}):
+        chosen = Precision.FP32 if unusable else Precision.INT8
+        other = Precision.INT8 if chosen == Precision.FP32 else Precision.FP32
+        if card.absent(chosen) and card.installed(other):  # a folder holding one runs that one
+            chosen = other
+        warning = unusable if chosen == Precision.INT8 else None
+    elif precision == Precision.INT8 and INT8_NAME not in card.data.get("files", {}):
         raise ModelError(
             "this model folder has no int8 model; make one with `cxr quantize` "
             "or choose the fp32 precision",
             card.directory,
         )
-    return Precision(precision), unusable if precision == Precision.INT8 else None
+    else:
+        chosen = Precision(precision)
+        warning = unusable if chosen == Precision.INT8 else None
+    if card.absent(chosen):
+        raise ModelError(
+            f"the {chosen} files of this model are not installed here (the app bundle ships "
+            "each model at the precision `auto` runs); choose the auto precision, or run "
+            f"{chosen} from a source install of CXR Desktop",
+            card.directory,
+        )
+    return chosen, warning
 
 
 def session_options(threads: int):

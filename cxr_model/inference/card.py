@@ -19,6 +19,9 @@ ONNX_NAME = "model.onnx"
 WEIGHTS_NAME = "weights.safetensors"
 INT8_NAME = "model_int8.onnx"  # static int8 copy of model.onnx, self-contained (`cxr quantize`)
 WEIGHT_FILES = (ONNX_NAME, WEIGHTS_NAME, INT8_NAME)
+#: The files each precision runs. A folder may hold one precision only (the app bundle ships
+#: each model at the precision `auto` runs): see `ModelCard.installed`.
+PRECISION_FILES = {"int8": (INT8_NAME,), "fp32": (ONNX_NAME, WEIGHTS_NAME)}
 NO_MODEL = (
     "no model is installed here (model_card.json not found, no model folders); train one "
     "with `cxr train` or point CXR_MODEL_DIR at a model folder"
@@ -214,6 +217,19 @@ class ModelCard:
             )
         return None
 
+    def installed(self, precision: str) -> bool:
+        """True when the card lists every file of `precision` and the folder holds them."""
+        listed = self.data.get("files", {})
+        return all(
+            name in listed and (self.directory / name).is_file()
+            for name in PRECISION_FILES[precision]
+        )
+
+    def absent(self, precision: str) -> bool:
+        """True when the folder holds none of the files of `precision` (not installed, as in
+        the app bundle; one file of two is a damaged folder instead)."""
+        return not any((self.directory / name).is_file() for name in PRECISION_FILES[precision])
+
     def verified_file(self, name: str) -> Path:
         """Path of a weight file after checking its SHA-256 against the card."""
         expected = self.data.get("files", {}).get(name)
@@ -233,10 +249,22 @@ class ModelCard:
 
 def load_verified_card(directory: str | Path) -> ModelCard:
     """`load_card`, then the SHA-256 of every file the card lists checked (not only those the
-    chosen precision runs): a damaged fallback makes the folder unusable too."""
+    chosen precision runs): a damaged fallback makes the folder unusable too. A precision whose
+    files are all absent is not installed (the bundle ships one); one with a file missing, or
+    a folder with neither, is damaged."""
     card = load_card(directory)
-    for name in card.data["files"]:
-        card.verified_file(name)
+    files = card.data["files"]
+    for names in PRECISION_FILES.values():
+        listed = [name for name in names if name in files]
+        if any((card.directory / name).is_file() for name in listed):
+            for name in listed:
+                card.verified_file(name)
+    if not any(card.installed(p) for p in PRECISION_FILES):
+        raise ModelError(
+            f"the model folder holds no complete weights ({ONNX_NAME} with {WEIGHTS_NAME}, or "
+            f"{INT8_NAME}); reinstall the model",
+            card.directory,
+        )
     return card
 
 

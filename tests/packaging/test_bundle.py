@@ -196,21 +196,20 @@ def test_bundle_is_small_and_carries_no_training_stack(built):
         ), rel
     internal = BUNDLE / "_internal"
     assert not (internal / "onnx").exists()
-    # the ONNX graph reads its weights from the safetensors file: both ship, once each
-    for folder in built.folders:
-        assert (internal / "resources" / "models" / folder.name / "weights.safetensors").is_file()
 
 
 def test_bundle_layout_model_samples_and_plugins(built):
     internal = BUNDLE / "_internal"
     for program in ("cxr-desktop", "cxr"):
         assert os.access(BUNDLE / program, os.X_OK), program
-    # int8 (when the model folder has one) and the fp32 graph it falls back to
-    names = ["model_card.json", "model.onnx", "model_int8.onnx"]
-    for folder in built.folders:  # every model folder, under its own name
-        for name in names[:2] + [n for n in names[2:] if (folder / n).is_file()]:
-            bundled = internal / "resources" / "models" / folder.name / name
-            assert _sha256(bundled) == _sha256(folder / name), f"{folder.name}/{name} differs"
+    # every model folder, under its own name, with its card and the files of the precision
+    # `auto` runs, nothing else (the int8 model alone when its gates passed)
+    for folder in built.folders:
+        shipped = _load("build").shipped_files(folder)
+        bundled = internal / "resources" / "models" / folder.name
+        assert sorted(p.name for p in bundled.iterdir()) == sorted(shipped), folder.name
+        for name in shipped:
+            assert _sha256(bundled / name) == _sha256(folder / name), f"{folder.name}/{name}"
     samples = {p.name for p in (internal / "resources" / "samples").iterdir()}
     assert samples == {p.name for p in SAMPLES.iterdir() if p.is_file()}
     # pylibjpeg finds its plugins through entry points: the dist-info must be there
@@ -308,15 +307,21 @@ def test_bundled_predict_equals_the_python_api(installed, api_model, name, tmp_p
     assert row["label"] == expected.label
 
 
-def test_bundled_fp32_fallback_equals_the_python_api(installed, built, tmp_path):
-    """`--precision fp32` runs the bundled fp32 graph and its weights, as the API does."""
-    from cxr_model.inference.router import load_models
-
+def test_bundled_precision_is_the_one_auto_runs(installed, built, tmp_path):
+    """The bundle runs each model at the precision its folder ships; asking it for the other
+    precision is a clear error (exit 3, naming the files and the way out), never a crash."""
+    shipped = {name for folder in built.folders for name in _load("build").shipped_files(folder)}
     image = _case("fullres-jpeg", tmp_path)
-    result = run_app(installed / "cxr", "--precision", "fp32", "predict", "--json", str(image))
+    result = run_app(installed / "cxr", "models", "--json")
     assert result.returncode == 0, _tail(result)
-    expected = load_models(built.model_dir, precision="fp32").predict(image)
-    assert json.loads(result.stdout)["probability"] == pytest.approx(expected.probability, abs=1e-4)
+    expected = "int8" if "model_int8.onnx" in shipped else "fp32"
+    assert {m["precision"] for m in json.loads(result.stdout)} == {expected}, _tail(result)
+    if "weights.safetensors" in shipped:
+        pytest.skip("a bundled model ships fp32: both precisions are installed for it")
+    result = run_app(installed / "cxr", "--precision", "fp32", "predict", "--json", str(image))
+    assert result.returncode == 3, _tail(result)
+    assert "fp32 files of this model are not installed here" in result.stderr, _tail(result)
+    assert "Traceback" not in result.stderr
 
 
 def test_bundled_cli_answers_the_broken_file_corpus(installed, tmp_path):
