@@ -91,6 +91,22 @@ def answered_text(prediction: Prediction) -> str:
     return f"Answered by {text}" if text else ""
 
 
+def track_record_text(card: ModelCard | None) -> str:
+    """How the answering model did on its own `test` split, image only, as its card records it:
+    "Its record on its test set (160 X-rays, image only): AUC 0.82; at its threshold it found
+    72% of abnormal X-rays and called 79% of normal ones normal." ("" when not measured)."""
+    figures = (card.data.get("metrics", {}).get("test", {}) if card is not None else {}).get(
+        "image", {}
+    )
+    if not {"auc", "recall", "specificity", "n"} <= set(figures):
+        return ""
+    return (
+        f"Its record on its test set ({figures['n']} X-rays, image only): AUC "
+        f"{figures['auc']:.2f}; at its threshold it found {100 * figures['recall']:.0f}% of "
+        f"abnormal X-rays and called {100 * figures['specificity']:.0f}% of normal ones normal."
+    )
+
+
 def verdict_text(prediction: Prediction) -> str:
     """Short, for lists (study panel): "73.1% ABNORMAL", "47.0% uncertain", "53.1% no label
     (age)"; the percent is P(abnormal)."""
@@ -155,6 +171,7 @@ class ResultPanel(QFrame):
             "background:#7a1f1f;color:white;padding:4px;",
         )
         self.answered = _label("", "answered", "color:#333;")
+        self.track_record = _label("", "trackRecord", "color:#555;")
         self.latency = _label("", "latency", "color:#555;")
         self.population = _label("", "population", "color:#555;font-size:11px;")
         self.disclaimer = _label(NOT_A_DEVICE, "disclaimer", "color:#7a1f1f;font-weight:bold;")
@@ -175,6 +192,7 @@ class ResultPanel(QFrame):
             self.discordant,
             self.ood,
             self.answered,
+            self.track_record,
             self.latency,
             self.population,
             self.disclaimer,
@@ -183,6 +201,7 @@ class ResultPanel(QFrame):
         self.demo.hide()
         self.population.hide()
         self.prediction: Prediction | None = None
+        self.cards: dict[str, ModelCard] = {}  # by `model` label, as predictions name them
         self.show_message("Loading the model…")
 
     def _show_numbers(self, visible: bool) -> None:
@@ -194,6 +213,7 @@ class ResultPanel(QFrame):
             self.text_only,
             self.note,
             self.answered,
+            self.track_record,
             self.latency,
         ):
             widget.setVisible(visible)
@@ -219,6 +239,7 @@ class ResultPanel(QFrame):
     def set_cards(self, cards: list[ModelCard]) -> None:
         """The models that may answer: demo banner when one is, their intended populations."""
         self.demo.setVisible(any(card.is_demo for card in cards))
+        self.cards = {card.label: card for card in cards}
         text = populations_text(cards)
         self.population.setText(text)
         self.population.setVisible(bool(text))
@@ -274,4 +295,7 @@ class ResultPanel(QFrame):
         self.ood.setVisible(prediction.ood_reason == OodReason.IMAGE)
         self.answered.setText(answered_text(prediction))
         self.answered.setVisible(bool(self.answered.text()))
+        answering = self.cards.get(prediction.model or "") if prediction.has_label else None
+        self.track_record.setText(track_record_text(answering))
+        self.track_record.setVisible(bool(self.track_record.text()))
         self.latency.setText(f"Last prediction took {prediction.latency_ms:.0f} ms.")

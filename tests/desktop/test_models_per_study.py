@@ -10,7 +10,7 @@ from desktop_helpers import WAIT_MS, new_window, open_and_wait
 from helpers_dicom import make_dicom
 from helpers_models import two_models
 
-from cxr_desktop.panels.result_panel import populations_text
+from cxr_desktop.panels.result_panel import populations_text, track_record_text
 from cxr_model.inference.router import load_models
 
 
@@ -46,6 +46,11 @@ def test_the_result_panel_says_which_model_answered(qtbot, two_model_window, age
     assert panel.answered.text().startswith("Answered by the adult model")
     assert "chosen by the patient's age" in panel.answered.text()
     assert window.session.card.short_name == "adult"  # the card of the model that answered
+    record = track_record_text(window.session.card)  # its own test figures, from its card
+    assert panel.track_record.text() == record and panel.track_record.isVisible() == bool(record)
+    figures = window.session.card.data.get("metrics", {}).get("test", {}).get("image")
+    if figures:
+        assert f"({figures['n']} X-rays, image only): AUC {figures['auc']:.2f}" in record
     open_and_wait(qtbot, window, aged_study["003Y"])
     qtbot.waitUntil(
         lambda: window.session.prediction.model.startswith("paediatric "), timeout=WAIT_MS
@@ -57,6 +62,7 @@ def test_the_result_panel_says_which_model_answered(qtbot, two_model_window, age
     qtbot.waitUntil(lambda: not window.session.prediction.has_label, timeout=WAIT_MS)
     assert "every installed model's training population" in panel.population_warning.text()
     assert "no installed model covers the patient's age" in panel.answered.text()
+    assert not panel.track_record.isVisible()  # no label: no figures to lean on
 
 
 def test_about_lists_every_model(qtbot, two_model_window):
