@@ -15,7 +15,7 @@ from cxr_desktop.model_factory import model_factory
 from cxr_desktop.session import Session
 from cxr_desktop.settings import AppSettings
 from cxr_desktop.workers.prediction import PredictService
-from cxr_model.inference.card import ModelCard, models_dir
+from cxr_model.inference.card import ModelCard, model_folders, models_dir
 from cxr_model.vocabulary import Precision
 
 
@@ -70,10 +70,14 @@ class ModelFeature(QObject):
         self._load(self._folder_in_use(), remember=False)
 
     def _folder_in_use(self) -> Path | None:
-        """The one model folder in use when it was forced (outside the installed models),
-        else None: the installed models (or $CXR_MODEL_DIR) again."""
+        """The one model folder in use when it was forced (outside the installed models, or
+        one of several installed), else None: the installed models (or $CXR_MODEL_DIR) again."""
         cards = self.session.cards
-        if len(cards) == 1 and cards[0].directory.parent.resolve() != models_dir().resolve():
+        if len(cards) != 1:
+            return None
+        installed = models_dir()
+        outside = cards[0].directory.parent.resolve() != installed.resolve()
+        if outside or (installed.is_dir() and len(model_folders(installed)) > 1):
             return cards[0].directory
         return None
 

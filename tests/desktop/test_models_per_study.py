@@ -88,3 +88,19 @@ def test_the_study_panel_scores_each_image_with_its_model(qtbot, two_model_windo
     assert "no label" in panel.status_of(aged_study["012Y"])
     tip = panel.images[aged_study["045Y"]][0].toolTip(0)
     assert "Answered by the adult model" in tip
+
+
+def test_a_forced_folder_stays_forced_when_the_precision_changes(
+    qtbot, settings, models_dir, monkeypatch
+):
+    """One of several installed models opened alone stays the only one after Full precision."""
+    from cxr_desktop.model_factory import model_factory
+
+    monkeypatch.setenv("CXR_MODELS_DIR", str(models_dir))
+    window = new_window(qtbot, settings, model_factory(models_dir / "paediatric"))
+    window.model.fp32_action.setChecked(True)
+    qtbot.waitUntil(lambda: window.inference.service.precision == "fp32", timeout=WAIT_MS)
+    assert [card.short_name for card in window.session.cards] == ["paediatric"]
+    window.model.fp32_action.setChecked(False)
+    qtbot.waitUntil(lambda: window.inference.service.precision != "fp32", timeout=WAIT_MS)
+    assert [card.short_name for card in window.session.cards] == ["paediatric"]
