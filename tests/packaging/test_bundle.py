@@ -64,6 +64,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _shipped(folder: Path) -> tuple[str, ...]:
+    """The files of a model folder the bundle ships (packaging/build.py)."""
+    return _load("build").shipped_files(folder)
+
+
 def _tail(result: subprocess.CompletedProcess, n: int = 3000) -> str:
     return f"exit {result.returncode}\nstdout: {result.stdout[-n:]}\nstderr: {result.stderr[-n:]}"
 
@@ -205,7 +210,7 @@ def test_bundle_layout_model_samples_and_plugins(built):
     # every model folder, under its own name, with its card and the files of the precision
     # `auto` runs, nothing else (the int8 model alone when its gates passed)
     for folder in built.folders:
-        shipped = _load("build").shipped_files(folder)
+        shipped = _shipped(folder)
         bundled = internal / "resources" / "models" / folder.name
         assert sorted(p.name for p in bundled.iterdir()) == sorted(shipped), folder.name
         for name in shipped:
@@ -310,7 +315,7 @@ def test_bundled_predict_equals_the_python_api(installed, api_model, name, tmp_p
 def test_bundled_precision_is_the_one_auto_runs(installed, built, tmp_path):
     """The bundle runs each model at the precision its folder ships; asking it for the other
     precision is a clear error (exit 3, naming the files and the way out), never a crash."""
-    shipped = {name for folder in built.folders for name in _load("build").shipped_files(folder)}
+    shipped = {name for folder in built.folders for name in _shipped(folder)}
     image = _case("fullres-jpeg", tmp_path)
     result = run_app(installed / "cxr", "models", "--json")
     assert result.returncode == 0, _tail(result)
@@ -344,10 +349,7 @@ def test_bundled_cli_answers_the_broken_file_corpus(installed, tmp_path):
 
 
 def test_deb_contents_and_control(built):
-    models, card_and_graph = (
-        "./opt/cxr-desktop/_internal/resources/models",
-        ("model.onnx", "model_card.json"),
-    )
+    models = "./opt/cxr-desktop/_internal/resources/models"
     listing = subprocess.run(
         ["dpkg-deb", "-c", str(built.deb)],
         capture_output=True,
@@ -364,7 +366,7 @@ def test_deb_contents_and_control(built):
         "./usr/bin/cxr",
         "./opt/cxr-desktop/cxr-desktop",
         "./opt/cxr-desktop/cxr",
-        *(f"{models}/{folder.name}/{name}" for folder in built.folders for name in card_and_graph),
+        *(f"{models}/{f.name}/{name}" for f in built.folders for name in _shipped(f)),
         "./usr/share/applications/cxr-desktop.desktop",
         "./usr/share/icons/hicolor/256x256/apps/cxr-desktop.png",
         "./usr/share/icons/hicolor/48x48/apps/cxr-desktop.png",
@@ -378,9 +380,10 @@ def test_deb_contents_and_control(built):
         cli[0].startswith("l") and cli[5].endswith("-> cxr-desktop")
     ), cli
     assert all(fields[1] == "root/root" for fields in entries.values())
-    for folder in built.folders:
-        assert f"{models}/{folder.name}/weights.safetensors" in entries
-        assert entries[f"{models}/{folder.name}/model.onnx"][0] == "-rw-r--r--"
+    for folder in built.folders:  # exactly the shipped model files, readable by all
+        bundled = {p for p in entries if p.startswith(f"{models}/{folder.name}/") and p[-1] != "/"}
+        assert bundled == {f"{models}/{folder.name}/{name}" for name in _shipped(folder)}
+        assert all(entries[path][0] == "-rw-r--r--" for path in bundled), folder.name
 
     def field(name: str) -> str:
         return subprocess.run(
@@ -432,7 +435,7 @@ def test_portable_tarball(built):
     for name in (
         "cxr-desktop",
         "cxr",
-        f"_internal/resources/models/{built.folders[0].name}/model.onnx",
+        *(f"_internal/resources/models/{f.name}/{n}" for f in built.folders for n in _shipped(f)),
         "share/applications/cxr-desktop.desktop",
         "share/icons/hicolor/256x256/apps/cxr-desktop.png",
     ):
