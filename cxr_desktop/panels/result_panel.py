@@ -95,9 +95,7 @@ def track_record_text(card: ModelCard | None) -> str:
     """How the answering model did on its own `test` split, image only, as its card records it:
     "Its record on its test set (160 X-rays, image only): AUC 0.82; at its threshold it found
     72% of abnormal X-rays and called 79% of normal ones normal." ("" when not measured)."""
-    figures = (card.data.get("metrics", {}).get("test", {}) if card is not None else {}).get(
-        "image", {}
-    )
+    figures = card.measured("test").get("image", {}) if card is not None else {}
     if not {"auc", "recall", "specificity", "n"} <= set(figures):
         return ""
     return (

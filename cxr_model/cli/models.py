@@ -28,7 +28,7 @@ def ages_text(card: ModelCard) -> str:
 
 def measured(card: ModelCard, split: str = "test") -> dict:
     """The recorded figures of the image and fused heads on `split` ({} when not measured)."""
-    metrics = card.data.get("metrics", {}).get(split, {})
+    metrics = card.measured(split)
     return {
         head: {k: metrics[head][k] for k in FIGURES if k in metrics[head]}
         for head in ("image", "fused")

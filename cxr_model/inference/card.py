@@ -217,6 +217,10 @@ class ModelCard:
             )
         return None
 
+    def measured(self, split: str = "test") -> dict:
+        """The figures `cxr evaluate --record` stored for `split`, per head ({} when none)."""
+        return self.data.get("metrics", {}).get(split, {})
+
     def installed(self, precision: str) -> bool:
         """True when the card lists every file of `precision` and the folder holds them."""
         listed = self.data.get("files", {})
@@ -253,12 +257,11 @@ def load_verified_card(directory: str | Path) -> ModelCard:
     files are all absent is not installed (the bundle ships one); one with a file missing, or
     a folder with neither, is damaged."""
     card = load_card(directory)
-    files = card.data["files"]
-    for names in PRECISION_FILES.values():
-        listed = [name for name in names if name in files]
-        if any((card.directory / name).is_file() for name in listed):
-            for name in listed:
-                card.verified_file(name)
+    for precision, names in PRECISION_FILES.items():
+        if not card.absent(precision):
+            for name in names:
+                if name in card.data["files"]:
+                    card.verified_file(name)
     if not any(card.installed(p) for p in PRECISION_FILES):
         raise ModelError(
             f"the model folder holds no complete weights ({ONNX_NAME} with {WEIGHTS_NAME}, or "

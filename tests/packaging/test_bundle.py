@@ -9,6 +9,7 @@ a model the build refuses (no untrained weights are shipped) and these tests ski
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -53,6 +54,7 @@ FORBIDDEN = (
 pytestmark = pytest.mark.slow
 
 
+@functools.cache
 def _load(name: str):
     spec = importlib.util.spec_from_file_location(f"cxr_packaging_{name}", PACKAGING / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
